@@ -1,0 +1,124 @@
+# streamfan - see README.md.  Plain GNU make; no configure step.
+#
+#   make            build the three programs
+#   make check      unit tests, end-to-end tests, then both again under
+#                   AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo       a self-contained demonstration
+#   make bench      throughput against socat and ncat --broker
+#   make install    PREFIX, MANPREFIX and DESTDIR are honoured
+
+VERSION   = 0.1.0
+PREFIX    = /usr/local
+MANPREFIX = $(PREFIX)/share/man
+BINDIR    = $(PREFIX)/bin
+
+CC       ?= cc
+# O is the build directory: objects and programs go under it.  The
+# sanitizer build uses O=.asan so both builds can live side by side.
+O        ?= .
+OPT      ?= -O2 -g
+WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wformat=2 -Wvla -Werror
+CPPFLAGS += -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' -Ilib
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(SAN)
+LDFLAGS  += $(SAN)
+
+SANFLAGS  = -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
+
+LIB_SRC   = lib/addr.c lib/ctl.c lib/frame.c lib/io.c lib/num.c lib/proto.c \
+            lib/ring.c lib/session.c
+SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/client.c cmd/sfd/stream.c cmd/sfd/log.c
+SFPIPE_SRC = cmd/sfpipe/sfpipe.c
+SFCAT_SRC = cmd/sfcat/sfcat.c
+UNIT_SRC  = tests/unit/test_frame.c tests/unit/test_ctl.c \
+            tests/unit/test_num.c tests/unit/test_addr.c \
+            tests/unit/test_ring.c tests/unit/unit.c
+
+LIB_OBJ   = $(LIB_SRC:%.c=$(O)/%.o)
+SFD_OBJ   = $(SFD_SRC:%.c=$(O)/%.o)
+SFPIPE_OBJ = $(SFPIPE_SRC:%.c=$(O)/%.o)
+SFCAT_OBJ = $(SFCAT_SRC:%.c=$(O)/%.o)
+UNIT_OBJ  = $(UNIT_SRC:%.c=$(O)/%.o)
+
+LIBSF     = $(O)/lib/libsf.a
+PROGS     = $(O)/cmd/sfd/sfd $(O)/cmd/sfpipe/sfpipe $(O)/cmd/sfcat/sfcat
+UNIT      = $(O)/tests/unit/unit
+
+MAN1      = cmd/sfd/sfd.1 cmd/sfpipe/sfpipe.1 cmd/sfcat/sfcat.1
+MAN7      = cmd/sfd/sf-protocol.7
+
+all: $(PROGS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBSF): $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(O)/cmd/sfd/sfd: $(SFD_OBJ) $(LIBSF)
+	$(CC) $(LDFLAGS) -o $@ $(SFD_OBJ) $(LIBSF)
+$(O)/cmd/sfpipe/sfpipe: $(SFPIPE_OBJ) $(LIBSF)
+	$(CC) $(LDFLAGS) -o $@ $(SFPIPE_OBJ) $(LIBSF)
+$(O)/cmd/sfcat/sfcat: $(SFCAT_OBJ) $(LIBSF)
+	$(CC) $(LDFLAGS) -o $@ $(SFCAT_OBJ) $(LIBSF)
+$(UNIT): $(UNIT_OBJ) $(LIBSF)
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBSF)
+
+# The sanitizer build: same sources, its own directory.
+asan:
+	$(MAKE) O=.asan SAN='$(SANFLAGS)' OPT='-O1 -g' all .asan/tests/unit/unit
+
+SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
+          UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86
+
+unit: $(UNIT)
+	$(UNIT)
+
+e2e: all
+	SF_BUILD=$(CURDIR)/$(O) bats tests/bats
+
+check: unit e2e asan
+	$(SAN_ENV) .asan/tests/unit/unit
+	$(SAN_ENV) SF_BUILD=$(CURDIR)/.asan SF_SANITIZED=1 bats tests/bats
+
+demo: all
+	sh examples/demo.sh
+
+bench: all
+	sh tests/bench/bench.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 \
+	    $(DESTDIR)$(MANPREFIX)/man7 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	cp -f $(PROGS) $(DESTDIR)$(BINDIR)/
+	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
+	cp -f $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/
+	for p in sfd sfpipe sfcat; do \
+	    cp -f completions/bash/$$p $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; \
+	    cp -f completions/zsh/_$$p $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$p; \
+	    cp -f completions/fish/$$p.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$p.fish; \
+	done
+
+uninstall:
+	for p in sfd sfpipe sfcat; do \
+	    rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANPREFIX)/man1/$$p.1 \
+	        $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p \
+	        $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$p \
+	        $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$p.fish; \
+	done
+	rm -f $(DESTDIR)$(MANPREFIX)/man7/sf-protocol.7
+
+clean:
+	rm -rf .asan lib/*.o lib/*.d lib/libsf.a cmd/*/*.o cmd/*/*.d \
+	    tests/unit/*.o tests/unit/*.d $(PROGS) $(UNIT)
+
+.PHONY: all asan unit e2e check demo bench install uninstall clean
+
+-include $(LIB_OBJ:.o=.d) $(SFD_OBJ:.o=.d) $(SFPIPE_OBJ:.o=.d) \
+    $(SFCAT_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

@@ -1,0 +1,470 @@
+/*
+ * sfd: fan one live stream of frames out to any number of local consumers.
+ *
+ * One thread, one epoll loop, non-blocking sockets.  Each stream keeps its
+ * recent frames in one ring; a subscriber is only a position in it.  A
+ * subscriber that falls too far behind is evicted, so no consumer can slow
+ * the publisher or the other consumers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "client.h"
+#include "io.h"
+#include "log.h"
+#include "num.h"
+#include "proto.h"
+#include "sfd.h"
+#include "stream.h"
+
+#define MAX_LISTENERS   16
+#define ACCEPTS_PER_TURN 64
+#define APPEND_MAX      (256u << 10)   /* see PUB_BUF in client.c */
+
+struct listener {
+	struct watch w;
+	struct server *srv;
+	struct addr addr;
+};
+
+static struct listener listeners[MAX_LISTENERS];
+static int nlisteners;
+static int reserve_fd = -1;   /* spare fd to shed connections at EMFILE */
+static struct watch sigwatch;
+static struct server server;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: sfd [-v | -q] [-l ADDR]... [--ring SIZE] "
+	    "[--max-lag SIZE]\n"
+	    "           [--max-frame SIZE] [--max-clients N] "
+	    "[--max-streams N]\n"
+	    "           [--mode OCTAL] [--grace SECONDS] "
+	    "[--hello-timeout SECONDS]\n");
+}
+
+static void __attribute__((noreturn))
+usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sfd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage(stderr);
+	exit(2);
+}
+
+static uint64_t
+opt_size(const char *opt, const char *arg, uint64_t min, uint64_t max)
+{
+	const char *e;
+	uint64_t v;
+
+	if ((e = num_parse_size(arg, min, max, &v)) != NULL)
+		usage_error("%s %s: %s", opt, arg, e);
+	return v;
+}
+
+static uint64_t
+opt_num(const char *opt, const char *arg, uint64_t min, uint64_t max)
+{
+	const char *e;
+	uint64_t v;
+
+	if ((e = num_parse(arg, min, max, &v)) != NULL)
+		usage_error("%s %s: %s", opt, arg, e);
+	return v;
+}
+
+static mode_t
+opt_mode(const char *arg)
+{
+	unsigned long v = 0;
+	const char *p;
+
+	for (p = arg; *p >= '0' && *p <= '7'; p++)
+		v = v * 8 + (unsigned long)(*p - '0');
+	if (p == arg || *p != '\0' || p - arg > 4 || v > 0777)
+		usage_error("--mode %s: not an octal mode like 0600", arg);
+	return (mode_t)v;
+}
+
+/* Accept what is waiting.  Level-triggered: what is left waits for the
+ * next turn, so one busy listener cannot starve the clients. */
+static void
+on_accept(struct watch *w, uint32_t events)
+{
+	struct listener *l = (struct listener *)w;
+	int i, fd;
+
+	(void)events;
+	for (i = 0; i < ACCEPTS_PER_TURN; i++) {
+		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd != -1) {
+			client_accept(l->srv, fd);
+			continue;
+		}
+		switch (errno) {
+		case EINTR:
+		case ECONNABORTED:
+			continue;
+		case EAGAIN:
+			return;
+		case EMFILE:
+		case ENFILE:
+			/*
+			 * Out of descriptors: the pending connection would
+			 * make epoll report this listener forever.  Spend the
+			 * spare descriptor to take it, tell it, and close it.
+			 */
+			if (reserve_fd == -1) {
+				log_msg(LOG_ERROR, "accept: %s; no spare "
+				    "descriptor", strerror(errno));
+				return;
+			}
+			close(reserve_fd);
+			fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd != -1) {
+				log_msg(LOG_INFO, "refused a connection: out of "
+				    "file descriptors");
+				client_refuse(fd, "full");
+			}
+			reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (fd == -1)
+				return;
+			continue;
+		default:
+			log_msg(LOG_ERROR, "accept on %s: %s", l->addr.text,
+			    strerror(errno));
+			return;
+		}
+	}
+}
+
+static void
+close_listeners(void)
+{
+	int i;
+
+	for (i = 0; i < nlisteners; i++) {
+		if (listeners[i].w.fd == -1)
+			continue;
+		(void)epoll_ctl(server.ep, EPOLL_CTL_DEL, listeners[i].w.fd,
+		    NULL);
+		close(listeners[i].w.fd);
+		listeners[i].w.fd = -1;
+		if (addr_unlink(&listeners[i].addr) == -1 && errno != ENOENT)
+			log_msg(LOG_ERROR, "remove %s: %s",
+			    listeners[i].addr.text, strerror(errno));
+	}
+}
+
+/*
+ * Stop accepting; publishers are told and closed, subscribers first get
+ * what the ring holds for them (within --grace).  A second signal closes
+ * everyone at once.
+ */
+static void
+shutdown_server(struct server *s)
+{
+	struct client *c, *next;
+	struct stream *st;
+
+	if (s->stopping) {
+		log_msg(LOG_INFO, "second signal: closing all clients now");
+		while ((c = TAILQ_FIRST(&s->clients)) != NULL)
+			client_close(c);
+		return;
+	}
+	s->stopping = 1;
+	log_msg(LOG_INFO, "shutting down");
+	close_listeners();
+	for (c = TAILQ_FIRST(&s->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		st = c->stream;
+		if (c->role == ROLE_HELLO)
+			client_close(c);
+		else
+			client_depart(c, c->role == ROLE_SUB ? DEPART_DRAIN :
+			    DEPART_NOW, "BYE reason=shutdown seq=%llu",
+			    (unsigned long long)ring_head_seq(st->ring));
+	}
+}
+
+static void
+on_signal(struct watch *w, uint32_t events)
+{
+	struct signalfd_siginfo si;
+	ssize_t n;
+
+	(void)events;
+	while ((n = read(w->fd, &si, sizeof(si))) == (ssize_t)sizeof(si))
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+			shutdown_server(&server);
+	if (n == -1 && errno != EAGAIN && errno != EINTR)
+		log_msg(LOG_ERROR, "signalfd: %s", strerror(errno));
+}
+
+static int
+watch_add(int ep, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = w;
+	return epoll_ctl(ep, EPOLL_CTL_ADD, w->fd, &ev);
+}
+
+static void
+setup_signals(int ep)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1) {
+		fprintf(stderr, "sfd: sigaction: %s\n", strerror(errno));
+		exit(1);
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
+	    (sigwatch.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
+	    watch_add(ep, &sigwatch, EPOLLIN) == -1) {
+		fprintf(stderr, "sfd: signals: %s\n", strerror(errno));
+		exit(1);
+	}
+	sigwatch.fn = on_signal;
+}
+
+static void
+listen_on(struct server *s, struct listener *l, mode_t mode)
+{
+	l->srv = s;
+	l->w.fn = on_accept;
+	if ((l->w.fd = addr_listen(&l->addr, mode, 128)) == -1) {
+		int err = errno;
+		close_listeners();
+		if (err == EADDRINUSE)
+			fprintf(stderr, "sfd: %s: another sfd is listening\n",
+			    l->addr.text);
+		else if (err == EEXIST)
+			fprintf(stderr, "sfd: %s: exists and is not a socket; "
+			    "not touching it\n", l->addr.text);
+		else
+			fprintf(stderr, "sfd: cannot listen on %s: %s\n",
+			    l->addr.text, strerror(err));
+		exit(1);
+	}
+	if (watch_add(s->ep, &l->w, EPOLLIN) == -1) {
+		fprintf(stderr, "sfd: epoll_ctl: %s\n", strerror(errno));
+		close_listeners();
+		exit(1);
+	}
+}
+
+static void
+run(struct server *s)
+{
+	struct epoll_event evs[256];
+	struct watch *w;
+	int i, n, timeout;
+
+	while (!(s->stopping && s->nclients == 0)) {
+		s->now = io_now_ms();
+		timeout = client_expire(s);
+		client_reap(s);
+		if (s->nready > 0)
+			timeout = 0;
+		n = epoll_wait(s->ep, evs, (int)(sizeof(evs) / sizeof(evs[0])),
+		    timeout);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			log_msg(LOG_ERROR, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		s->now = io_now_ms();
+		for (i = 0; i < n; i++) {
+			w = evs[i].data.ptr;
+			w->fn(w, evs[i].events);
+		}
+		client_read_ready(s);
+		stream_fanout(s);
+		client_reap(s);
+	}
+}
+
+static void
+cleanup(struct server *s)
+{
+	struct client *c;
+	struct stream *st;
+
+	close_listeners();
+	while ((c = TAILQ_FIRST(&s->clients)) != NULL)
+		client_close(c);
+	client_reap(s);
+	while ((st = TAILQ_FIRST(&s->streams)) != NULL) {
+		TAILQ_REMOVE(&s->streams, st, link);
+		stream_free(st);
+	}
+	if (reserve_fd != -1)
+		close(reserve_fd);
+	close(sigwatch.fd);
+	close(s->ep);
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { O_RING = 256, O_LAG, O_FRAME, O_CLIENTS, O_STREAMS, O_MODE,
+	    O_GRACE, O_HELLO, O_VERSION };
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "ring", required_argument, NULL, O_RING },
+		{ "max-lag", required_argument, NULL, O_LAG },
+		{ "max-frame", required_argument, NULL, O_FRAME },
+		{ "max-clients", required_argument, NULL, O_CLIENTS },
+		{ "max-streams", required_argument, NULL, O_STREAMS },
+		{ "mode", required_argument, NULL, O_MODE },
+		{ "grace", required_argument, NULL, O_GRACE },
+		{ "hello-timeout", required_argument, NULL, O_HELLO },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct server *s = &server;
+	struct config *cfg = &s->cfg;
+	mode_t mode = 0600;
+	const char *e;
+	int ch, i;
+
+	cfg->ring = DEFAULT_RING;
+	cfg->max_lag = DEFAULT_MAX_LAG;
+	cfg->max_frame = DEFAULT_MAX_FRAME;
+	cfg->max_clients = 1024;
+	cfg->max_streams = 64;
+	cfg->grace_ms = 2000;
+	cfg->hello_ms = 5000;
+	log_set_level(LOG_INFO);
+
+	while ((ch = getopt_long(argc, argv, "hl:qv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			usage(stdout);
+			return 0;
+		case O_VERSION:
+			printf("sfd %s\n", SF_VERSION);
+			return 0;
+		case 'l':
+			if (nlisteners == MAX_LISTENERS)
+				usage_error("-l: at most %d listeners",
+				    MAX_LISTENERS);
+			if ((e = addr_parse(optarg, &listeners[nlisteners].addr))
+			    != NULL)
+				usage_error("-l %s: %s", optarg, e);
+			nlisteners++;
+			break;
+		case 'q':
+			log_set_level(LOG_ERROR);
+			break;
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
+		case O_RING:
+			cfg->ring = opt_size("--ring", optarg, 64 << 10,
+			    (uint64_t)64 << 30);
+			break;
+		case O_LAG:
+			cfg->max_lag = opt_size("--max-lag", optarg, 1,
+			    (uint64_t)64 << 30);
+			break;
+		case O_FRAME:
+			cfg->max_frame = opt_size("--max-frame", optarg, 1,
+			    1 << 30);
+			break;
+		case O_CLIENTS:
+			cfg->max_clients = opt_num("--max-clients", optarg, 1,
+			    1000000);
+			break;
+		case O_STREAMS:
+			cfg->max_streams = opt_num("--max-streams", optarg, 1,
+			    65536);
+			break;
+		case O_MODE:
+			mode = opt_mode(optarg);
+			break;
+		case O_GRACE:
+			cfg->grace_ms = 1000 * opt_num("--grace", optarg, 0,
+			    3600);
+			break;
+		case O_HELLO:
+			cfg->hello_ms = 1000 * opt_num("--hello-timeout",
+			    optarg, 1, 3600);
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument: %s", argv[optind]);
+	/* A subscriber within --max-lag must survive one more append. */
+	if (cfg->max_lag + cfg->max_frame + APPEND_MAX > cfg->ring)
+		usage_error("--max-lag (%llu) plus --max-frame (%llu) plus 256k "
+		    "must fit in --ring (%llu)",
+		    (unsigned long long)cfg->max_lag,
+		    (unsigned long long)cfg->max_frame,
+		    (unsigned long long)cfg->ring);
+	if (nlisteners == 0) {
+		if ((e = addr_default(&listeners[0].addr)) != NULL)
+			usage_error("default address: %s", e);
+		nlisteners = 1;
+	}
+
+	TAILQ_INIT(&s->clients);
+	TAILQ_INIT(&s->hello);
+	TAILQ_INIT(&s->leaving);
+	TAILQ_INIT(&s->ready);
+	TAILQ_INIT(&s->graveyard);
+	TAILQ_INIT(&s->streams);
+	TAILQ_INIT(&s->dirty);
+	for (i = 0; i < nlisteners; i++)
+		listeners[i].w.fd = -1;
+	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		fprintf(stderr, "sfd: epoll_create1: %s\n", strerror(errno));
+		return 1;
+	}
+	setup_signals(s->ep);
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	for (i = 0; i < nlisteners; i++)
+		listen_on(s, &listeners[i], mode);
+	for (i = 0; i < nlisteners; i++)
+		log_msg(LOG_NOTICE, "listening on %s", listeners[i].addr.text);
+
+	run(s);
+	cleanup(s);
+	log_msg(LOG_INFO, "exit");
+	return 0;
+}

@@ -1,0 +1,102 @@
+/*
+ * The daemon's shared state: configuration, the server, its clients and
+ * streams.  One thread owns all of it.
+ */
+#ifndef SFD_H
+#define SFD_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "ring.h"
+
+struct config {
+	uint64_t ring;          /* --ring: bytes kept per stream */
+	uint64_t max_lag;       /* --max-lag: eviction threshold in bytes */
+	uint64_t max_frame;     /* --max-frame: largest data body */
+	uint64_t max_clients;   /* --max-clients */
+	uint64_t max_streams;   /* --max-streams */
+	uint64_t grace_ms;      /* --grace: a departing client's last moment */
+	uint64_t hello_ms;      /* --hello-timeout */
+};
+
+/* Something in the epoll set: its callback gets the ready events. */
+struct watch;
+typedef void watch_fn(struct watch *w, uint32_t events);
+struct watch {
+	int fd;
+	watch_fn *fn;
+};
+
+enum role { ROLE_HELLO, ROLE_PUB, ROLE_SUB };
+
+struct client;
+TAILQ_HEAD(client_list, client);
+
+/* Room for an OK line followed by a goodbye line. */
+#define CLIENT_CTL_BUF 256
+
+struct client {
+	struct watch w;              /* first: events carry a struct watch * */
+	struct server *srv;
+	uint64_t id;                 /* connection number, for the log */
+	pid_t pid;                   /* peer credentials, for the log */
+	uid_t uid;
+	enum role role;
+	struct stream *stream;       /* once subscribed or publishing */
+	TAILQ_ENTRY(client) link;    /* all clients, or the graveyard */
+	TAILQ_ENTRY(client) slink;   /* the stream's subscribers or publishers */
+	TAILQ_ENTRY(client) tlink;   /* hello or departure timer list */
+	TAILQ_ENTRY(client) rlink;   /* publishers with input left to read */
+	long long deadline;          /* ms, on the timer list */
+	struct client_list *timer;   /* the timer list it is on, or NULL */
+	int ready;                   /* on the ready list */
+	int closed;
+	int blocked;                 /* socket full: wait for EPOLLOUT */
+	int leaving;                 /* send up to stop, the goodbye, close */
+
+	/* Input: the hello, then a publisher's frames (NULL for subscribers). */
+	unsigned char *in;
+	size_t in_len, in_cap;
+
+	/* Subscriber: next ring byte to send, and where a departure stops. */
+	uint64_t pos, stop;
+
+	/* Control frames out: [off, split) go before ring data, the rest after. */
+	unsigned char ctl[CLIENT_CTL_BUF];
+	uint16_t ctl_len, ctl_off, ctl_split;
+};
+
+struct stream {
+	char name[65];
+	struct ring *ring;
+	struct client_list subs;
+	struct client_list pubs;
+	unsigned nsubs, npubs, nleaving;
+	int dirty;                   /* new frames since the last fan-out */
+	TAILQ_ENTRY(stream) link;
+	TAILQ_ENTRY(stream) dlink;   /* dirty list */
+};
+
+TAILQ_HEAD(stream_list, stream);
+
+struct server {
+	struct config cfg;
+	int ep;                      /* epoll */
+	long long now;               /* ms, refreshed once per loop turn */
+	struct client_list clients;
+	struct client_list hello;    /* waiting for a hello, oldest first */
+	struct client_list leaving;  /* departing, oldest first */
+	struct client_list ready;    /* publishers with unread input */
+	struct client_list graveyard;/* closed; freed after the event batch */
+	uint64_t nclients;
+	uint64_t nready;
+	uint64_t next_id;
+	struct stream_list streams;
+	struct stream_list dirty;
+	uint64_t nstreams;
+	int stopping;                /* shutdown in progress */
+};
+
+#endif

@@ -1,0 +1,28 @@
+/* Streams: a name, its ring, its publishers and subscribers. */
+#ifndef SFD_STREAM_H
+#define SFD_STREAM_H
+
+#include "sfd.h"
+
+/*
+ * The stream called name, created on first use.  NULL with errno ENOSPC
+ * when --max-streams are in use, or ENOMEM.
+ */
+struct stream *stream_get(struct server *s, const char *name);
+
+void stream_free(struct stream *st);
+
+/*
+ * Append whole data frames from a publisher.  Subscribers that now lag
+ * more than --max-lag are evicted; departing ones whose unsent bytes would
+ * be overwritten are closed.  Nobody is written to here: that is
+ * stream_fanout's job, once per loop turn.
+ */
+void stream_publish(struct server *s, struct stream *st,
+    const unsigned char *frames, size_t len);
+
+/* Write to every subscriber of every stream that got frames, unless its
+ * socket is full (it will be written to when it drains). */
+void stream_fanout(struct server *s);
+
+#endif

@@ -1,0 +1,365 @@
+/*
+ * sfpipe: publish each record read from stdin as one frame to a stream.
+ *
+ * Records are lines (default), NUL-terminated (-0) or frames already
+ * (--raw).  Input is read in large blocks; the frames built from one block
+ * leave in one write, so a burst costs few system calls while a lone line
+ * is sent at once.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "ctl.h"
+#include "frame.h"
+#include "io.h"
+#include "num.h"
+#include "proto.h"
+#include "session.h"
+
+#define BLOCK       (256u << 10)
+#define HELLO_WAIT  5000   /* ms for the daemon to answer the hello */
+
+enum mode { MODE_LINES, MODE_NUL, MODE_RAW };
+
+struct pipe_state {
+	enum mode mode;
+	uint64_t max_frame;
+	int strict;
+	int sock;
+	const struct addr *addr;
+
+	unsigned char *in;       /* stdin bytes not yet made into frames */
+	size_t in_len, in_cap;
+	unsigned char *out;      /* frames ready for the socket */
+	size_t out_len, out_cap;
+
+	uint64_t records;        /* records seen, published or not */
+	uint64_t skipped;
+	uint64_t skip_bytes;     /* > 0: discarding an oversized record */
+	uint64_t skip_left;      /* raw mode: body bytes still to discard */
+};
+
+static const char *const unit_name[] = { "line", "record", "frame" };
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: sfpipe [-s ADDR] [-0 | --raw] [--max-frame SIZE] "
+	    "[--strict] [STREAM]\n");
+}
+
+static void __attribute__((noreturn))
+die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sfpipe: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (code == SF_EXIT_USAGE)
+		usage(stderr);
+	exit(code);
+}
+
+/* The daemon spoke or hung up: say what it means and exit. */
+static void __attribute__((noreturn))
+daemon_ended(struct pipe_state *p)
+{
+	unsigned char hdr[FRAME_HDR];
+	char msg[256];
+	struct ctl c;
+	uint32_t len;
+	int control;
+
+	if (io_read_full(p->sock, hdr, sizeof(hdr), 1000) == -1)
+		die(SF_EXIT_GONE, "lost connection to %s", p->addr->text);
+	frame_get_header(hdr, &len, &control);
+	if (!control || session_read_ctl(p->sock, len, 1000, &c) == -1)
+		die(SF_EXIT_PROTOCOL, "sfd sent something unexpected");
+	die(session_verdict(&c, msg, sizeof(msg)), "%s", msg);
+}
+
+static void
+flush_out(struct pipe_state *p)
+{
+	if (p->out_len == 0)
+		return;
+	if (io_write_all(p->sock, p->out, p->out_len) == -1) {
+		if (errno == EPIPE || errno == ECONNRESET)
+			daemon_ended(p);
+		die(SF_EXIT_ERROR, "write to %s: %s", p->addr->text,
+		    strerror(errno));
+	}
+	p->out_len = 0;
+}
+
+static void
+add_frame(struct pipe_state *p, const unsigned char *body, size_t len)
+{
+	if (p->out_cap - p->out_len < FRAME_HDR + len)
+		flush_out(p);
+	frame_put_header(p->out + p->out_len, (uint32_t)len, 0);
+	memcpy(p->out + p->out_len + FRAME_HDR, body, len);
+	p->out_len += FRAME_HDR + len;
+}
+
+/* The oversized record that was being discarded has ended. */
+static void
+skip_done(struct pipe_state *p)
+{
+	p->skipped++;
+	if (p->strict) {
+		flush_out(p);
+		die(SF_EXIT_SKIPPED, "%s %llu: %llu bytes exceeds --max-frame "
+		    "%llu; stopping (--strict)", unit_name[p->mode],
+		    (unsigned long long)p->records,
+		    (unsigned long long)p->skip_bytes,
+		    (unsigned long long)p->max_frame);
+	}
+	fprintf(stderr, "sfpipe: %s %llu: %llu bytes exceeds --max-frame %llu, "
+	    "skipped\n", unit_name[p->mode], (unsigned long long)p->records,
+	    (unsigned long long)p->skip_bytes, (unsigned long long)p->max_frame);
+	p->skip_bytes = 0;
+}
+
+/* Make frames of the delimited records in p->in; keep the partial one. */
+static void
+split_records(struct pipe_state *p, int eof)
+{
+	int delim = p->mode == MODE_NUL ? '\0' : '\n';
+	unsigned char *start = p->in, *end = p->in + p->in_len, *d;
+	size_t len;
+
+	while (start < end || (eof && p->skip_bytes > 0)) {
+		d = memchr(start, delim, (size_t)(end - start));
+		if (d == NULL && !eof)
+			break;
+		len = (size_t)((d != NULL ? d : end) - start);
+		if (p->skip_bytes == 0)
+			p->records++;
+		if (p->skip_bytes > 0 || len > p->max_frame) {
+			p->skip_bytes += len;
+			skip_done(p);
+		} else {
+			add_frame(p, start, len);
+		}
+		start = d != NULL ? d + 1 : end;
+	}
+	len = (size_t)(end - start);
+	if (p->skip_bytes > 0 || len > p->max_frame) {
+		/* Too long already: count it and drop it as it comes. */
+		if (p->skip_bytes == 0)
+			p->records++;
+		p->skip_bytes += len;
+		len = 0;
+	}
+	memmove(p->in, end - len, len);
+	p->in_len = len;
+}
+
+/* Make frames of the whole frames in p->in (--raw). */
+static void
+split_frames(struct pipe_state *p, int eof)
+{
+	size_t off = 0, n;
+	uint32_t len;
+	int control;
+
+	for (;;) {
+		if (p->skip_left > 0) {
+			n = p->in_len - off < p->skip_left ?
+			    p->in_len - off : (size_t)p->skip_left;
+			off += n;
+			p->skip_left -= n;
+			if (p->skip_left > 0)
+				break;
+			skip_done(p);
+		}
+		if (p->in_len - off < FRAME_HDR)
+			break;
+		frame_get_header(p->in + off, &len, &control);
+		if (control)
+			die(SF_EXIT_ERROR, "stdin: frame %llu: control bit set "
+			    "in its header; --raw takes data frames only",
+			    (unsigned long long)p->records + 1);
+		if (len > p->max_frame) {
+			p->records++;
+			p->skip_bytes = len;
+			p->skip_left = len;
+			off += FRAME_HDR;
+			continue;
+		}
+		if (p->in_len - off < FRAME_HDR + len)
+			break;
+		p->records++;
+		add_frame(p, p->in + off + FRAME_HDR, len);
+		off += FRAME_HDR + len;
+	}
+	if (eof && (off < p->in_len || p->skip_left > 0))
+		die(SF_EXIT_ERROR, "stdin: frame %llu cut off by end of input; "
+		    "not published", (unsigned long long)p->records +
+		    (p->skip_left > 0 ? 0 : 1));
+	memmove(p->in, p->in + off, p->in_len - off);
+	p->in_len -= off;
+}
+
+/* Read stdin until it ends, publishing as we go. */
+static void
+pump(struct pipe_state *p)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = STDIN_FILENO, .events = POLLIN },
+		{ .fd = p->sock, .events = POLLIN },
+	};
+	ssize_t n;
+	int eof = 0;
+
+	while (!eof) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			die(SF_EXIT_ERROR, "poll: %s", strerror(errno));
+		}
+		/* The daemon never talks to a publisher unless it is leaving. */
+		if (pfd[1].revents != 0)
+			daemon_ended(p);
+		if (pfd[0].revents == 0)
+			continue;
+		n = io_read(STDIN_FILENO, p->in + p->in_len, p->in_cap - p->in_len);
+		if (n == -1) {
+			if (errno == EAGAIN)
+				continue;
+			die(SF_EXIT_ERROR, "stdin: %s", strerror(errno));
+		}
+		eof = n == 0;
+		p->in_len += (size_t)n;
+		if (p->mode == MODE_RAW)
+			split_frames(p, eof);
+		else
+			split_records(p, eof);
+		flush_out(p);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { O_RAW = 256, O_MAXFRAME, O_STRICT, O_VERSION };
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ "raw", no_argument, NULL, O_RAW },
+		{ "max-frame", required_argument, NULL, O_MAXFRAME },
+		{ "strict", no_argument, NULL, O_STRICT },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct pipe_state st = { .mode = MODE_LINES, .max_frame = DEFAULT_MAX_FRAME };
+	struct pipe_state *p = &st;
+	const char *stream = STREAM_DEFAULT, *e, *v;
+	char hello[128], msg[512];
+	struct sigaction sa;
+	struct addr addr;
+	int ch, have_addr = 0, code;
+	uint64_t daemon_max;
+	struct ctl reply;
+
+	while ((ch = getopt_long(argc, argv, "0hs:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case '0':
+			if (p->mode == MODE_RAW)
+				die(SF_EXIT_USAGE, "-0 and --raw exclude each other");
+			p->mode = MODE_NUL;
+			break;
+		case O_RAW:
+			if (p->mode == MODE_NUL)
+				die(SF_EXIT_USAGE, "-0 and --raw exclude each other");
+			p->mode = MODE_RAW;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case O_VERSION:
+			printf("sfpipe %s\n", SF_VERSION);
+			return 0;
+		case 's':
+			if ((e = addr_parse(optarg, &addr)) != NULL)
+				die(SF_EXIT_USAGE, "-s %s: %s", optarg, e);
+			have_addr = 1;
+			break;
+		case O_MAXFRAME:
+			if ((e = num_parse_size(optarg, 0, 1 << 30,
+			    &p->max_frame)) != NULL)
+				die(SF_EXIT_USAGE, "--max-frame %s: %s", optarg, e);
+			break;
+		case O_STRICT:
+			p->strict = 1;
+			break;
+		default:
+			usage(stderr);
+			return SF_EXIT_USAGE;
+		}
+	}
+	if (argc - optind > 1)
+		die(SF_EXIT_USAGE, "one STREAM at most");
+	if (optind < argc)
+		stream = argv[optind];
+	if (!proto_stream_valid(stream))
+		die(SF_EXIT_USAGE, "bad stream name \"%s\": use 1 to 64 of "
+		    "A-Z a-z 0-9 . _ -", stream);
+	if (!have_addr && (e = addr_default(&addr)) != NULL)
+		die(SF_EXIT_USAGE, "default address: %s", e);
+	p->addr = &addr;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
+
+	snprintf(hello, sizeof(hello), "PUB " PROTO_VERSION " stream=%s", stream);
+	if ((p->sock = session_open(&addr, hello, HELLO_WAIT, &reply)) == -1) {
+		code = session_open_failure(errno, &addr, msg, sizeof(msg));
+		die(code, "%s", msg);
+	}
+	if (strcmp(reply.verb, "OK") != 0) {
+		code = session_verdict(&reply, msg, sizeof(msg));
+		die(code, "%s", msg);
+	}
+	/* Never send what the daemon would refuse: use the smaller limit. */
+	if ((v = ctl_get(&reply, "max-frame")) != NULL &&
+	    num_parse(v, 0, UINT32_MAX, &daemon_max) == NULL &&
+	    daemon_max < p->max_frame)
+		p->max_frame = daemon_max;
+
+	/* Room for the longest record or frame, and for one byte more. */
+	p->in_cap = p->max_frame + FRAME_HDR > BLOCK ? p->max_frame + FRAME_HDR :
+	    BLOCK;
+	p->out_cap = BLOCK + FRAME_HDR + p->max_frame;
+	if ((p->in = malloc(p->in_cap)) == NULL ||
+	    (p->out = malloc(p->out_cap)) == NULL)
+		die(SF_EXIT_ERROR, "out of memory");
+
+	pump(p);
+
+	free(p->in);
+	free(p->out);
+	if (close(p->sock) == -1)
+		die(SF_EXIT_ERROR, "close: %s", strerror(errno));
+	if (p->skipped > 0)
+		die(SF_EXIT_SKIPPED, "%llu records skipped (over --max-frame "
+		    "%llu)", (unsigned long long)p->skipped,
+		    (unsigned long long)p->max_frame);
+	return 0;
+}

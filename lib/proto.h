@@ -1,0 +1,32 @@
+/*
+ * Protocol version 1: what client and daemon agree on beyond frames.
+ * The whole protocol is described in sf-protocol(7).
+ */
+#ifndef SF_PROTO_H
+#define SF_PROTO_H
+
+#define PROTO_VERSION      "1"
+#define STREAM_NAME_MAX    64
+#define STREAM_DEFAULT     "default"
+
+/* Defaults shared by the daemon and the tools. */
+#define DEFAULT_MAX_FRAME  (1u << 20)           /* 1 MiB */
+#define DEFAULT_RING       (32u << 20)          /* 32 MiB */
+#define DEFAULT_MAX_LAG    (8u << 20)           /* 8 MiB */
+
+/* Exit codes of sfpipe and sfcat; see EXIT STATUS in their man pages. */
+enum sf_exit {
+	SF_EXIT_OK = 0,
+	SF_EXIT_ERROR = 1,      /* local failure: stdin, stdout, memory */
+	SF_EXIT_USAGE = 2,
+	SF_EXIT_CONNECT = 3,    /* cannot connect, or the daemon refused us */
+	SF_EXIT_EVICTED = 4,    /* dropped for lagging */
+	SF_EXIT_GONE = 5,       /* daemon shut down or connection lost */
+	SF_EXIT_PROTOCOL = 6,   /* the daemon sent or said something wrong */
+	SF_EXIT_SKIPPED = 8     /* sfpipe: records over --max-frame were skipped */
+};
+
+/* 1 if name is a valid stream name: 1 to 64 of [A-Za-z0-9._-]. */
+int proto_stream_valid(const char *name);
+
+#endif

@@ -1,0 +1,197 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "ring.h"
+
+/*
+ * A sparse index maps positions to sequence numbers without a per-frame
+ * table: for every INDEX_BLOCK bytes of the ring it keeps the first frame
+ * that starts in that block.  A lookup walks frame headers from there, at
+ * most a block's worth.  It costs 16 bytes per 4 KiB of ring.
+ */
+#define INDEX_BLOCK 4096u
+
+struct mark {
+	uint64_t pos;   /* UINT64_MAX: no frame recorded for this slot */
+	uint64_t seq;
+};
+
+struct ring {
+	unsigned char *base;   /* size bytes, mapped twice back to back */
+	size_t size;
+	uint64_t head, tail;
+	uint64_t head_seq, tail_seq;
+	struct mark *index;    /* size / INDEX_BLOCK slots */
+	size_t nmarks;
+};
+
+/* Map a memfd of size bytes twice in a row: base[i] == base[i + size]. */
+static unsigned char *
+map_twice(size_t size)
+{
+	unsigned char *base = MAP_FAILED;
+	int fd, saved;
+
+	if ((fd = memfd_create("streamfan-ring", MFD_CLOEXEC)) == -1)
+		return NULL;
+	if (ftruncate(fd, (off_t)size) == -1)
+		goto fail;
+	base = mmap(NULL, 2 * size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	if (base == MAP_FAILED)
+		goto fail;
+	if (mmap(base, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+	    fd, 0) == MAP_FAILED ||
+	    mmap(base + size, size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
+		goto fail;
+	close(fd);
+	return base;
+fail:
+	saved = errno;
+	if (base != MAP_FAILED)
+		munmap(base, 2 * size);
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+struct ring *
+ring_new(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), i;
+	struct ring *r;
+	int saved;
+
+	if (size == 0 || size > SIZE_MAX / 4) {
+		errno = EINVAL;
+		return NULL;
+	}
+	size = (size + page - 1) / page * page;
+	if (size % INDEX_BLOCK != 0)
+		size = (size / INDEX_BLOCK + 1) * INDEX_BLOCK;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->size = size;
+	r->nmarks = size / INDEX_BLOCK;
+	if ((r->index = malloc(r->nmarks * sizeof(*r->index))) == NULL)
+		goto fail;
+	for (i = 0; i < r->nmarks; i++)
+		r->index[i].pos = UINT64_MAX;
+	if ((r->base = map_twice(size)) == NULL)
+		goto fail;
+	return r;
+fail:
+	saved = errno;
+	free(r->index);
+	free(r);
+	errno = saved;
+	return NULL;
+}
+
+void
+ring_free(struct ring *r)
+{
+	if (r == NULL)
+		return;
+	munmap(r->base, 2 * r->size);
+	free(r->index);
+	free(r);
+}
+
+size_t ring_size(const struct ring *r) { return r->size; }
+uint64_t ring_head(const struct ring *r) { return r->head; }
+uint64_t ring_tail(const struct ring *r) { return r->tail; }
+uint64_t ring_head_seq(const struct ring *r) { return r->head_seq; }
+uint64_t ring_tail_seq(const struct ring *r) { return r->tail_seq; }
+
+const unsigned char *
+ring_at(const struct ring *r, uint64_t pos)
+{
+	return r->base + pos % r->size;
+}
+
+/* Size of the whole frame (header + body) starting at p. */
+static uint64_t
+frame_size(const unsigned char *p)
+{
+	uint32_t len;
+	int control;
+
+	frame_get_header(p, &len, &control);
+	return FRAME_HDR + (uint64_t)len;
+}
+
+uint64_t
+ring_append(struct ring *r, const unsigned char *frames, size_t len)
+{
+	uint64_t end = r->head + len, pos, n = 0;
+	struct mark *m;
+	size_t off;
+
+	/* Drop the oldest frames until the new ones fit. */
+	while (end - r->tail > r->size) {
+		r->tail += frame_size(ring_at(r, r->tail));
+		r->tail_seq++;
+	}
+	memcpy(r->base + r->head % r->size, frames, len);
+
+	for (off = 0; off < len; off += frame_size(frames + off), n++) {
+		pos = r->head + off;
+		m = &r->index[pos / INDEX_BLOCK % r->nmarks];
+		if (m->pos == UINT64_MAX || m->pos / INDEX_BLOCK != pos / INDEX_BLOCK) {
+			m->pos = pos;
+			m->seq = r->head_seq + n;
+		}
+	}
+	r->head = end;
+	r->head_seq += n;
+	return n;
+}
+
+int
+ring_locate(const struct ring *r, uint64_t pos, uint64_t *start, uint64_t *seq)
+{
+	uint64_t b, p, s, next;
+	const struct mark *m;
+
+	if (pos < r->tail || pos > r->head) {
+		errno = ERANGE;
+		return -1;
+	}
+	if (pos == r->head) {
+		*start = r->head;
+		*seq = r->head_seq;
+		return 0;
+	}
+	/* The nearest recorded frame start at or before pos, else the tail. */
+	p = r->tail;
+	s = r->tail_seq;
+	for (b = pos / INDEX_BLOCK; b >= r->tail / INDEX_BLOCK; b--) {
+		m = &r->index[b % r->nmarks];
+		if (m->pos != UINT64_MAX && m->pos / INDEX_BLOCK == b &&
+		    m->pos <= pos) {
+			if (m->pos > r->tail) {
+				p = m->pos;
+				s = m->seq;
+			}
+			break;
+		}
+		if (b == 0)
+			break;
+	}
+	for (;;) {
+		next = p + frame_size(ring_at(r, p));
+		if (next > pos)
+			break;
+		p = next;
+		s++;
+	}
+	*start = p;
+	*seq = s;
+	return 0;
+}

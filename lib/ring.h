@@ -1,0 +1,54 @@
+/*
+ * A stream's ring: its recent frames back to back, in wire encoding.
+ *
+ * Positions are byte offsets counted since the ring was created (they never
+ * wrap), sequence numbers count frames since then: the first frame has seq 0.
+ * The ring holds whole frames from tail to head; appending past its size
+ * drops the oldest frames.  Memory is mapped twice back to back, so the
+ * bytes from any held position up to head are one contiguous run: a reader
+ * is just a position, and one write(2) can send many frames.
+ */
+#ifndef SF_RING_H
+#define SF_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ring;
+
+/*
+ * A ring of at least size bytes (rounded up to whole pages).  NULL with
+ * errno set on failure.
+ */
+struct ring *ring_new(size_t size);
+void ring_free(struct ring *r);
+
+size_t ring_size(const struct ring *r);
+uint64_t ring_head(const struct ring *r);      /* end of the newest frame */
+uint64_t ring_tail(const struct ring *r);      /* start of the oldest frame */
+uint64_t ring_head_seq(const struct ring *r);  /* seq of the next frame */
+uint64_t ring_tail_seq(const struct ring *r);  /* seq of the oldest frame */
+
+/*
+ * Append len bytes of whole frames (the caller has checked every header;
+ * len at most ring_size).  Frames that no longer fit are dropped from the
+ * tail first: a reader behind the new tail has lost data.
+ * Returns the number of frames appended.
+ */
+uint64_t ring_append(struct ring *r, const unsigned char *frames, size_t len);
+
+/*
+ * The bytes at pos, valid up to head when tail <= pos <= head.  The run is
+ * contiguous even across the end of the buffer.
+ */
+const unsigned char *ring_at(const struct ring *r, uint64_t pos);
+
+/*
+ * Find the frame holding pos (tail <= pos < head): its start and its seq.
+ * pos == head gives head and the next seq.  Returns -1 with errno ERANGE
+ * when pos is outside the ring.
+ */
+int ring_locate(const struct ring *r, uint64_t pos, uint64_t *start,
+    uint64_t *seq);
+
+#endif

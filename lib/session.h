@@ -1,0 +1,42 @@
+/*
+ * The client side of a connection to sfd, shared by sfpipe and sfcat:
+ * the hello exchange, and what a control frame from the daemon means for
+ * the tool that receives it.
+ */
+#ifndef SF_SESSION_H
+#define SF_SESSION_H
+
+#include "addr.h"
+#include "ctl.h"
+
+/*
+ * Connect to a, send the control line hello (e.g. "SUB 1 stream=x") and
+ * read the daemon's answer into reply, waiting at most timeout_ms for it.
+ * Reads nothing past the answer.  Returns the connected fd (blocking), or
+ * -1 with errno: connect(2)'s; ETIMEDOUT; ECONNRESET when the daemon closed
+ * without answering; EPROTO when the answer is not a control line.
+ * An "ERR ..." answer is still returned: the caller inspects reply->verb.
+ */
+int session_open(const struct addr *a, const char *hello, int timeout_ms,
+    struct ctl *reply);
+
+/*
+ * Read the rest of a control frame whose header was already seen: len body
+ * bytes from fd.  Returns 0 or -1 with errno (EPROTO if not a valid line).
+ */
+int session_read_ctl(int fd, uint32_t len, int timeout_ms, struct ctl *c);
+
+/*
+ * What a daemon's ERR or BYE line means to a tool: returns the sf_exit
+ * code and writes a one-line explanation (no program name, no newline)
+ * into msg.
+ */
+int session_verdict(const struct ctl *c, char *msg, size_t cap);
+
+/*
+ * Why session_open() failed with err, for a tool to print: returns the
+ * sf_exit code and writes a one-line explanation naming the address.
+ */
+int session_open_failure(int err, const struct addr *a, char *msg, size_t cap);
+
+#endif
