@@ -195,3 +195,35 @@ ring_locate(const struct ring *r, uint64_t pos, uint64_t *start, uint64_t *seq)
 	*seq = s;
 	return 0;
 }
+
+int
+ring_find(const struct ring *r, uint64_t seq, uint64_t *pos)
+{
+	uint64_t b, p = r->tail, s = r->tail_seq;
+	const struct mark *m;
+
+	if (seq < r->tail_seq || seq > r->head_seq) {
+		errno = ERANGE;
+		return -1;
+	}
+	if (seq == r->head_seq) {
+		*pos = r->head;
+		return 0;
+	}
+	/* The newest recorded frame at or before seq, then walk. */
+	for (b = r->head / INDEX_BLOCK; b >= r->tail / INDEX_BLOCK; b--) {
+		m = &r->index[b % r->nmarks];
+		if (m->pos != UINT64_MAX && m->pos / INDEX_BLOCK == b &&
+		    m->pos >= r->tail && m->seq <= seq) {
+			p = m->pos;
+			s = m->seq;
+			break;
+		}
+		if (b == 0)
+			break;
+	}
+	for (; s < seq; s++)
+		p += frame_size(ring_at(r, p));
+	*pos = p;
+	return 0;
+}

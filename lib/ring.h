@@ -51,4 +51,11 @@ const unsigned char *ring_at(const struct ring *r, uint64_t pos);
 int ring_locate(const struct ring *r, uint64_t pos, uint64_t *start,
     uint64_t *seq);
 
+/*
+ * The position where the frame with sequence number seq starts
+ * (tail_seq <= seq <= head_seq; head_seq gives head).  Returns -1 with
+ * errno ERANGE when the ring no longer (or not yet) holds it.
+ */
+int ring_find(const struct ring *r, uint64_t seq, uint64_t *pos);
+
 #endif
