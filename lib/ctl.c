@@ -91,22 +91,20 @@ ctl_positional(const struct ctl *c, int i)
 int
 ctl_frame(unsigned char *out, size_t cap, const char *fmt, ...)
 {
+	char line[FRAME_CTL_MAX + 1];
 	va_list ap;
 	int n;
 
-	if (cap <= FRAME_HDR) {
-		errno = EMSGSIZE;
-		return -1;
-	}
 	va_start(ap, fmt);
-	n = vsnprintf((char *)out + FRAME_HDR, cap - FRAME_HDR, fmt, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return -1;
-	if ((size_t)n >= cap - FRAME_HDR || (unsigned)n > FRAME_CTL_MAX) {
+	if ((unsigned)n > FRAME_CTL_MAX || cap < FRAME_HDR + (size_t)n) {
 		errno = EMSGSIZE;
 		return -1;
 	}
 	frame_put_header(out, (uint32_t)n, 1);
+	memcpy(out + FRAME_HDR, line, (size_t)n);
 	return (int)FRAME_HDR + n;
 }
