@@ -126,6 +126,13 @@ frame_size(const unsigned char *p)
 	return FRAME_HDR + (uint64_t)len;
 }
 
+/* 1 if the frame at p is a data frame (it takes a sequence number). */
+static int
+is_data(const unsigned char *p)
+{
+	return (p[0] & 0x80) == 0;
+}
+
 uint64_t
 ring_append(struct ring *r, const unsigned char *frames, size_t len)
 {
@@ -135,18 +142,19 @@ ring_append(struct ring *r, const unsigned char *frames, size_t len)
 
 	/* Drop the oldest frames until the new ones fit. */
 	while (end - r->tail > r->size) {
+		r->tail_seq += (uint64_t)is_data(ring_at(r, r->tail));
 		r->tail += frame_size(ring_at(r, r->tail));
-		r->tail_seq++;
 	}
 	memcpy(r->base + r->head % r->size, frames, len);
 
-	for (off = 0; off < len; off += frame_size(frames + off), n++) {
+	for (off = 0; off < len; off += frame_size(frames + off)) {
 		pos = r->head + off;
 		m = &r->index[pos / INDEX_BLOCK % r->nmarks];
 		if (m->pos == UINT64_MAX || m->pos / INDEX_BLOCK != pos / INDEX_BLOCK) {
 			m->pos = pos;
 			m->seq = r->head_seq + n;
 		}
+		n += (uint64_t)is_data(frames + off);
 	}
 	r->head = end;
 	r->head_seq += n;
@@ -188,11 +196,23 @@ ring_locate(const struct ring *r, uint64_t pos, uint64_t *start, uint64_t *seq)
 		next = p + frame_size(ring_at(r, p));
 		if (next > pos)
 			break;
+		s += (uint64_t)is_data(ring_at(r, p));
 		p = next;
-		s++;
 	}
 	*start = p;
 	*seq = s;
+	return 0;
+}
+
+int
+ring_align(const struct ring *r, uint64_t pos, uint64_t *start, uint64_t *seq)
+{
+	if (ring_locate(r, pos, start, seq) == -1)
+		return -1;
+	if (*start < pos) {
+		*seq += (uint64_t)is_data(ring_at(r, *start));
+		*start += frame_size(ring_at(r, *start));
+	}
 	return 0;
 }
 
@@ -222,8 +242,10 @@ ring_find(const struct ring *r, uint64_t seq, uint64_t *pos)
 		if (b == 0)
 			break;
 	}
-	for (; s < seq; s++)
+	while (s < seq || !is_data(ring_at(r, p))) {
+		s += (uint64_t)is_data(ring_at(r, p));
 		p += frame_size(ring_at(r, p));
+	}
 	*pos = p;
 	return 0;
 }

@@ -2,7 +2,9 @@
  * A stream's ring: its recent frames back to back, in wire encoding.
  *
  * Positions are byte offsets counted since the ring was created (they never
- * wrap), sequence numbers count frames since then: the first frame has seq 0.
+ * wrap); sequence numbers count data frames since then: the first has seq 0.
+ * Control frames (an end-of-stream mark) travel in the ring between data
+ * frames and take no number: their seq is that of the data frame after them.
  * The ring holds whole frames from tail to head; appending past its size
  * drops the oldest frames.  Memory is mapped twice back to back, so the
  * bytes from any held position up to head are one contiguous run: a reader
@@ -33,7 +35,7 @@ uint64_t ring_tail_seq(const struct ring *r);  /* seq of the oldest frame */
  * Append len bytes of whole frames (the caller has checked every header;
  * len at most ring_size).  Frames that no longer fit are dropped from the
  * tail first: a reader behind the new tail has lost data.
- * Returns the number of frames appended.
+ * Returns the number of data frames appended.
  */
 uint64_t ring_append(struct ring *r, const unsigned char *frames, size_t len);
 
@@ -52,7 +54,14 @@ int ring_locate(const struct ring *r, uint64_t pos, uint64_t *start,
     uint64_t *seq);
 
 /*
- * The position where the frame with sequence number seq starts
+ * The first frame boundary at or after pos (tail <= pos <= head) and the
+ * seq there.  -1 with errno ERANGE when pos is outside the ring.
+ */
+int ring_align(const struct ring *r, uint64_t pos, uint64_t *start,
+    uint64_t *seq);
+
+/*
+ * The position where the data frame with sequence number seq starts
  * (tail_seq <= seq <= head_seq; head_seq gives head).  Returns -1 with
  * errno ERANGE when the ring no longer (or not yet) holds it.
  */
