@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,4 +91,20 @@ io_set_nonblock(int fd)
 	if ((flags = fcntl(fd, F_GETFL)) == -1)
 		return -1;
 	return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+void
+io_backoff(long long *ms, long long max)
+{
+	unsigned int r = 0;
+	struct timespec ts;
+	long long t;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (unsigned int)getpid();
+	t = *ms / 2 + (long long)(r % (unsigned int)(*ms / 2 + 1));
+	ts.tv_sec = t / 1000;
+	ts.tv_nsec = (t % 1000) * 1000000;
+	(void)nanosleep(&ts, NULL);   /* a signal only shortens the wait */
+	*ms = *ms * 2 > max ? max : *ms * 2;
 }

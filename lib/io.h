@@ -25,6 +25,12 @@ int io_read_full(int fd, void *buf, size_t len, int timeout_ms);
 /* Set O_NONBLOCK on fd.  -1 with errno on error. */
 int io_set_nonblock(int fd);
 
+/*
+ * Sleep about *ms milliseconds (with jitter, so a crowd of clients does
+ * not come back all at once), then double *ms up to max.
+ */
+void io_backoff(long long *ms, long long max);
+
 /* Monotonic clock in milliseconds. */
 long long io_now_ms(void);
 

@@ -10,14 +10,17 @@
 #include "client.h"
 #include "ctl.h"
 #include "frame.h"
+#include "num.h"
 #include "proto.h"
 #include "stream.h"
 
 #define HELLO_BUF  (FRAME_HDR + FRAME_CTL_MAX)
-#define PUB_BUF    (256u << 10)   /* a publisher's read buffer */
-#define PUB_READS  16             /* reads per turn before others get a go */
+#define PUB_BUF    APPEND_MAX     /* a publisher's read buffer */
+#define PUB_READS  4              /* reads per turn before others get a go */
 
 static void on_event(struct watch *w, uint32_t events);
+static void reply(struct client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 void
 client_log(const struct client *c, enum log_level level, const char *fmt, ...)
@@ -147,8 +150,6 @@ client_close(struct client *c)
 	if (st != NULL && c->role == ROLE_SUB) {
 		TAILQ_REMOVE(&st->subs, c, slink);
 		st->nsubs--;
-		if (c->leaving)
-			st->nleaving--;
 	} else if (st != NULL && c->role == ROLE_PUB) {
 		TAILQ_REMOVE(&st->pubs, c, slink);
 		st->npubs--;
@@ -211,10 +212,6 @@ queue_ctl(struct client *c, const char *fmt, va_list ap)
 
 static void
 reply(struct client *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-reply(struct client *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -259,6 +256,13 @@ client_depart(struct client *c, enum depart how, const char *fmt, ...)
 	if (c->leaving || c->closed)
 		return;
 	if (c->role == ROLE_SUB) {
+		c->skip_wanted = 0;
+		if (c->skip_count > 0) {   /* still owed, before the goodbye */
+			reply(c, "SKIP seq=%llu count=%llu",
+			    (unsigned long long)c->skip_seq,
+			    (unsigned long long)c->skip_count);
+			c->skip_count = 0;
+		}
 		if (how == DEPART_DRAIN)
 			c->stop = ring_head(c->stream->ring);
 		else if (departure_point(c, &c->stop, &seq) == -1) {
@@ -267,7 +271,6 @@ client_depart(struct client *c, enum depart how, const char *fmt, ...)
 			client_close(c);
 			return;
 		}
-		c->stream->nleaving++;
 	}
 	c->leaving = 1;
 	va_start(ap, fmt);
@@ -327,38 +330,109 @@ send_ctl(struct client *c, uint16_t upto)
 		}
 		c->ctl_off += (uint16_t)n;
 	}
+	if (c->ctl_off == c->ctl_len)
+		c->ctl_off = c->ctl_len = c->ctl_split = 0;   /* room again */
+	return 0;
+}
+
+/*
+ * Jump a subscriber on a frame boundary ahead to half of --max-lag behind
+ * the newest frame; the frames passed over are announced before the next
+ * data it gets.
+ */
+static void
+jump(struct client *c)
+{
+	struct ring *r = c->stream->ring;
+	uint64_t seq, pos, to_seq;
+
+	c->skip_wanted = 0;
+	if (ring_locate(r, c->pos, &pos, &seq) == -1 ||
+	    ring_align(r, ring_head(r) - c->srv->cfg.max_lag / 2, &pos,
+	    &to_seq) == -1) {
+		client_log(c, LOG_ERROR, "skip: position outside the ring");
+		client_close(c);
+		return;
+	}
+	if (c->skip_count == 0)
+		c->skip_seq = seq;
+	c->skip_count += to_seq - seq;
+	client_log(c, LOG_INFO, "skipped ahead on stream %s: %llu frames (seq "
+	    "%llu..%llu)", c->stream->name, (unsigned long long)(to_seq - seq),
+	    (unsigned long long)seq, (unsigned long long)to_seq - 1);
+	c->pos = pos;
+}
+
+void
+client_skip(struct client *c)
+{
+	uint64_t seq;
+
+	if (c->skip_wanted || c->leaving)
+		return;
+	if (departure_point(c, &c->stop, &seq) == -1) {
+		client_log(c, LOG_INFO, "closed: its unsent frame was "
+		    "already overwritten");
+		client_close(c);
+		return;
+	}
+	if (c->stop == c->pos)
+		jump(c);
+	else
+		c->skip_wanted = 1;   /* after the frame it is in the middle of */
+}
+
+/* Write ring data up to where the subscriber may go now.  -1 when it
+ * cannot take more (blocked) or was closed. */
+static int
+send_data(struct client *c)
+{
+	struct ring *r = c->stream->ring;
+	uint64_t limit = c->leaving || c->skip_wanted ? c->stop : ring_head(r);
+	ssize_t n;
+
+	while (c->pos < limit) {
+		/* One write: the ring makes every run contiguous. */
+		n = write(c->w.fd, ring_at(r, c->pos), limit - c->pos);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			c->blocked = 1;
+			return -1;
+		}
+		if (n == -1) {
+			client_lost(c, errno);
+			return -1;
+		}
+		c->pos += (uint64_t)n;
+	}
 	return 0;
 }
 
 void
 client_flush(struct client *c)
 {
-	uint64_t limit;
-	struct ring *r;
-	ssize_t n;
-
 	if (c->closed || c->blocked)
 		return;
-	if (send_ctl(c, c->ctl_split) == -1)
-		return;
-	if (c->role == ROLE_SUB) {
-		r = c->stream->ring;
-		limit = c->leaving ? c->stop : ring_head(r);
-		while (c->pos < limit) {
-			/* One write: the ring makes every run contiguous. */
-			n = write(c->w.fd, ring_at(r, c->pos), limit - c->pos);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1 && errno == EAGAIN) {
-				c->blocked = 1;
-				return;
-			}
-			if (n == -1) {
-				client_lost(c, errno);
-				return;
-			}
-			c->pos += (uint64_t)n;
+	for (;;) {
+		if (send_ctl(c, c->ctl_split) == -1)
+			return;
+		if (c->skip_count > 0) {
+			reply(c, "SKIP seq=%llu count=%llu",
+			    (unsigned long long)c->skip_seq,
+			    (unsigned long long)c->skip_count);
+			c->skip_count = 0;
+			continue;
 		}
+		if (c->role != ROLE_SUB)
+			break;
+		if (send_data(c) == -1)
+			return;
+		if (!c->skip_wanted)
+			break;
+		jump(c);
+		if (c->closed)
+			return;
 	}
 	if (!c->leaving)
 		return;
@@ -368,15 +442,60 @@ client_flush(struct client *c)
 	client_close(c);
 }
 
+/*
+ * Where a new subscriber starts, from its hello's from= and epoch=: "now"
+ * (default), "oldest", "-N" (the last N frames) or a sequence number.  A
+ * sequence from another epoch of the stream means nothing here, so that
+ * subscriber gets all the ring holds and sees the new epoch in the answer.
+ * Returns -1 when from= is not one of these.
+ */
+static int
+start_point(const struct client *c, const struct stream *st, const char *from,
+    const char *epoch, uint64_t *pos, uint64_t *seq)
+{
+	struct ring *r = st->ring;
+	uint64_t oldest_pos, oldest, n;
+
+	stream_oldest(c->srv, st, &oldest_pos, &oldest);
+	*pos = ring_head(r);
+	*seq = ring_head_seq(r);
+	if (from == NULL || strcmp(from, "now") == 0)
+		return 0;
+	if (strcmp(from, "oldest") == 0) {
+		n = oldest;
+	} else if (from[0] == '-') {
+		if (num_parse(from + 1, 0, UINT64_MAX, &n) != NULL)
+			return -1;
+		n = n > *seq - oldest ? oldest : *seq - n;
+	} else {
+		if (num_parse(from, 0, UINT64_MAX, &n) != NULL)
+			return -1;
+		if (epoch != NULL && strcmp(epoch, st->epoch) != 0)
+			n = oldest;
+		else if (n < oldest)
+			n = oldest;        /* the answer's seq shows the gap */
+		else if (n > *seq)
+			n = *seq;
+	}
+	*seq = n;
+	if (n == oldest)
+		*pos = oldest_pos;
+	else if (ring_find(r, n, pos) == -1)
+		return -1;
+	return 0;
+}
+
 static void
 hello(struct client *c, const struct ctl *m, enum role role)
 {
 	struct server *s = c->srv;
 	const char *version = ctl_positional(m, 0);
 	const char *name = ctl_get(m, "stream");
+	const char *on_lag = ctl_get(m, "on-lag");
 	unsigned char *buf;
 	struct stream *st;
 	struct ring *r;
+	uint64_t pos = 0, seq = 0;
 
 	if (version == NULL || strcmp(version, PROTO_VERSION) != 0) {
 		client_error(c, "bad-version", "this sfd speaks version "
@@ -390,6 +509,11 @@ hello(struct client *c, const struct ctl *m, enum role role)
 	if (!proto_stream_valid(name)) {
 		client_error(c, "bad-stream", "stream names are 1 to 64 of "
 		    "A-Z a-z 0-9 . _ -");
+		return;
+	}
+	if (on_lag != NULL && strcmp(on_lag, "skip") != 0 &&
+	    strcmp(on_lag, "disconnect") != 0) {
+		client_error(c, "bad-hello", "on-lag= is skip or disconnect");
 		return;
 	}
 	if (role == ROLE_PUB) {
@@ -408,26 +532,60 @@ hello(struct client *c, const struct ctl *m, enum role role)
 			client_error(c, "no-memory", strerror(errno));
 		return;
 	}
+	r = st->ring;
+	if (role == ROLE_SUB && start_point(c, st, ctl_get(m, "from"),
+	    ctl_get(m, "epoch"), &pos, &seq) == -1) {
+		client_error(c, "bad-hello", "from= is now, oldest, -N or a "
+		    "sequence number");
+		return;
+	}
 	timer_clear(c);
 	c->stream = st;
 	c->role = role;
-	r = st->ring;
 	if (role == ROLE_SUB) {
-		c->pos = ring_head(r);
+		c->pos = pos;
+		c->skip_on_lag = on_lag != NULL && strcmp(on_lag, "skip") == 0;
+		/* A replay may start further back than --max-lag; it must
+		 * not fall further behind than that until it catches up. */
+		c->lag_limit = ring_head(r) - pos > s->cfg.max_lag ?
+		    ring_head(r) - pos : s->cfg.max_lag;
 		TAILQ_INSERT_TAIL(&st->subs, c, slink);
 		st->nsubs++;
 		client_log(c, LOG_DEBUG, "subscribed to %s at seq %llu",
-		    st->name, (unsigned long long)ring_head_seq(r));
+		    st->name, (unsigned long long)seq);
+		reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu",
+		    st->name, (unsigned long long)seq, st->epoch,
+		    (unsigned long long)s->cfg.max_frame);
 	} else {
 		TAILQ_INSERT_TAIL(&st->pubs, c, slink);
 		st->npubs++;
 		client_log(c, LOG_DEBUG, "publishing to %s at seq %llu",
 		    st->name, (unsigned long long)ring_head_seq(r));
+		reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu",
+		    st->name, (unsigned long long)ring_head_seq(r), st->epoch,
+		    (unsigned long long)s->cfg.max_frame);
 	}
-	reply(c, "OK stream=%s seq=%llu max-frame=%llu", st->name,
-	    (unsigned long long)ring_head_seq(r),
-	    (unsigned long long)s->cfg.max_frame);
+	/* New data for this subscriber may already be in the ring. */
 	client_flush(c);
+}
+
+/*
+ * A publisher's end of stream: a mark in the ring after its last frame,
+ * so each subscriber gets it once it has every frame before it.
+ */
+static void
+end_of_stream(struct client *c)
+{
+	struct ring *r = c->stream->ring;
+	unsigned char buf[64];
+	int n;
+
+	n = ctl_frame(buf, sizeof(buf), "EOS seq=%llu",
+	    (unsigned long long)ring_head_seq(r));
+	if (n > 0)
+		stream_publish(c->srv, c->stream, buf, (size_t)n);
+	client_log(c, LOG_DEBUG, "end of stream %s at seq %llu",
+	    c->stream->name, (unsigned long long)ring_head_seq(r));
 }
 
 /* A control frame from a client: its hello, or an error in v1. */
@@ -436,13 +594,13 @@ control(struct client *c, const struct frame *f)
 {
 	struct ctl m;
 
-	if (c->role != ROLE_HELLO) {
-		client_error(c, "unexpected-control",
-		    "no control frames after the hello in version 1");
-		return;
-	}
 	if (ctl_parse(&m, f->data, f->len) == -1)
-		client_error(c, "bad-hello", "not a control line");
+		client_error(c, c->role == ROLE_HELLO ? "bad-hello" :
+		    "bad-control", "not a control line");
+	else if (c->role == ROLE_PUB && strcmp(m.verb, "EOS") == 0)
+		end_of_stream(c);
+	else if (c->role != ROLE_HELLO)
+		client_error(c, "unexpected-control", m.verb);
 	else if (strcmp(m.verb, "SUB") == 0)
 		hello(c, &m, ROLE_SUB);
 	else if (strcmp(m.verb, "PUB") == 0)

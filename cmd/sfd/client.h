@@ -33,6 +33,10 @@ void client_depart(struct client *c, enum depart how, const char *fmt, ...)
 /* Evict a subscriber lagging more than --max-lag, telling it why. */
 void client_evict(struct client *c);
 
+/* Move a subscriber that asked for on-lag=skip ahead instead of evicting
+ * it; it is told how many frames it missed. */
+void client_skip(struct client *c);
+
 /*
  * Tear a connection down: leave every list, leave epoll, close.  The
  * memory is freed by client_reap(), after the event batch that may still

@@ -30,7 +30,6 @@
 
 #define MAX_LISTENERS   16
 #define ACCEPTS_PER_TURN 64
-#define APPEND_MAX      (256u << 10)   /* see PUB_BUF in client.c */
 
 struct listener {
 	struct watch w;

@@ -34,6 +34,13 @@ enum role { ROLE_HELLO, ROLE_PUB, ROLE_SUB };
 struct client;
 TAILQ_HEAD(client_list, client);
 
+/*
+ * The most one append adds to a ring: a publisher's read buffer (or one
+ * frame when larger).  A subscriber within (ring - max-frame - this) of the
+ * newest frame is safe from the next append.
+ */
+#define APPEND_MAX (256u << 10)
+
 /* Room for an OK line followed by a goodbye line. */
 #define CLIENT_CTL_BUF 256
 
@@ -55,6 +62,8 @@ struct client {
 	int closed;
 	int blocked;                 /* socket full: wait for EPOLLOUT */
 	int leaving;                 /* send up to stop, the goodbye, close */
+	int skip_on_lag;             /* SUB on-lag=skip: jump ahead, not evicted */
+	int skip_wanted;             /* finishing a frame (up to stop), then jump */
 
 	/* Input: the hello, then a publisher's frames (NULL for subscribers). */
 	unsigned char *in;
@@ -62,6 +71,9 @@ struct client {
 
 	/* Subscriber: next ring byte to send, and where a departure stops. */
 	uint64_t pos, stop;
+	uint64_t lag_limit;          /* --max-lag, or more while replaying */
+	uint64_t skip_seq;           /* frames skipped and not yet announced: */
+	uint64_t skip_count;         /* skip_seq .. skip_seq + skip_count - 1 */
 
 	/* Control frames out: [off, split) go before ring data, the rest after. */
 	unsigned char ctl[CLIENT_CTL_BUF];
@@ -70,10 +82,11 @@ struct client {
 
 struct stream {
 	char name[65];
+	char epoch[17];              /* random hex id, new with each stream */
 	struct ring *ring;
 	struct client_list subs;
 	struct client_list pubs;
-	unsigned nsubs, npubs, nleaving;
+	unsigned nsubs, npubs;
 	int dirty;                   /* new frames since the last fan-out */
 	TAILQ_ENTRY(stream) link;
 	TAILQ_ENTRY(stream) dlink;   /* dirty list */

@@ -2,10 +2,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "client.h"
+#include "frame.h"
 #include "log.h"
 #include "stream.h"
+
+/*
+ * A fresh random id, so a client resuming by sequence number can tell this
+ * stream from an earlier one of the same name (before a daemon restart).
+ */
+static void
+new_epoch(char *buf, size_t cap)
+{
+	unsigned long long v;
+	struct timespec ts;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		v = (unsigned long long)ts.tv_nsec << 32 ^
+		    (unsigned long long)ts.tv_sec ^ (unsigned long long)getpid();
+	}
+	snprintf(buf, cap, "%016llx", v);
+}
 
 struct stream *
 stream_get(struct server *s, const char *name)
@@ -28,6 +50,7 @@ stream_get(struct server *s, const char *name)
 		return NULL;
 	}
 	snprintf(st->name, sizeof(st->name), "%s", name);
+	new_epoch(st->epoch, sizeof(st->epoch));
 	TAILQ_INIT(&st->subs);
 	TAILQ_INIT(&st->pubs);
 	TAILQ_INSERT_TAIL(&s->streams, st, link);
@@ -44,40 +67,51 @@ stream_free(struct stream *st)
 	free(st);
 }
 
+/* How far behind the newest frame a subscriber can be and still be sure
+ * to get its current frame whole after the next append. */
+static uint64_t
+safe_lag(const struct server *s, const struct ring *r)
+{
+	return ring_size(r) - s->cfg.max_frame - FRAME_HDR - APPEND_MAX;
+}
+
+/* A subscriber is too far behind: skip it ahead if it asked, else evict. */
+static void
+lagging(struct client *c)
+{
+	if (c->skip_on_lag)
+		client_skip(c);
+	else
+		client_evict(c);
+}
+
 void
 stream_publish(struct server *s, struct stream *st,
     const unsigned char *frames, size_t len)
 {
 	struct ring *r = st->ring;
 	struct client *c, *next;
-	uint64_t head;
+	uint64_t lag;
 
-	/*
-	 * A departing subscriber still needs the rest of its last frame; if
-	 * this append overwrites it, it can only be cut off.  (Subscribers
-	 * that are not departing are never that far behind: --max-lag plus
-	 * one append always fits in the ring.)
-	 */
-	if (st->nleaving > 0) {
-		head = ring_head(r) + len;
-		for (c = TAILQ_FIRST(&st->subs); c != NULL; c = next) {
-			next = TAILQ_NEXT(c, slink);
-			if (c->leaving && head - c->pos > ring_size(r)) {
-				client_log(c, LOG_INFO, "closed: too slow to "
-				    "take its goodbye before the ring wrapped");
-				client_close(c);
-			}
-		}
-	}
 	ring_append(r, frames, len);
 
-	/* Why evict rather than wait: waiting would slow the publisher and
-	 * every other subscriber down to the slowest one. */
-	head = ring_head(r);
+	/*
+	 * --max-lag is checked after the subscribers had their chance to
+	 * take the new frames (stream_fanout); here only those about to lose
+	 * unsent bytes to the next append are dealt with.
+	 */
 	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, slink);
-		if (!c->leaving && head - c->pos > s->cfg.max_lag)
-			client_evict(c);
+		lag = ring_head(r) - c->pos;
+		if (lag > ring_size(r)) {
+			/* Only one finishing a frame gets here: it was too
+			 * slow to take even that before the ring wrapped. */
+			client_log(c, LOG_INFO, "closed: its unsent frame was "
+			    "overwritten");
+			client_close(c);
+		} else if (!c->leaving && lag > safe_lag(s, r)) {
+			lagging(c);
+		}
 	}
 	if (!st->dirty) {
 		st->dirty = 1;
@@ -86,10 +120,24 @@ stream_publish(struct server *s, struct stream *st,
 }
 
 void
+stream_oldest(const struct server *s, const struct stream *st,
+    uint64_t *pos, uint64_t *seq)
+{
+	const struct ring *r = st->ring;
+	uint64_t keep = safe_lag(s, r);
+	uint64_t from = ring_tail(r);
+
+	if (ring_head(r) - from > keep)
+		from = ring_head(r) - keep;
+	(void)ring_align(r, from, pos, seq);
+}
+
+void
 stream_fanout(struct server *s)
 {
 	struct client *c, *next;
 	struct stream *st;
+	uint64_t lag;
 
 	while ((st = TAILQ_FIRST(&s->dirty)) != NULL) {
 		TAILQ_REMOVE(&s->dirty, st, dlink);
@@ -98,6 +146,16 @@ stream_fanout(struct server *s)
 			next = TAILQ_NEXT(c, slink);
 			if (!c->blocked)
 				client_flush(c);
+			if (c->closed || c->leaving)
+				continue;
+			/* Lag is what the subscriber could not take: why
+			 * evict rather than wait?  Waiting would slow the
+			 * publisher and every other subscriber down to it. */
+			lag = ring_head(st->ring) - c->pos;
+			if (lag <= s->cfg.max_lag)
+				c->lag_limit = s->cfg.max_lag;   /* caught up */
+			else if (lag > c->lag_limit)
+				lagging(c);
 		}
 	}
 }

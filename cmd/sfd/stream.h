@@ -13,13 +13,20 @@ struct stream *stream_get(struct server *s, const char *name);
 void stream_free(struct stream *st);
 
 /*
- * Append whole data frames from a publisher.  Subscribers that now lag
- * more than --max-lag are evicted; departing ones whose unsent bytes would
- * be overwritten are closed.  Nobody is written to here: that is
+ * Append whole frames from a publisher.  Subscribers that now lag more than
+ * they may are evicted or skipped ahead; ones finishing a frame that was
+ * overwritten meanwhile are closed.  Nobody is written to here: that is
  * stream_fanout's job, once per loop turn.
  */
 void stream_publish(struct server *s, struct stream *st,
     const unsigned char *frames, size_t len);
+
+/*
+ * The oldest frame a new subscriber may start from: the oldest in the
+ * ring that the next append cannot overwrite.
+ */
+void stream_oldest(const struct server *s, const struct stream *st,
+    uint64_t *pos, uint64_t *seq);
 
 /* Write to every subscriber of every stream that got frames, unless its
  * socket is full (it will be written to when it drains). */
