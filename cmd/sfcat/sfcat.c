@@ -6,6 +6,10 @@
  * written whenever no more input is ready at once.  So a lone record shows
  * up immediately and a burst leaves in large writes: no stdio, and no
  * system call per record.
+ *
+ * sfcat counts the sequence numbers of what it printed, so it can resume
+ * after an eviction, a restart of the daemon (--reconnect) or of itself
+ * (--state) and say exactly what, if anything, was lost in between.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,19 +29,38 @@
 #include "proto.h"
 #include "session.h"
 
-#define BLOCK       (1u << 20)
-#define OUT_BLOCK   (256u << 10)
-#define HELLO_WAIT  5000   /* ms for the daemon to answer the hello */
+#define BLOCK        (1u << 20)
+#define OUT_BLOCK    (256u << 10)
+#define HELLO_WAIT   5000    /* ms for the daemon to answer the hello */
+#define SAVE_EVERY   1000    /* ms between --state writes while busy */
+#define BACKOFF_MIN  100     /* ms, --reconnect */
+#define BACKOFF_MAX  5000
 
 enum mode { MODE_LINES, MODE_NUL, MODE_RAW };
 
 struct cat_state {
+	/* Options. */
 	enum mode mode;
 	uint64_t count;          /* -n: records to print, 0 for no limit */
-	uint64_t printed;
-	uint32_t max_frame;      /* as the daemon announced */
-	int sock;
+	const char *from;        /* --from, for the first connection */
+	const char *stream;
+	const char *on_lag;      /* --on-lag, NULL for the daemon's default */
+	const char *state_path;  /* --state */
+	int reconnect;
+	int print_seq;
+	long long timeout_ms;    /* --timeout, -1 for none */
 	const struct addr *addr;
+
+	/* Where we are in the stream. */
+	int sock;
+	uint32_t max_frame;      /* as the daemon announced */
+	char epoch[17];          /* "" until known */
+	uint64_t next_seq;       /* seq of the next data frame to print */
+	int have_seq;            /* next_seq means something: resume there */
+	uint64_t printed;
+	uint64_t saved_seq;      /* what the state file says */
+	long long saved_ms;
+	long long frame_ms;      /* when the last frame came, for --timeout */
 
 	unsigned char *in;
 	size_t in_len, in_cap;
@@ -45,10 +68,15 @@ struct cat_state {
 	size_t out_len, out_cap;
 };
 
+static volatile sig_atomic_t stop_signal;
+
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: sfcat [-s ADDR] [-0 | --raw] [-n COUNT] [STREAM]\n");
+	fprintf(f, "usage: sfcat [-s ADDR] [-0 | --raw] [-n COUNT] "
+	    "[--from WHERE] [--on-lag disconnect|skip]\n"
+	    "             [--reconnect] [--state FILE] [--timeout SECONDS] "
+	    "[--print-seq] [STREAM]\n");
 }
 
 static void __attribute__((noreturn))
@@ -69,6 +97,62 @@ die(int code, const char *fmt, ...)
 	exit(code);
 }
 
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/*
+ * Write "epoch=E next=N" to the state file through a temporary file and
+ * rename(2), so a reader never sees half of it.
+ */
+static void
+save_state(struct cat_state *c)
+{
+	char tmp[4096], line[128];
+	FILE *f;
+	int n;
+
+	c->saved_ms = io_now_ms();
+	if (c->state_path == NULL || !c->have_seq || c->saved_seq == c->next_seq)
+		return;
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		die(SF_EXIT_ERROR, "--state %s: path too long", c->state_path);
+	snprintf(line, sizeof(line), "epoch=%s next=%llu\n", c->epoch,
+	    (unsigned long long)c->next_seq);
+	if ((f = fopen(tmp, "w")) == NULL || fputs(line, f) == EOF ||
+	    fclose(f) == EOF || rename(tmp, c->state_path) == -1)
+		die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
+		    strerror(errno));
+	c->saved_seq = c->next_seq;
+}
+
+/* Resume from a state file, if there is one. */
+static void
+load_state(struct cat_state *c)
+{
+	char line[128], epoch[17];
+	unsigned long long next;
+	FILE *f;
+
+	if ((f = fopen(c->state_path, "r")) == NULL) {
+		if (errno == ENOENT)
+			return;
+		die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
+		    strerror(errno));
+	}
+	if (fgets(line, sizeof(line), f) == NULL ||
+	    sscanf(line, "epoch=%16[0-9a-f] next=%llu", epoch, &next) != 2)
+		die(SF_EXIT_ERROR, "--state %s: not a state file of sfcat",
+		    c->state_path);
+	fclose(f);
+	memcpy(c->epoch, epoch, sizeof(epoch));
+	c->next_seq = c->saved_seq = next;
+	c->have_seq = 1;
+}
+
 /* Write out what is buffered.  A reader that went away (EPIPE) is the
  * normal end of `sfcat | head -1`: a quiet success. */
 static void
@@ -82,12 +166,15 @@ flush_out(struct cat_state *c, const void *extra, size_t extra_len)
 		die(SF_EXIT_ERROR, "stdout: %s", strerror(errno));
 	}
 	c->out_len = 0;
+	if (c->state_path != NULL && io_now_ms() - c->saved_ms >= SAVE_EVERY)
+		save_state(c);
 }
 
 static void __attribute__((noreturn))
 finish(struct cat_state *c, int code)
 {
 	flush_out(c, NULL, 0);
+	save_state(c);
 	if (close(STDOUT_FILENO) == -1 && errno != EPIPE)
 		die(SF_EXIT_ERROR, "stdout: %s", strerror(errno));
 	exit(code);
@@ -99,13 +186,20 @@ print_record(struct cat_state *c, const unsigned char *frame, uint32_t len)
 	static const unsigned char term[] = { '\n', '\0' };
 	const unsigned char *p = frame + FRAME_HDR;
 	size_t n = len;
+	char seq[24];
+	int k = 0;
 
 	if (c->mode == MODE_RAW) {
 		p = frame;
 		n = FRAME_HDR + (size_t)len;
 	}
-	if (c->out_cap - c->out_len < n + 1)
+	if (c->print_seq)
+		k = snprintf(seq, sizeof(seq), "%llu\t",
+		    (unsigned long long)c->next_seq);
+	if (c->out_cap - c->out_len < (size_t)k + n + 1)
 		flush_out(c, NULL, 0);
+	memcpy(c->out + c->out_len, seq, (size_t)k);
+	c->out_len += (size_t)k;
 	if (c->out_cap - c->out_len < n + 1) {
 		/* Larger than the whole buffer: straight out. */
 		flush_out(c, p, n);
@@ -115,63 +209,124 @@ print_record(struct cat_state *c, const unsigned char *frame, uint32_t len)
 	}
 	if (c->mode != MODE_RAW)
 		c->out[c->out_len++] = term[c->mode == MODE_NUL];
+	c->next_seq++;
 	if (++c->printed == c->count)
 		finish(c, SF_EXIT_OK);
 }
 
-/* A control frame from the daemon: it is leaving us, and says why. */
-static void __attribute__((noreturn))
-control(struct cat_state *c, const struct frame *f)
+/*
+ * A control frame from the daemon.  SKIP is reported and printing goes
+ * on; anything else ends this connection: returns its sf_exit code with a
+ * message in msg, or exits at once for an end of stream.
+ */
+static int
+control(struct cat_state *c, const struct frame *f, char *msg, size_t cap)
 {
-	char msg[256];
+	const char *a, *b;
+	uint64_t seq, count;
 	struct ctl m;
-	int code;
 
 	flush_out(c, NULL, 0);
-	if (ctl_parse(&m, f->data, f->len) == -1)
-		die(SF_EXIT_PROTOCOL, "sfd sent a malformed control frame");
-	code = session_verdict(&m, msg, sizeof(msg));
-	fprintf(stderr, "sfcat: %s\n", msg);
-	finish(c, code);
+	if (ctl_parse(&m, f->data, f->len) == -1) {
+		snprintf(msg, cap, "sfd sent a malformed control frame");
+		return SF_EXIT_PROTOCOL;
+	}
+	if (strcmp(m.verb, "EOS") == 0)
+		finish(c, SF_EXIT_OK);
+	if (strcmp(m.verb, "SKIP") == 0) {
+		if ((a = ctl_get(&m, "seq")) == NULL ||
+		    (b = ctl_get(&m, "count")) == NULL ||
+		    num_parse(a, 0, UINT64_MAX, &seq) != NULL ||
+		    num_parse(b, 1, UINT64_MAX - seq, &count) != NULL) {
+			snprintf(msg, cap, "sfd sent a malformed SKIP");
+			return SF_EXIT_PROTOCOL;
+		}
+		fprintf(stderr, "sfcat: skipped %llu frames (seq %llu..%llu)\n",
+		    (unsigned long long)count, (unsigned long long)seq,
+		    (unsigned long long)(seq + count - 1));
+		c->next_seq = seq + count;
+		return SF_EXIT_OK;
+	}
+	return session_verdict(&m, msg, cap);
 }
 
-/* Print the complete frames in c->in, keep the partial one. */
-static void
-consume(struct cat_state *c)
+/*
+ * Print the complete frames in c->in, keep the partial one.  Returns
+ * SF_EXIT_OK to go on, else why the connection ended (message in msg).
+ */
+static int
+consume(struct cat_state *c, char *msg, size_t cap)
 {
 	size_t off = 0;
 	struct frame f;
 	ssize_t k;
+	int code;
 
 	while ((k = frame_decode(c->in + off, c->in_len - off, c->max_frame,
 	    &f)) > 0) {
-		if (f.control)
-			control(c, &f);
-		print_record(c, c->in + off, f.len);
 		off += (size_t)k;
+		if (!f.control)
+			print_record(c, f.data - FRAME_HDR, f.len);
+		else if ((code = control(c, &f, msg, cap)) != SF_EXIT_OK)
+			return code;
 	}
 	if (k == -1) {
-		flush_out(c, NULL, 0);
-		die(SF_EXIT_PROTOCOL, "sfd sent a frame of %lu bytes, over its "
+		snprintf(msg, cap, "sfd sent a frame of %lu bytes, over its "
 		    "max-frame %lu", (unsigned long)f.len,
 		    (unsigned long)c->max_frame);
+		return SF_EXIT_PROTOCOL;
 	}
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
+	return SF_EXIT_OK;
 }
 
-static void
-pump(struct cat_state *c)
+/* How long poll(2) may sleep: until --timeout runs out or the state file
+ * is due.  -1 for no limit. */
+static int
+poll_wait(const struct cat_state *c)
+{
+	long long now = io_now_ms(), t = -1, d;
+
+	if (c->timeout_ms >= 0)
+		t = c->frame_ms + c->timeout_ms - now;
+	if (c->state_path != NULL && c->saved_seq != c->next_seq) {
+		d = c->saved_ms + SAVE_EVERY - now;
+		if (t == -1 || d < t)
+			t = d;
+	}
+	if (t == -1)
+		return -1;
+	return t < 0 ? 0 : t > 0x7fffffff ? 0x7fffffff : (int)t;
+}
+
+/* Print frames from the connection until it ends; returns why. */
+static int
+pump(struct cat_state *c, char *msg, size_t cap)
 {
 	struct pollfd pfd = { .fd = c->sock, .events = POLLIN };
 	ssize_t n;
+	int code;
 
+	c->in_len = 0;
+	c->frame_ms = io_now_ms();
 	for (;;) {
+		if (stop_signal)
+			finish(c, 128 + stop_signal);
 		n = io_read(c->sock, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n == -1 && errno == EAGAIN) {
 			/* Nothing more right now: the reader gets it all. */
 			flush_out(c, NULL, 0);
-			if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+			if (c->timeout_ms >= 0 &&
+			    io_now_ms() - c->frame_ms >= c->timeout_ms) {
+				snprintf(msg, cap, "no frame for %lld seconds "
+				    "(--timeout)", c->timeout_ms / 1000);
+				return SF_EXIT_TIMEOUT;
+			}
+			if (c->state_path != NULL &&
+			    io_now_ms() - c->saved_ms >= SAVE_EVERY)
+				save_state(c);
+			if (poll(&pfd, 1, poll_wait(c)) == -1 && errno != EINTR)
 				die(SF_EXIT_ERROR, "poll: %s", strerror(errno));
 			continue;
 		}
@@ -179,34 +334,133 @@ pump(struct cat_state *c)
 			die(SF_EXIT_ERROR, "read from %s: %s", c->addr->text,
 			    strerror(errno));
 		if (n <= 0) {
-			flush_out(c, NULL, 0);
-			fprintf(stderr, "sfcat: lost connection to %s\n",
+			snprintf(msg, cap, "lost connection to %s",
 			    c->addr->text);
-			finish(c, SF_EXIT_GONE);
+			return SF_EXIT_GONE;
 		}
+		c->frame_ms = io_now_ms();
 		c->in_len += (size_t)n;
-		consume(c);
+		if ((code = consume(c, msg, cap)) != SF_EXIT_OK)
+			return code;
 	}
+}
+
+/*
+ * Subscribe, resuming after the last printed frame when there is one.
+ * Returns SF_EXIT_OK with c->sock connected, else the failure's code with
+ * its message in msg.
+ */
+static int
+subscribe(struct cat_state *c, char *msg, size_t cap)
+{
+	char hello[256], from[32];
+	const char *v, *e;
+	struct ctl reply;
+	uint64_t seq, max;
+	int n;
+
+	if (c->have_seq)
+		snprintf(from, sizeof(from), "%llu",
+		    (unsigned long long)c->next_seq);
+	else
+		snprintf(from, sizeof(from), "%s", c->from);
+	n = snprintf(hello, sizeof(hello), "SUB " PROTO_VERSION
+	    " stream=%s from=%s", c->stream, from);
+	if (c->on_lag != NULL)
+		n += snprintf(hello + n, sizeof(hello) - (size_t)n, " on-lag=%s",
+		    c->on_lag);
+	if (c->have_seq && c->epoch[0] != '\0')
+		snprintf(hello + n, sizeof(hello) - (size_t)n, " epoch=%s",
+		    c->epoch);
+
+	if ((c->sock = session_open(c->addr, hello, HELLO_WAIT, &reply)) == -1)
+		return session_open_failure(errno, c->addr, msg, cap);
+	if (strcmp(reply.verb, "OK") != 0)
+		goto refused;
+	if ((v = ctl_get(&reply, "max-frame")) == NULL ||
+	    num_parse(v, 0, FRAME_LEN_MASK - FRAME_HDR, &max) != NULL ||
+	    (v = ctl_get(&reply, "seq")) == NULL ||
+	    num_parse(v, 0, UINT64_MAX, &seq) != NULL ||
+	    (e = ctl_get(&reply, "epoch")) == NULL || strlen(e) != 16) {
+		snprintf(msg, cap, "sfd sent a malformed OK");
+		goto refused;
+	}
+	if (c->have_seq && c->epoch[0] != '\0' && strcmp(e, c->epoch) != 0)
+		fprintf(stderr, "sfcat: stream %s was restarted (epoch %s, was "
+		    "%s): an unknown number of frames after seq %llu were "
+		    "lost; resuming at seq %llu of the new epoch\n", c->stream,
+		    e, c->epoch, (unsigned long long)c->next_seq - 1,
+		    (unsigned long long)seq);
+	else if (c->have_seq && seq > c->next_seq)
+		fprintf(stderr, "sfcat: lost %llu frames (seq %llu..%llu): no "
+		    "longer in the ring\n",
+		    (unsigned long long)(seq - c->next_seq),
+		    (unsigned long long)c->next_seq,
+		    (unsigned long long)seq - 1);
+	memcpy(c->epoch, e, sizeof(c->epoch));
+	c->next_seq = seq;
+	c->have_seq = 1;
+	c->max_frame = (uint32_t)max;
+	if (io_set_nonblock(c->sock) == -1)
+		die(SF_EXIT_ERROR, "fcntl: %s", strerror(errno));
+	if (max + FRAME_HDR > c->in_cap) {
+		free(c->in);
+		c->in_cap = max + FRAME_HDR;
+		if ((c->in = malloc(c->in_cap)) == NULL)
+			die(SF_EXIT_ERROR, "out of memory");
+	}
+	return SF_EXIT_OK;
+refused:
+	close(c->sock);
+	if (strcmp(reply.verb, "OK") != 0)
+		return session_verdict(&reply, msg, cap);
+	return SF_EXIT_PROTOCOL;
+}
+
+/* Worth trying again with --reconnect: the daemon may come back. */
+static int
+retryable(int code)
+{
+	return code == SF_EXIT_CONNECT || code == SF_EXIT_EVICTED ||
+	    code == SF_EXIT_GONE;
+}
+
+static int
+valid_from(const char *s)
+{
+	uint64_t v;
+
+	if (strcmp(s, "now") == 0 || strcmp(s, "oldest") == 0)
+		return 1;
+	return num_parse(s[0] == '-' ? s + 1 : s, 0, UINT64_MAX, &v) == NULL;
 }
 
 int
 main(int argc, char *argv[])
 {
-	enum { O_RAW = 256, O_VERSION };
+	enum { O_RAW = 256, O_VERSION, O_FROM, O_ONLAG, O_RECONNECT, O_STATE,
+	    O_TIMEOUT, O_PRINTSEQ };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "raw", no_argument, NULL, O_RAW },
+		{ "from", required_argument, NULL, O_FROM },
+		{ "on-lag", required_argument, NULL, O_ONLAG },
+		{ "reconnect", no_argument, NULL, O_RECONNECT },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "print-seq", no_argument, NULL, O_PRINTSEQ },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct cat_state st = { .mode = MODE_LINES };
+	struct cat_state st = { .mode = MODE_LINES, .from = "now",
+	    .stream = STREAM_DEFAULT, .timeout_ms = -1 };
 	struct cat_state *c = &st;
-	const char *stream = STREAM_DEFAULT, *e, *v;
-	char hello[128], msg[512];
+	long long wait_ms = BACKOFF_MIN;
+	char msg[512];
 	struct sigaction sa;
 	struct addr addr;
-	struct ctl reply;
-	uint64_t max;
+	const char *e;
+	uint64_t v;
 	int ch, have_addr = 0, code;
 
 	while ((ch = getopt_long(argc, argv, "0hn:s:", longopts, NULL)) != -1) {
@@ -237,6 +491,33 @@ main(int argc, char *argv[])
 				die(SF_EXIT_USAGE, "-s %s: %s", optarg, e);
 			have_addr = 1;
 			break;
+		case O_FROM:
+			if (!valid_from(optarg))
+				die(SF_EXIT_USAGE, "--from %s: use now, oldest, "
+				    "-N or a sequence number", optarg);
+			c->from = optarg;
+			break;
+		case O_ONLAG:
+			if (strcmp(optarg, "skip") != 0 &&
+			    strcmp(optarg, "disconnect") != 0)
+				die(SF_EXIT_USAGE, "--on-lag %s: use disconnect "
+				    "or skip", optarg);
+			c->on_lag = optarg;
+			break;
+		case O_RECONNECT:
+			c->reconnect = 1;
+			break;
+		case O_STATE:
+			c->state_path = optarg;
+			break;
+		case O_TIMEOUT:
+			if ((e = num_parse(optarg, 1, 86400 * 365, &v)) != NULL)
+				die(SF_EXIT_USAGE, "--timeout %s: %s", optarg, e);
+			c->timeout_ms = (long long)v * 1000;
+			break;
+		case O_PRINTSEQ:
+			c->print_seq = 1;
+			break;
 		default:
 			usage(stderr);
 			return SF_EXIT_USAGE;
@@ -245,10 +526,10 @@ main(int argc, char *argv[])
 	if (argc - optind > 1)
 		die(SF_EXIT_USAGE, "one STREAM at most");
 	if (optind < argc)
-		stream = argv[optind];
-	if (!proto_stream_valid(stream))
+		c->stream = argv[optind];
+	if (!proto_stream_valid(c->stream))
 		die(SF_EXIT_USAGE, "bad stream name \"%s\": use 1 to 64 of "
-		    "A-Z a-z 0-9 . _ -", stream);
+		    "A-Z a-z 0-9 . _ -", c->stream);
 	if (!have_addr && (e = addr_default(&addr)) != NULL)
 		die(SF_EXIT_USAGE, "default address: %s", e);
 	c->addr = &addr;
@@ -257,27 +538,37 @@ main(int argc, char *argv[])
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
+	/* Interrupt, don't restart: the loop checks stop_signal, so the
+	 * state file is saved on the way out. */
+	sa.sa_handler = on_signal;
+	if (sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1)
+		die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
+	if (c->state_path != NULL)
+		load_state(c);
 
-	snprintf(hello, sizeof(hello), "SUB " PROTO_VERSION " stream=%s", stream);
-	if ((c->sock = session_open(&addr, hello, HELLO_WAIT, &reply)) == -1) {
-		code = session_open_failure(errno, &addr, msg, sizeof(msg));
-		die(code, "%s", msg);
-	}
-	if (strcmp(reply.verb, "OK") != 0) {
-		code = session_verdict(&reply, msg, sizeof(msg));
-		die(code, "%s", msg);
-	}
-	if ((v = ctl_get(&reply, "max-frame")) == NULL ||
-	    num_parse(v, 0, FRAME_LEN_MASK - FRAME_HDR, &max) != NULL)
-		die(SF_EXIT_PROTOCOL, "sfd announced no valid max-frame");
-	c->max_frame = (uint32_t)max;
-	if (io_set_nonblock(c->sock) == -1)
-		die(SF_EXIT_ERROR, "fcntl: %s", strerror(errno));
-
-	c->in_cap = max + FRAME_HDR > BLOCK ? max + FRAME_HDR : BLOCK;
+	c->in_cap = BLOCK;
 	c->out_cap = OUT_BLOCK;
 	if ((c->in = malloc(c->in_cap)) == NULL ||
 	    (c->out = malloc(c->out_cap)) == NULL)
 		die(SF_EXIT_ERROR, "out of memory");
-	pump(c);
+	for (;;) {
+		if ((code = subscribe(c, msg, sizeof(msg))) == SF_EXIT_OK) {
+			wait_ms = BACKOFF_MIN;
+			code = pump(c, msg, sizeof(msg));
+			close(c->sock);
+		}
+		if (stop_signal)
+			finish(c, 128 + stop_signal);
+		if (!c->reconnect || !retryable(code)) {
+			flush_out(c, NULL, 0);
+			fprintf(stderr, "sfcat: %s\n", msg);
+			finish(c, code);
+		}
+		flush_out(c, NULL, 0);
+		save_state(c);
+		fprintf(stderr, "sfcat: %s; reconnecting\n", msg);
+		io_backoff(&wait_ms, BACKOFF_MAX);
+	}
 }

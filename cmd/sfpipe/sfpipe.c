@@ -26,6 +26,8 @@
 
 #define BLOCK       (256u << 10)
 #define HELLO_WAIT  5000   /* ms for the daemon to answer the hello */
+#define BACKOFF_MIN 100    /* ms, --retry */
+#define BACKOFF_MAX 5000
 
 enum mode { MODE_LINES, MODE_NUL, MODE_RAW };
 
@@ -45,6 +47,11 @@ struct pipe_state {
 	uint64_t skipped;
 	uint64_t skip_bytes;     /* > 0: discarding an oversized record */
 	uint64_t skip_left;      /* raw mode: body bytes still to discard */
+
+	int eos;                 /* --eos: mark the end of the stream */
+	int retry;               /* --retry: wait for and return to the daemon */
+	const char *stream;
+	int connected_once;
 };
 
 static const char *const unit_name[] = { "line", "record", "frame" };
@@ -53,7 +60,8 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: sfpipe [-s ADDR] [-0 | --raw] [--max-frame SIZE] "
-	    "[--strict] [STREAM]\n");
+	    "[--strict] [--eos] [--retry]\n"
+	    "              [STREAM]\n");
 }
 
 static void __attribute__((noreturn))
@@ -74,34 +82,116 @@ die(int code, const char *fmt, ...)
 	exit(code);
 }
 
-/* The daemon spoke or hung up: say what it means and exit. */
-static void __attribute__((noreturn))
+/*
+ * Connect and say hello, waiting for the daemon with --retry.  Returns
+ * the socket; exits when the daemon cannot be had.
+ */
+static int
+publish_session(struct pipe_state *p)
+{
+	char hello[128], msg[512];
+	struct ctl reply;
+	long long wait_ms = BACKOFF_MIN;
+	const char *v;
+	uint64_t daemon_max;
+	int sock, code;
+
+	snprintf(hello, sizeof(hello), "PUB " PROTO_VERSION " stream=%s",
+	    p->stream);
+	for (;;) {
+		sock = session_open(p->addr, hello, HELLO_WAIT, &reply);
+		if (sock == -1)
+			code = session_open_failure(errno, p->addr, msg,
+			    sizeof(msg));
+		else if (strcmp(reply.verb, "OK") != 0) {
+			code = session_verdict(&reply, msg, sizeof(msg));
+			close(sock);
+		} else
+			break;
+		if (!p->retry ||
+		    (code != SF_EXIT_CONNECT && code != SF_EXIT_GONE))
+			die(code, "%s", msg);
+		if (wait_ms == BACKOFF_MIN)
+			fprintf(stderr, "sfpipe: %s; retrying\n", msg);
+		io_backoff(&wait_ms, BACKOFF_MAX);
+	}
+	/* Never send what the daemon would refuse: use the smaller limit.
+	 * The first daemon's limit stays: frames already cut to it must
+	 * still be valid after a reconnect. */
+	if (!p->connected_once && (v = ctl_get(&reply, "max-frame")) != NULL &&
+	    num_parse(v, 0, UINT32_MAX, &daemon_max) == NULL &&
+	    daemon_max < p->max_frame)
+		p->max_frame = daemon_max;
+	if (p->connected_once)
+		fprintf(stderr, "sfpipe: reconnected to %s\n", p->addr->text);
+	p->connected_once = 1;
+	return sock;
+}
+
+/*
+ * The daemon spoke or hung up.  A publisher only hears from it when it is
+ * leaving: with --retry, connect again; otherwise say why and exit.
+ */
+static void
 daemon_ended(struct pipe_state *p)
 {
 	unsigned char hdr[FRAME_HDR];
 	char msg[256];
 	struct ctl c;
 	uint32_t len;
-	int control;
+	int control, code;
 
-	if (io_read_full(p->sock, hdr, sizeof(hdr), 1000) == -1)
-		die(SF_EXIT_GONE, "lost connection to %s", p->addr->text);
-	frame_get_header(hdr, &len, &control);
-	if (!control || session_read_ctl(p->sock, len, 1000, &c) == -1)
-		die(SF_EXIT_PROTOCOL, "sfd sent something unexpected");
-	die(session_verdict(&c, msg, sizeof(msg)), "%s", msg);
+	if (io_read_full(p->sock, hdr, sizeof(hdr), 1000) == -1) {
+		code = SF_EXIT_GONE;
+		snprintf(msg, sizeof(msg), "lost connection to %s",
+		    p->addr->text);
+	} else {
+		frame_get_header(hdr, &len, &control);
+		if (!control || session_read_ctl(p->sock, len, 1000, &c) == -1)
+			die(SF_EXIT_PROTOCOL, "sfd sent something unexpected");
+		code = session_verdict(&c, msg, sizeof(msg));
+	}
+	if (!p->retry || code != SF_EXIT_GONE)
+		die(code, "%s", msg);
+	fprintf(stderr, "sfpipe: %s; reconnecting\n", msg);
+	close(p->sock);
+	p->sock = publish_session(p);
 }
 
+/*
+ * Send the frames in p->out.  If the daemon goes away part way, the frame
+ * it was in the middle of is sent again whole after a reconnect (--retry);
+ * frames it had taken into its socket but not read are lost with it.
+ */
 static void
 flush_out(struct pipe_state *p)
 {
-	if (p->out_len == 0)
-		return;
-	if (io_write_all(p->sock, p->out, p->out_len) == -1) {
-		if (errno == EPIPE || errno == ECONNRESET)
-			daemon_ended(p);
-		die(SF_EXIT_ERROR, "write to %s: %s", p->addr->text,
-		    strerror(errno));
+	size_t off = 0, start, next;
+	uint32_t len;
+	int control;
+	ssize_t n;
+
+	while (off < p->out_len) {
+		n = write(p->sock, p->out + off, p->out_len - off);
+		if (n >= 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EPIPE && errno != ECONNRESET)
+			die(SF_EXIT_ERROR, "write to %s: %s", p->addr->text,
+			    strerror(errno));
+		for (start = 0; ; start = next) {
+			frame_get_header(p->out + start, &len, &control);
+			next = start + FRAME_HDR + len;
+			if (next > off)
+				break;
+		}
+		memmove(p->out, p->out + start, p->out_len - start);
+		p->out_len -= start;
+		off = 0;
+		daemon_ended(p);
 	}
 	p->out_len = 0;
 }
@@ -257,24 +347,23 @@ pump(struct pipe_state *p)
 int
 main(int argc, char *argv[])
 {
-	enum { O_RAW = 256, O_MAXFRAME, O_STRICT, O_VERSION };
+	enum { O_RAW = 256, O_MAXFRAME, O_STRICT, O_VERSION, O_EOS, O_RETRY };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "raw", no_argument, NULL, O_RAW },
 		{ "max-frame", required_argument, NULL, O_MAXFRAME },
 		{ "strict", no_argument, NULL, O_STRICT },
+		{ "eos", no_argument, NULL, O_EOS },
+		{ "retry", no_argument, NULL, O_RETRY },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct pipe_state st = { .mode = MODE_LINES, .max_frame = DEFAULT_MAX_FRAME };
 	struct pipe_state *p = &st;
-	const char *stream = STREAM_DEFAULT, *e, *v;
-	char hello[128], msg[512];
+	const char *stream = STREAM_DEFAULT, *e;
 	struct sigaction sa;
 	struct addr addr;
-	int ch, have_addr = 0, code;
-	uint64_t daemon_max;
-	struct ctl reply;
+	int ch, have_addr = 0, n;
 
 	while ((ch = getopt_long(argc, argv, "0hs:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -307,6 +396,12 @@ main(int argc, char *argv[])
 		case O_STRICT:
 			p->strict = 1;
 			break;
+		case O_EOS:
+			p->eos = 1;
+			break;
+		case O_RETRY:
+			p->retry = 1;
+			break;
 		default:
 			usage(stderr);
 			return SF_EXIT_USAGE;
@@ -322,28 +417,13 @@ main(int argc, char *argv[])
 	if (!have_addr && (e = addr_default(&addr)) != NULL)
 		die(SF_EXIT_USAGE, "default address: %s", e);
 	p->addr = &addr;
+	p->stream = stream;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 
-	snprintf(hello, sizeof(hello), "PUB " PROTO_VERSION " stream=%s", stream);
-	if ((p->sock = session_open(&addr, hello, HELLO_WAIT, &reply)) == -1) {
-		code = session_open_failure(errno, &addr, msg, sizeof(msg));
-		die(code, "%s", msg);
-	}
-	if (strcmp(reply.verb, "OK") != 0) {
-		code = session_verdict(&reply, msg, sizeof(msg));
-		die(code, "%s", msg);
-	}
-	/* Never send what the daemon would refuse: use the smaller limit. */
-	if ((v = ctl_get(&reply, "max-frame")) != NULL &&
-	    num_parse(v, 0, UINT32_MAX, &daemon_max) == NULL &&
-	    daemon_max < p->max_frame)
-		p->max_frame = daemon_max;
-
-	/* Room for the longest record or frame, and for one byte more. */
 	p->in_cap = p->max_frame + FRAME_HDR > BLOCK ? p->max_frame + FRAME_HDR :
 	    BLOCK;
 	p->out_cap = BLOCK + FRAME_HDR + p->max_frame;
@@ -351,7 +431,13 @@ main(int argc, char *argv[])
 	    (p->out = malloc(p->out_cap)) == NULL)
 		die(SF_EXIT_ERROR, "out of memory");
 
+	p->sock = publish_session(p);
 	pump(p);
+	if (p->eos) {
+		n = ctl_frame(p->out, p->out_cap, "EOS");
+		p->out_len = n > 0 ? (size_t)n : 0;
+		flush_out(p);
+	}
 
 	free(p->in);
 	free(p->out);
