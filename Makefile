@@ -26,7 +26,7 @@ LDFLAGS  += $(SAN)
 SANFLAGS  = -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 
-LIB_SRC   = lib/addr.c lib/ctl.c lib/frame.c lib/io.c lib/num.c lib/proto.c \
+LIB_SRC   = lib/addr.c lib/cli.c lib/ctl.c lib/frame.c lib/io.c lib/num.c lib/proto.c \
             lib/ring.c lib/session.c
 SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/client.c cmd/sfd/stream.c cmd/sfd/log.c
 SFPIPE_SRC = cmd/sfpipe/sfpipe.c
@@ -90,6 +90,19 @@ demo: all
 bench: all
 	sh tests/bench/bench.sh
 
+# Static analysis: cppcheck and clang-tidy, configured in the repository.
+lint:
+	sh tests/lint/lint.sh
+
+# Stress and fault-injection tests: slower, run by CI after make check.
+stress: all
+	SF_BUILD=$(CURDIR)/$(O) bats tests/stress
+
+# Random clients joining, leaving, stalling for SOAK_SECONDS (not in CI).
+SOAK_SECONDS = 600
+soak: all
+	SF_BUILD=$(CURDIR)/$(O) SOAK_SECONDS=$(SOAK_SECONDS) sh tests/stress/soak.sh
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 \
 	    $(DESTDIR)$(MANPREFIX)/man7 \
@@ -115,10 +128,14 @@ uninstall:
 	rm -f $(DESTDIR)$(MANPREFIX)/man7/sf-protocol.7
 
 clean:
-	rm -rf .asan lib/*.o lib/*.d lib/libsf.a cmd/*/*.o cmd/*/*.d \
+	rm -rf .asan .clang lib/*.o lib/*.d lib/libsf.a cmd/*/*.o cmd/*/*.d \
 	    tests/unit/*.o tests/unit/*.d $(PROGS) $(UNIT)
 
-.PHONY: all asan unit e2e check demo bench install uninstall clean
+# libFuzzer targets: make fuzz FUZZ_SECONDS=N (clang only).
+include tests/fuzz/fuzz.mk
+
+.PHONY: all asan unit e2e check demo bench lint stress soak install \
+    uninstall clean
 
 -include $(LIB_OBJ:.o=.d) $(SFD_OBJ:.o=.d) $(SFPIPE_OBJ:.o=.d) \
     $(SFCAT_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

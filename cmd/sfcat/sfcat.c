@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "cli.h"
 #include "ctl.h"
 #include "frame.h"
 #include "io.h"
@@ -463,7 +464,8 @@ main(int argc, char *argv[])
 	uint64_t v;
 	int ch, have_addr = 0, code;
 
-	while ((ch = getopt_long(argc, argv, "0hn:s:", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":0hn:s:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case '0':
 			if (c->mode == MODE_RAW)
@@ -519,8 +521,8 @@ main(int argc, char *argv[])
 			c->print_seq = 1;
 			break;
 		default:
-			usage(stderr);
-			return SF_EXIT_USAGE;
+			die(SF_EXIT_USAGE, "%s", cli_bad_option(ch, argv, msg,
+			    sizeof(msg)));
 		}
 	}
 	if (argc - optind > 1)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "cli.h"
 #include "client.h"
 #include "io.h"
 #include "log.h"
@@ -290,10 +291,12 @@ run(struct server *s)
 	struct watch *w;
 	int i, n, timeout;
 
-	while (!(s->stopping && s->nclients == 0)) {
+	for (;;) {
 		s->now = io_now_ms();
 		timeout = client_expire(s);
 		client_reap(s);
+		if (s->stopping && s->nclients == 0)
+			break;
 		if (s->nready > 0)
 			timeout = 0;
 		n = epoll_wait(s->ep, evs, (int)(sizeof(evs) / sizeof(evs[0])),
@@ -357,6 +360,7 @@ main(int argc, char *argv[])
 	struct config *cfg = &s->cfg;
 	mode_t mode = 0600;
 	const char *e;
+	char msg[128];
 	int ch, i;
 
 	cfg->ring = DEFAULT_RING;
@@ -368,7 +372,8 @@ main(int argc, char *argv[])
 	cfg->hello_ms = 5000;
 	log_set_level(LOG_INFO);
 
-	while ((ch = getopt_long(argc, argv, "hl:qv", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":hl:qv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(stdout);
@@ -423,8 +428,8 @@ main(int argc, char *argv[])
 			    optarg, 1, 3600);
 			break;
 		default:
-			usage(stderr);
-			return 2;
+			usage_error("%s", cli_bad_option(ch, argv, msg,
+			    sizeof(msg)));
 		}
 	}
 	if (optind < argc)

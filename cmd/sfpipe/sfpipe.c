@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "cli.h"
 #include "ctl.h"
 #include "frame.h"
 #include "io.h"
@@ -363,9 +364,11 @@ main(int argc, char *argv[])
 	const char *stream = STREAM_DEFAULT, *e;
 	struct sigaction sa;
 	struct addr addr;
+	char msg[128];
 	int ch, have_addr = 0, n;
 
-	while ((ch = getopt_long(argc, argv, "0hs:", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":0hs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case '0':
 			if (p->mode == MODE_RAW)
@@ -403,8 +406,8 @@ main(int argc, char *argv[])
 			p->retry = 1;
 			break;
 		default:
-			usage(stderr);
-			return SF_EXIT_USAGE;
+			die(SF_EXIT_USAGE, "%s", cli_bad_option(ch, argv, msg,
+			    sizeof(msg)));
 		}
 	}
 	if (argc - optind > 1)
@@ -444,8 +447,9 @@ main(int argc, char *argv[])
 	if (close(p->sock) == -1)
 		die(SF_EXIT_ERROR, "close: %s", strerror(errno));
 	if (p->skipped > 0)
-		die(SF_EXIT_SKIPPED, "%llu records skipped (over --max-frame "
-		    "%llu)", (unsigned long long)p->skipped,
+		die(SF_EXIT_SKIPPED, "skipped %llu of %llu records (over "
+		    "--max-frame %llu)", (unsigned long long)p->skipped,
+		    (unsigned long long)p->records,
 		    (unsigned long long)p->max_frame);
 	return 0;
 }
