@@ -1,0 +1,255 @@
+#!/usr/bin/env bats
+# The daemon's life: its socket, its limits, its log, its shutdown.
+
+load helpers
+
+# one_line STREAM TEXT: publish TEXT to a fresh subscriber and see it back.
+one_line() {
+	local before
+	before=$(subscribed)
+	spawn probe "$SFCAT" -n 1 "$1"
+	wait_subscribers $((before + 1))
+	printf '%s\n' "$2" | publish "$1"
+	assert_exit probe 0
+	assert_eq "$2" "$(cat "$T/probe.out")"
+}
+
+@test "--max-clients 3: a 4th connection gets ERR reason=full at once; a freed slot is reused" {
+	start_sfd --max-clients 3
+	spawn c1 "$SFCAT"
+	spawn c2 "$SFCAT"
+	spawn c3 "$SFCAT"
+	wait_subscribers 3
+	t0=$(now_ms)
+	sfrun python3 "$RAWPY" client "$SOCK" 10 eof
+	t1=$(now_ms)
+	[ "$status" -eq 0 ]
+	assert_eq "$(printf 'CTL ERR reason=full\nEOF')" "$output"
+	echo "refused after $((t1 - t0)) ms"
+	[ $((t1 - t0)) -le $(($(secs 2) * 1000)) ]
+	# sfcat turned away: exit 3.
+	sfrun "$SFCAT"
+	[ "$status" -eq 3 ]
+	[[ $stderr == sfcat:* ]]
+	kill -TERM "$c3_pid"
+	wait_exit c3
+	wait_until 10 "python3 '$RAWPY' client '$SOCK' 5 'ctl:SUB 1 stream=default' read | grep -q '^CTL OK '"
+	stop_sfd
+	assert_exit c1 5
+	assert_exit c2 5
+}
+
+@test "a stale socket file is reclaimed" {
+	sfraw stale "$SOCK"
+	[ -S "$SOCK" ]
+	start_sfd
+	one_line default hello
+	stop_sfd
+	[ ! -e "$SOCK" ]
+}
+
+@test "a live socket is never stolen: a second sfd exits 1" {
+	start_sfd
+	sfrun "$SFD" -l "$SOCK"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	assert_eq "sfd: $SOCK: another sfd is listening" "$stderr"
+	[ -S "$SOCK" ]
+	one_line default "still here"
+	stop_sfd
+}
+
+@test "a file that is not a socket is left alone: sfd exits 1" {
+	echo precious >"$SOCK"
+	sfrun "$SFD" -l "$SOCK"
+	[ "$status" -eq 1 ]
+	[[ $stderr == "sfd: $SOCK"* ]]
+	assert_eq precious "$(cat "$SOCK")"
+}
+
+@test "the socket file has mode 0600 and is removed at exit" {
+	start_sfd
+	assert_eq 600 "$(stat -c %a "$SOCK")"
+	stop_sfd
+	[ ! -e "$SOCK" ]
+}
+
+@test "--mode sets the socket file's permissions" {
+	start_sfd --mode 0660
+	assert_eq 660 "$(stat -c %a "$SOCK")"
+	stop_sfd
+}
+
+@test "SIGTERM: subscribers get the shutdown goodbye, sfd exits 0 and removes its socket" {
+	start_sfd
+	spawn cat "$SFCAT"
+	wait_subscribers 1
+	printf 'a\nb\nc\n' | publish
+	wait_until 10 "[ \$(wc -l <'$T/cat.out') -eq 3 ]"
+	stop_sfd
+	assert_exit cat 5
+	assert_eq "sfcat: sfd shut down; next seq 3" "$(cat "$T/cat.err")"
+	assert_eq "$(printf 'a\nb\nc')" "$(cat "$T/cat.out")"
+	grep -qx 'sfd: shutting down' "$LOG"
+	[ ! -e "$SOCK" ]
+}
+
+@test "SIGINT shuts down like SIGTERM" {
+	start_sfd
+	kill -INT "$SFD_PID"
+	assert_exit sfd 0
+	[ ! -e "$SOCK" ]
+}
+
+@test "a publisher whose daemon shuts down exits 5" {
+	start_sfd
+	mkfifo "$T/fifo"
+	spawn -i "$T/fifo" pub "$SFPIPE"
+	exec 8>"$T/fifo"
+	echo first >&8
+	wait_until 10 "grep -q pid=$pub_pid '$LOG'"
+	stop_sfd
+	# Keep writing until sfpipe notices.
+	for i in $(seq 1 50); do
+		[ -s "$T/pub.rc" ] && break
+		(echo more >&8) 2>/dev/null || break
+		sleep 0.1
+	done
+	exec 8>&-
+	assert_exit pub 5
+	err=$(cat "$T/pub.err")
+	[[ $err == "sfpipe: sfd shut down; next seq "* || $err == "sfpipe: lost connection to $SOCK" ]] ||
+		fail "sfpipe said: $err"
+}
+
+@test "-v logs each connection with the peer's pid and uid" {
+	start_sfd
+	spawn cat "$SFCAT" -n 1
+	wait_subscribers 1
+	echo x | publish
+	assert_exit cat 0
+	grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u)[: ]" "$LOG"
+	grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u): .*\<subscribed\>" "$LOG"
+	stop_sfd
+	# Every log line starts with "sfd: ".
+	assert_eq "" "$(grep -v '^sfd: ' "$LOG" || true)"
+}
+
+@test "-q logs only the listening line during ordinary use" {
+	SFD_QUIET=1 start_sfd -q
+	spawn cat "$SFCAT" -n 1
+	# No subscribe log with -q: retry the publish until it is received.
+	wait_until 10 "echo x | timeout 5 '$SFPIPE'; [ -s '$T/cat.rc' ]"
+	assert_exit cat 0
+	kill -TERM "$SFD_PID"
+	assert_exit sfd 0
+	assert_eq "sfd: listening on $SOCK" "$(cat "$LOG")"
+}
+
+@test "the default address is \$XDG_RUNTIME_DIR/streamfan.sock for all three" {
+	export XDG_RUNTIME_DIR=$T/run
+	export SF_SERVER=
+	mkdir -m 700 "$XDG_RUNTIME_DIR"
+	spawn sfd "$SFD" -v
+	SFD_PID=$sfd_pid
+	ln -sf sfd.err "$LOG"
+	wait_until 10 "grep -q '^sfd: listening on' '$LOG'"
+	assert_eq "sfd: listening on $XDG_RUNTIME_DIR/streamfan.sock" "$(grep 'listening on' "$LOG")"
+	[ -S "$XDG_RUNTIME_DIR/streamfan.sock" ]
+	spawn cat "$SFCAT" -n 1
+	wait_subscribers 1
+	echo hi | publish
+	assert_exit cat 0
+	assert_eq hi "$(cat "$T/cat.out")"
+	stop_sfd
+}
+
+@test "-l unix:PATH listens on PATH" {
+	spawn sfd "$SFD" -v -l "unix:$SOCK"
+	SFD_PID=$sfd_pid
+	ln -sf sfd.err "$LOG"
+	wait_until 10 "grep -q '^sfd: listening on' '$LOG'"
+	[ -S "$SOCK" ]
+	spawn cat "$SFCAT" -s "unix:$SOCK" -n 1
+	wait_subscribers 1
+	echo hi | publish -s "$SOCK"
+	assert_exit cat 0
+	assert_eq hi "$(cat "$T/cat.out")"
+	stop_sfd
+	[ ! -e "$SOCK" ]
+}
+
+@test "\$SF_SERVER is the default address of all three, and wins over XDG_RUNTIME_DIR" {
+	export XDG_RUNTIME_DIR=$T/run
+	mkdir -m 700 "$XDG_RUNTIME_DIR"
+	export SF_SERVER=$SOCK
+	spawn sfd "$SFD" -v
+	SFD_PID=$sfd_pid
+	ln -sf sfd.err "$LOG"
+	wait_until 10 "grep -q '^sfd: listening on' '$LOG'"
+	assert_eq "sfd: listening on $SOCK" "$(grep 'listening on' "$LOG")"
+	[ ! -e "$XDG_RUNTIME_DIR/streamfan.sock" ]
+	spawn cat "$SFCAT" -n 1
+	wait_subscribers 1
+	echo hi | publish
+	assert_exit cat 0
+	assert_eq hi "$(cat "$T/cat.out")"
+	stop_sfd
+}
+
+@test "several -l: one listening line each, one set of streams" {
+	spawn sfd "$SFD" -v -l "$T/a.sock" -l "$T/b.sock"
+	SFD_PID=$sfd_pid
+	ln -sf sfd.err "$LOG"
+	wait_until 10 "[ \$(grep -c '^sfd: listening on' '$LOG') -eq 2 ]"
+	grep -qx "sfd: listening on $T/a.sock" "$LOG"
+	grep -qx "sfd: listening on $T/b.sock" "$LOG"
+	spawn cat "$SFCAT" -s "$T/a.sock" -n 1
+	wait_subscribers 1
+	echo across | publish -s "$T/b.sock"
+	assert_exit cat 0
+	assert_eq across "$(cat "$T/cat.out")"
+	stop_sfd
+	[ ! -e "$T/a.sock" ]
+	[ ! -e "$T/b.sock" ]
+}
+
+@test "shutdown is bounded by --grace even with a stopped subscriber" {
+	start_sfd --grace 1
+	spawn slow "$SFCAT"
+	spawn ok "$SFCAT"
+	wait_subscribers 2
+	kill -STOP "$slow_pid"
+	sfraw lines data 1 8000 >"$T/in"
+	publish <"$T/in"
+	wait_until 10 "[ \$(wc -l <'$T/ok.out') -eq 8000 ]"
+	t0=$(now_ms)
+	kill -TERM "$SFD_PID"
+	assert_exit sfd 0 10
+	t1=$(now_ms)
+	echo "sfd took $((t1 - t0)) ms"
+	[ $((t1 - t0)) -le $(($(secs 4) * 1000)) ]
+	[ ! -e "$SOCK" ]
+	assert_exit ok 5
+	assert_eq "sfcat: sfd shut down; next seq 8000" "$(cat "$T/ok.err")"
+	kill -CONT "$slow_pid"
+	assert_exit slow 5
+	err=$(cat "$T/slow.err")
+	[[ $err == "sfcat: sfd shut down; next seq 8000" || $err == "sfcat: lost connection to $SOCK" ]]
+	head -c "$(wc -c <"$T/slow.out")" "$T/in" | cmp - "$T/slow.out"
+}
+
+@test "a subscriber killed mid-stream disturbs neither the daemon nor the others" {
+	start_sfd
+	sfraw lines data 1 20000 >"$T/in"
+	spawn ok "$SFCAT" -n 20000
+	spawn victim "$SFCAT"
+	wait_subscribers 2
+	spawn -i "$T/in" pub sh -c 'python3 "$1" pace 16384 0.01 | "$2"' sh "$RAWPY" "$SFPIPE"
+	wait_until 10 "[ -s '$T/victim.out' ]"
+	kill -KILL "$victim_pid"
+	assert_exit pub 0 30
+	assert_exit ok 0 30
+	assert_file_eq "$T/in" "$T/ok.out"
+	stop_sfd
+}

@@ -1,0 +1,244 @@
+# Shared setup for the streamfan end-to-end tests.
+#
+# Every test gets its own folder T (BATS_TEST_TMPDIR) holding the daemon's
+# socket T/sf.sock, its log T/sfd.log, and the output NAME.out, stderr
+# NAME.err and exit status NAME.rc of each program started with spawn.
+# Every wait is bounded, so a hang fails the test instead of the suite.
+
+bats_require_minimum_version 1.5.0
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+BUILD=${SF_BUILD:-$ROOT}
+SFD=$BUILD/cmd/sfd/sfd
+SFPIPE=$BUILD/cmd/sfpipe/sfpipe
+SFCAT=$BUILD/cmd/sfcat/sfcat
+RAWPY=$BATS_TEST_DIRNAME/sfraw.py
+
+# Sanitizer builds are slower: stretch every bound.
+if [ "${SF_SANITIZED:-0}" = 1 ]; then
+	SCALE=4
+	: "${ASAN_OPTIONS:=detect_leaks=1:abort_on_error=0:exitcode=86}"
+	: "${UBSAN_OPTIONS:=print_stacktrace=1:halt_on_error=1:exitcode=86}"
+	export ASAN_OPTIONS UBSAN_OPTIONS
+else
+	SCALE=1
+fi
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	SOCK=$T/sf.sock
+	LOG=$T/sfd.log
+	SFD_PID=
+	unset SF_SERVER XDG_RUNTIME_DIR
+	: >"$T/.pids"
+	: >"$T/.wrappers"
+	for p in "$SFD" "$SFPIPE" "$SFCAT"; do
+		[ -x "$p" ] || fail "not built: $p"
+	done
+}
+
+teardown() {
+	local p bad
+	# Every program still running: continue it if stopped, then kill it;
+	# its wrapper then records the status and ends by itself.
+	if [ -f "$T/.pids" ]; then
+		while read -r p; do
+			kill -CONT "$p" 2>/dev/null || true
+			kill -KILL "$p" 2>/dev/null || true
+		done <"$T/.pids"
+	fi
+	if [ -f "$T/.wrappers" ]; then
+		while read -r p; do
+			for _ in 1 2 3 4 5 6 7 8 9 10; do
+				kill -0 "$p" 2>/dev/null || break
+				sleep 0.1
+			done
+			kill -KILL "$p" 2>/dev/null || true
+		done <"$T/.wrappers"
+	fi
+	bad=$(grep -l -E 'Sanitizer|runtime error' "$T"/*.log "$T"/*.err \
+	    2>/dev/null || true)
+	if [ -n "$bad" ]; then
+		for p in $bad; do
+			echo "--- $p"
+			cat "$p"
+		done
+		fail "sanitizer report"
+	fi
+}
+
+fail() {
+	echo "$*" >&2
+	return 1
+}
+
+# sfraw ARGS: the Python helper (random data, raw protocol client...).
+sfraw() {
+	python3 "$RAWPY" "$@"
+}
+
+# secs N: N seconds, stretched for slow builds.
+secs() {
+	echo $(($1 * SCALE))
+}
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+# wait_until SECONDS COMMAND: poll the shell command until it succeeds;
+# fail after SECONDS (stretched for slow builds).
+wait_until() {
+	local end
+	end=$(($(now_ms) + $(secs "$1") * 1000))
+	while ! eval "$2" >/dev/null 2>&1; do
+		if [ "$(now_ms)" -gt "$end" ]; then
+			echo "timed out after $(secs "$1")s waiting for: $2" >&2
+			[ -f "$LOG" ] && { echo "--- sfd log" >&2; cat "$LOG" >&2; }
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# spawn [-i FILE] NAME COMMAND...: run COMMAND in the background, stdin
+# from FILE (default /dev/null), stdout to T/NAME.out, stderr to T/NAME.err;
+# its exit status lands in T/NAME.rc.  Sets NAME_pid (the program's own
+# pid, so it can be signalled and recognised in the daemon's log).
+spawn() {
+	local in=/dev/null name pid
+	if [ "$1" = -i ]; then
+		in=$2
+		shift 2
+	fi
+	name=$1
+	shift
+	rm -f "$T/$name.pid" "$T/$name.rc"
+	# The wrapper must outlive a failing program: no errexit, no ERR trap.
+	# Its own stderr (job reports) goes nowhere; the program's to NAME.err.
+	(
+		set +eE
+		trap - ERR
+		"$@" <"$in" >"$T/$name.out" 2>"$T/$name.err" 3>&- &
+		echo $! >"$T/$name.pid"
+		wait $!
+		echo $? >"$T/$name.rc"
+	) 3>&- 8>&- 2>/dev/null &
+	echo $! >>"$T/.wrappers"
+	wait_until 5 "[ -s '$T/$name.pid' ]"
+	pid=$(cat "$T/$name.pid")
+	echo "$pid" >>"$T/.pids"
+	printf -v "${name}_pid" %s "$pid"
+}
+
+# wait_exit NAME [SECONDS]: wait for a spawned program to exit.
+wait_exit() {
+	wait_until "${2:-10}" "[ -s '$T/$1.rc' ]" || {
+		if ! [ "$T/$1.err" -ef "$LOG" ]; then
+			echo "--- $1 stderr" >&2
+			cat "$T/$1.err" >&2
+		fi
+		return 1
+	}
+}
+
+# assert_exit NAME CODE [SECONDS]: wait for it, check its exit status.
+assert_exit() {
+	local rc
+	wait_exit "$1" "${3:-10}"
+	rc=$(cat "$T/$1.rc")
+	if [ "$rc" != "$2" ]; then
+		echo "$1 exited $rc, expected $2; stderr:" >&2
+		cat "$T/$1.err" >&2
+		return 1
+	fi
+}
+
+# sfrun COMMAND...: bats' run with stderr apart ($output, $stderr), bounded.
+sfrun() {
+	run --separate-stderr timeout "$(secs 30)" "$@"
+	printf '%s\n' "$stderr" >>"$T/run.err"
+}
+
+# publish [SFPIPE-ARGS]: sfpipe in the foreground, stdin from the caller,
+# bounded; its stderr is kept for the sanitizer check.
+publish() {
+	timeout "$(secs 30)" "$SFPIPE" "$@" 2>>"$T/publish.err"
+}
+
+# start_sfd [ARGS]: start the daemon on T/sf.sock with -v (unless
+# SFD_QUIET=1) and ARGS; wait for it to listen; export SF_SERVER.
+start_sfd() {
+	local v=-v
+	[ "${SFD_QUIET:-0}" = 1 ] && v=
+	spawn sfd "$SFD" $v -l "$SOCK" "$@"
+	SFD_PID=$sfd_pid
+	ln -sf sfd.err "$LOG"
+	wait_until 10 "grep -q '^sfd: listening on' '$LOG' || [ -s '$T/sfd.rc' ]" ||
+		fail "sfd did not start"
+	if [ -s "$T/sfd.rc" ]; then
+		cat "$LOG" >&2
+		fail "sfd exited $(cat "$T/sfd.rc")"
+	fi
+	export SF_SERVER=$SOCK
+}
+
+# stop_sfd: SIGTERM the daemon; it must exit 0 in time.
+stop_sfd() {
+	kill -TERM "$SFD_PID"
+	assert_exit sfd 0 10
+}
+
+# subscribed: how many subscribes the daemon logged (-v) so far.
+subscribed() {
+	grep -cw subscribed "$LOG" || true
+}
+
+# wait_subscribers N: wait until N subscribes in all were logged, so that
+# frames published from now on reach all of them.
+wait_subscribers() {
+	wait_until 10 "[ \$(subscribed) -ge $1 ]"
+}
+
+# assert_file_eq EXPECTED ACTUAL: byte-exact comparison.
+assert_file_eq() {
+	cmp "$1" "$2" || {
+		echo "expected $(wc -c <"$1") bytes, got $(wc -c <"$2")" >&2
+		return 1
+	}
+}
+
+# assert_eq EXPECTED ACTUAL
+assert_eq() {
+	if [ "$1" != "$2" ]; then
+		printf 'expected: %s\nactual:   %s\n' "$1" "$2" >&2
+		return 1
+	fi
+}
+
+# The undisturbed pipeline: a subscriber and a publisher on stream "good"
+# kept open across whatever the test does in between.
+#   pipeline_start   subscriber joined, publisher sent the first half
+#   pipeline_finish  publisher sends the second half, both must exit 0 and
+#                    the subscriber's output must be exactly the input
+pipeline_start() {
+	sfraw lines good 1 2000 >"$T/good.in"
+	head -n 1000 "$T/good.in" >"$T/good.in1"
+	tail -n +1001 "$T/good.in" >"$T/good.in2"
+	local before
+	before=$(subscribed)
+	spawn goodcat "$SFCAT" -n 2000 good
+	wait_subscribers $((before + 1))
+	mkfifo "$T/good.fifo"
+	spawn -i "$T/good.fifo" goodpipe "$SFPIPE" good
+	exec 8>"$T/good.fifo"
+	cat "$T/good.in1" >&8
+}
+
+pipeline_finish() {
+	cat "$T/good.in2" >&8
+	exec 8>&-
+	assert_exit goodpipe 0 30
+	assert_exit goodcat 0 30
+	assert_file_eq "$T/good.in" "$T/goodcat.out"
+}
