@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "client.h"
 #include "ctl.h"
 #include "frame.h"
@@ -33,8 +34,9 @@ client_log(const struct client *c, enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_msg(level, "#%llu pid=%ld uid=%ld: %s", (unsigned long long)c->id,
-	    (long)c->pid, (long)c->uid, msg);
+	log_msg(level, "#%llu pid=%ld uid=%ld gid=%ld: %s",
+	    (unsigned long long)c->id, (long)c->pid, (long)c->uid, (long)c->gid,
+	    msg);
 }
 
 static void
@@ -109,9 +111,11 @@ client_accept(struct server *s, int fd)
 	c->role = ROLE_HELLO;
 	c->pid = -1;
 	c->uid = (uid_t)-1;
+	c->gid = (gid_t)-1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->pid = cred.pid;
 		c->uid = cred.uid;
+		c->gid = cred.gid;
 	}
 	/*
 	 * Edge-triggered with EPOLLOUT always on: a subscriber's socket
@@ -133,7 +137,7 @@ client_accept(struct server *s, int fd)
 	TAILQ_INSERT_TAIL(&s->clients, c, link);
 	s->nclients++;
 	timer_set(c, &s->hello, s->cfg.hello_ms);
-	client_log(c, LOG_DEBUG, "connected");
+	client_log(c, LOG_INFO, "connected");
 }
 
 void
@@ -514,6 +518,11 @@ hello(struct client *c, const struct ctl *m, enum role role)
 	if (on_lag != NULL && strcmp(on_lag, "skip") != 0 &&
 	    strcmp(on_lag, "disconnect") != 0) {
 		client_error(c, "bad-hello", "on-lag= is skip or disconnect");
+		return;
+	}
+	if (role == ROLE_PUB &&
+	    !access_allows(s->cfg.publishers, c->uid, c->gid)) {
+		client_error(c, "denied", "not in --publishers");
 		return;
 	}
 	if (role == ROLE_PUB) {

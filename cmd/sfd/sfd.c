@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,9 +17,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "addr.h"
 #include "cli.h"
 #include "client.h"
@@ -51,8 +54,8 @@ usage(FILE *f)
 	    "[--max-lag SIZE]\n"
 	    "           [--max-frame SIZE] [--max-clients N] "
 	    "[--max-streams N]\n"
-	    "           [--mode OCTAL] [--grace SECONDS] "
-	    "[--hello-timeout SECONDS]\n");
+	    "           [--mode OCTAL] [--group NAME] [--publishers LIST]\n"
+	    "           [--grace SECONDS] [--hello-timeout SECONDS]\n");
 }
 
 static void __attribute__((noreturn))
@@ -105,6 +108,19 @@ opt_mode(const char *arg)
 	if (p == arg || *p != '\0' || p - arg > 4 || v > 0777)
 		usage_error("--mode %s: not an octal mode like 0600", arg);
 	return (mode_t)v;
+}
+
+static gid_t
+opt_group(const char *arg)
+{
+	struct group *gr;
+	uint64_t id;
+
+	if (num_parse(arg, 0, (gid_t)-2, &id) == NULL)
+		return (gid_t)id;
+	if ((gr = getgrnam(arg)) == NULL)
+		usage_error("--group %s: no such group", arg);
+	return gr->gr_gid;
 }
 
 /* Accept what is waiting.  Level-triggered: what is left waits for the
@@ -258,12 +274,26 @@ setup_signals(int ep)
 	sigwatch.fn = on_signal;
 }
 
+/*
+ * Listen on l.  The socket is made owner-only first and opened up to mode
+ * (and group) after, so it is never reachable by more than asked.
+ */
 static void
-listen_on(struct server *s, struct listener *l, mode_t mode)
+listen_on(struct server *s, struct listener *l, mode_t mode, gid_t group)
 {
 	l->srv = s;
 	l->w.fn = on_accept;
-	if ((l->w.fd = addr_listen(&l->addr, mode, 128)) == -1) {
+	l->w.fd = addr_listen(&l->addr, 0600, 128);
+	if (l->w.fd != -1 && ((group != (gid_t)-1 &&
+	    chown(l->addr.path, (uid_t)-1, group) == -1) ||
+	    chmod(l->addr.path, mode) == -1)) {
+		int err = errno;
+		close(l->w.fd);
+		(void)addr_unlink(&l->addr);
+		l->w.fd = -1;
+		errno = err;
+	}
+	if (l->w.fd == -1) {
 		int err = errno;
 		close_listeners();
 		if (err == EADDRINUSE)
@@ -334,6 +364,7 @@ cleanup(struct server *s)
 	}
 	if (reserve_fd != -1)
 		close(reserve_fd);
+	access_free(s->cfg.publishers);
 	close(sigwatch.fd);
 	close(s->ep);
 }
@@ -342,7 +373,7 @@ int
 main(int argc, char *argv[])
 {
 	enum { O_RING = 256, O_LAG, O_FRAME, O_CLIENTS, O_STREAMS, O_MODE,
-	    O_GRACE, O_HELLO, O_VERSION };
+	    O_GROUP, O_PUBLISHERS, O_GRACE, O_HELLO, O_VERSION };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -352,6 +383,8 @@ main(int argc, char *argv[])
 		{ "max-clients", required_argument, NULL, O_CLIENTS },
 		{ "max-streams", required_argument, NULL, O_STREAMS },
 		{ "mode", required_argument, NULL, O_MODE },
+		{ "group", required_argument, NULL, O_GROUP },
+		{ "publishers", required_argument, NULL, O_PUBLISHERS },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "hello-timeout", required_argument, NULL, O_HELLO },
 		{ NULL, 0, NULL, 0 }
@@ -359,6 +392,7 @@ main(int argc, char *argv[])
 	struct server *s = &server;
 	struct config *cfg = &s->cfg;
 	mode_t mode = 0600;
+	gid_t group = (gid_t)-1;
 	const char *e;
 	char msg[128];
 	int ch, i;
@@ -419,6 +453,14 @@ main(int argc, char *argv[])
 		case O_MODE:
 			mode = opt_mode(optarg);
 			break;
+		case O_GROUP:
+			group = opt_group(optarg);
+			break;
+		case O_PUBLISHERS:
+			access_free(cfg->publishers);
+			if ((e = access_parse(optarg, &cfg->publishers)) != NULL)
+				usage_error("--publishers %s", e);
+			break;
 		case O_GRACE:
 			cfg->grace_ms = 1000 * opt_num("--grace", optarg, 0,
 			    3600);
@@ -463,7 +505,7 @@ main(int argc, char *argv[])
 	setup_signals(s->ep);
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (i = 0; i < nlisteners; i++)
-		listen_on(s, &listeners[i], mode);
+		listen_on(s, &listeners[i], mode, group);
 	for (i = 0; i < nlisteners; i++)
 		log_msg(LOG_NOTICE, "listening on %s", listeners[i].addr.text);
 

@@ -19,6 +19,7 @@ struct config {
 	uint64_t max_streams;   /* --max-streams */
 	uint64_t grace_ms;      /* --grace: a departing client's last moment */
 	uint64_t hello_ms;      /* --hello-timeout */
+	struct access *publishers; /* --publishers, NULL: anyone may publish */
 };
 
 /* Something in the epoll set: its callback gets the ready events. */
@@ -48,8 +49,9 @@ struct client {
 	struct watch w;              /* first: events carry a struct watch * */
 	struct server *srv;
 	uint64_t id;                 /* connection number, for the log */
-	pid_t pid;                   /* peer credentials, for the log */
+	pid_t pid;                   /* peer credentials: log, access */
 	uid_t uid;
+	gid_t gid;
 	enum role role;
 	struct stream *stream;       /* once subscribed or publishing */
 	TAILQ_ENTRY(client) link;    /* all clients, or the graveyard */

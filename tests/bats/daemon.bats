@@ -129,7 +129,7 @@ one_line() {
 	echo x | publish
 	assert_exit cat 0
 	grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u)[: ]" "$LOG"
-	grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u): .*\<subscribed\>" "$LOG"
+	grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u) gid=$(id -g): .*\<subscribed\>" "$LOG"
 	stop_sfd
 	# Every log line starts with "sfd: ".
 	assert_eq "" "$(grep -v '^sfd: ' "$LOG" || true)"

@@ -1,0 +1,134 @@
+#!/usr/bin/env bats
+# Access control on the Unix socket: --mode, --group, --publishers, and
+# the peer credentials in the log.  A second user and group are created
+# for the test; where that is impossible (not root) the tests say so.
+
+load helpers
+
+setup_file() {
+	if [ "$(id -u)" -ne 0 ] || ! command -v useradd >/dev/null ||
+	    ! command -v setpriv >/dev/null; then
+		return 0
+	fi
+	export SF_OTHER_USER=sfother$$ SF_OTHER_GROUP=sfgroup$$
+	groupadd "$SF_OTHER_GROUP"
+	useradd -M -N -g nogroup -G "$SF_OTHER_GROUP" -s /usr/sbin/nologin \
+	    "$SF_OTHER_USER"
+}
+
+teardown_file() {
+	if [ -n "${SF_OTHER_USER:-}" ]; then
+		userdel "$SF_OTHER_USER" || true
+		groupdel "$SF_OTHER_GROUP" 2>/dev/null || true
+	fi
+}
+
+# The socket lives where the other user can reach it (the per-test folder
+# may not be); a short path keeps it under the Unix socket limit.
+setup() {
+	[ -n "${SF_OTHER_USER:-}" ] ||
+	    skip "needs root, useradd and setpriv to create a second user"
+	T=$BATS_TEST_TMPDIR
+	LOG=$T/sfd.log
+	SOCKDIR=$(mktemp -d /tmp/sfacc.XXXXXX)
+	chmod 0755 "$SOCKDIR"
+	SOCK=$SOCKDIR/sf.sock
+	: >"$T/.pids"
+	: >"$T/.wrappers"
+	unset SF_SERVER XDG_RUNTIME_DIR
+	(as_other test -x "$SFCAT") ||
+	    skip "the build folder is not reachable by a second user"
+}
+
+teardown() {
+	[ -n "${SOCKDIR:-}" ] || return 0
+	kill_all
+	rm -rf "$SOCKDIR"
+}
+
+kill_all() {
+	local p
+	while read -r p; do
+		kill -KILL "$p" 2>/dev/null || true
+	done <"$T/.pids"
+}
+
+# as_other COMMAND...: run as the second user, in its own groups; exec,
+# so a spawned program's pid is the one the daemon sees.
+as_other() {
+	exec setpriv --reuid="$SF_OTHER_USER" --regid=nogroup \
+	    --groups="$(getent group "$SF_OTHER_GROUP" | cut -d: -f3)" "$@"
+}
+
+# start_sfd_at ARGS: the daemon on $SOCK.
+start_sfd_at() {
+	spawn sfd "$SFD" -l "$SOCK" "$@"
+	SFD_PID=$sfd_pid
+	ln -sf sfd.err "$LOG"
+	wait_until 10 "grep -q '^sfd: listening on' '$LOG'" ||
+	    fail "sfd did not start"
+}
+
+@test "--mode and --group set the socket's permissions; the default is 0600" {
+	start_sfd_at
+	assert_eq "600 root" "$(stat -c '%a %U' "$SOCK")"
+	kill -TERM "$SFD_PID"
+	assert_exit sfd 0
+	start_sfd_at --mode 0660 --group "$SF_OTHER_GROUP"
+	assert_eq "660 $SF_OTHER_GROUP" "$(stat -c '%a %G' "$SOCK")"
+	kill -TERM "$SFD_PID"
+	assert_exit sfd 0
+}
+
+@test "the default 0600 socket keeps another user out" {
+	start_sfd_at
+	run as_other timeout 10 "$SFCAT" -s "$SOCK" -n 1
+	[ "$status" -eq 3 ]
+	[[ $output == "sfcat: cannot connect to $SOCK: Permission denied"* ]]
+}
+
+@test "every connection's pid, uid and gid are logged" {
+	start_sfd_at --mode 0666
+	spawn cat as_other "$SFCAT" -s "$SOCK" -n 1
+	wait_until 10 "grep -q 'uid=$(id -u "$SF_OTHER_USER") gid=' '$LOG'"
+	grep -q "pid=$cat_pid uid=$(id -u "$SF_OTHER_USER") gid=$(getent group nogroup | cut -d: -f3): connected" "$LOG"
+	echo hi | timeout 10 "$SFPIPE" -s "$SOCK"
+	assert_exit cat 0
+	grep -q "uid=0 gid=0: connected" "$LOG"
+}
+
+@test "--publishers: anyone else gets ERR reason=denied; subscribing stays allowed" {
+	start_sfd_at --mode 0666 --publishers root
+	spawn cat as_other "$SFCAT" -s "$SOCK" -n 2
+	wait_until 10 "grep -q 'uid=$(id -u "$SF_OTHER_USER") .*connected' '$LOG'"
+	run as_other timeout 10 "$SFPIPE" -s "$SOCK" </dev/null
+	[ "$status" -eq 3 ]
+	assert_eq "sfpipe: sfd refused: reason=denied" "$output"
+	grep -q "ERR reason=denied" "$LOG"
+	printf 'a\nb\n' | timeout 10 "$SFPIPE" -s "$SOCK"
+	assert_exit cat 0
+	assert_eq "$(printf 'a\nb')" "$(cat "$T/cat.out")"
+}
+
+@test "--publishers @group admits its members, by name or id" {
+	start_sfd_at --mode 0666 --publishers "0,@$SF_OTHER_GROUP"
+	spawn cat "$SFCAT" -s "$SOCK" -n 2
+	wait_until 10 "grep -c 'connected' '$LOG' | grep -q 1"
+	sleep 0.2
+	echo one | (as_other timeout 10 "$SFPIPE" -s "$SOCK")
+	echo two | timeout 10 "$SFPIPE" -s "$SOCK"
+	assert_exit cat 0
+	assert_eq "$(printf 'one\ntwo')" "$(cat "$T/cat.out")"
+}
+
+@test "--publishers and --group name unknown users and groups" {
+	run "$SFD" -l "$SOCK" --publishers nosuchuser$$
+	[ "$status" -eq 2 ]
+	[[ ${lines[0]} == "sfd: --publishers nosuchuser$$: no such user" ]]
+	run "$SFD" -l "$SOCK" --publishers "@nosuchgroup$$"
+	[ "$status" -eq 2 ]
+	[[ ${lines[0]} == "sfd: --publishers @nosuchgroup$$: no such group" ]]
+	run "$SFD" -l "$SOCK" --group "nosuchgroup$$"
+	[ "$status" -eq 2 ]
+	[[ ${lines[0]} == "sfd: --group nosuchgroup$$: no such group" ]]
+}
