@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,4 +108,13 @@ io_backoff(long long *ms, long long max)
 	ts.tv_nsec = (t % 1000) * 1000000;
 	(void)nanosleep(&ts, NULL);   /* a signal only shortens the wait */
 	*ms = *ms * 2 > max ? max : *ms * 2;
+}
+
+void
+io_grow_pipe(int fd, int bytes)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		(void)fcntl(fd, F_SETPIPE_SZ, bytes);
 }

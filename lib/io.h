@@ -31,6 +31,12 @@ int io_set_nonblock(int fd);
  */
 void io_backoff(long long *ms, long long max);
 
+/*
+ * Best effort: let a pipe at fd hold bytes (F_SETPIPE_SZ), so a fast peer
+ * is woken less often.  Does nothing for other kinds of fd.
+ */
+void io_grow_pipe(int fd, int bytes);
+
 /* Monotonic clock in milliseconds. */
 long long io_now_ms(void);
 
