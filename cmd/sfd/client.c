@@ -18,7 +18,6 @@
 #define HELLO_BUF  (FRAME_HDR + FRAME_CTL_MAX)
 #define PUB_BUF    APPEND_MAX     /* a publisher's read buffer */
 #define PUB_READS  4              /* reads per turn before others get a go */
-#define SUB_SNDBUF (1 << 20)      /* asked for each subscriber's socket */
 
 static void on_event(struct watch *w, uint32_t events);
 static void reply(struct client *c, const char *fmt, ...)
@@ -553,10 +552,6 @@ hello(struct client *c, const struct ctl *m, enum role role)
 	c->stream = st;
 	c->role = role;
 	if (role == ROLE_SUB) {
-		/* A larger kernel buffer means fewer wake-ups per frame; the
-		 * kernel caps it at net.core.wmem_max. */
-		(void)setsockopt(c->w.fd, SOL_SOCKET, SO_SNDBUF,
-		    &(int){ SUB_SNDBUF }, sizeof(int));
 		c->pos = pos;
 		c->skip_on_lag = on_lag != NULL && strcmp(on_lag, "skip") == 0;
 		/* A replay may start further back than --max-lag; it must
