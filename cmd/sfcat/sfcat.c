@@ -320,8 +320,8 @@ pump(struct cat_state *c, char *msg, size_t cap)
 			flush_out(c, NULL, 0);
 			if (c->timeout_ms >= 0 &&
 			    io_now_ms() - c->frame_ms >= c->timeout_ms) {
-				snprintf(msg, cap, "no frame for %lld seconds "
-				    "(--timeout)", c->timeout_ms / 1000);
+				snprintf(msg, cap, "no frame within --timeout "
+				    "%lld s", c->timeout_ms / 1000);
 				return SF_EXIT_TIMEOUT;
 			}
 			if (c->state_path != NULL &&
@@ -358,7 +358,7 @@ subscribe(struct cat_state *c, char *msg, size_t cap)
 	const char *v, *e;
 	struct ctl reply;
 	uint64_t seq, max;
-	int n;
+	int n, code;
 
 	if (c->have_seq)
 		snprintf(from, sizeof(from), "%llu",
@@ -413,9 +413,14 @@ subscribe(struct cat_state *c, char *msg, size_t cap)
 	return SF_EXIT_OK;
 refused:
 	close(c->sock);
-	if (strcmp(reply.verb, "OK") != 0)
-		return session_verdict(&reply, msg, cap);
-	return SF_EXIT_PROTOCOL;
+	if (strcmp(reply.verb, "OK") == 0)
+		return SF_EXIT_PROTOCOL;
+	code = session_verdict(&reply, msg, cap);
+	/* Asking again will not change a denial: no --reconnect loop. */
+	if ((e = ctl_get(&reply, "reason")) != NULL &&
+	    strcmp(e, "denied") == 0)
+		die(code, "%s", msg);
+	return code;
 }
 
 /* Worth trying again with --reconnect: the daemon may come back. */
@@ -527,6 +532,9 @@ main(int argc, char *argv[])
 	}
 	if (argc - optind > 1)
 		die(SF_EXIT_USAGE, "one STREAM at most");
+	if (c->print_seq && c->mode == MODE_RAW)
+		die(SF_EXIT_USAGE, "--print-seq and --raw exclude each other: "
+		    "raw output must stay frames");
 	if (optind < argc)
 		c->stream = argv[optind];
 	if (!proto_stream_valid(c->stream))

@@ -108,6 +108,10 @@ publish_session(struct pipe_state *p)
 		else if (strcmp(reply.verb, "OK") != 0) {
 			code = session_verdict(&reply, msg, sizeof(msg));
 			close(sock);
+			/* Asking again will not change a denial. */
+			if ((v = ctl_get(&reply, "reason")) != NULL &&
+			    strcmp(v, "denied") == 0)
+				die(code, "%s", msg);
 		} else
 			break;
 		if (!p->retry ||
