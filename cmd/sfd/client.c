@@ -312,6 +312,27 @@ client_error(struct client *c, const char *reason, const char *detail)
 }
 
 /*
+ * Write up to len bytes of buf to the client.  Returns how many were
+ * written, or -1 when none could be: its socket is full (c->blocked) or
+ * it is gone (closed).
+ */
+static ssize_t
+client_write(struct client *c, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	while ((n = write(c->w.fd, buf, len)) == -1 && errno == EINTR)
+		;
+	if (n >= 0)
+		return n;
+	if (errno == EAGAIN)
+		c->blocked = 1;
+	else
+		client_lost(c, errno);
+	return -1;
+}
+
+/*
  * Write bytes c->ctl[c->ctl_off .. upto).  Returns 0 when all are out, -1
  * when the socket is full (c->blocked) or the client was closed.
  */
@@ -321,17 +342,9 @@ send_ctl(struct client *c, uint16_t upto)
 	ssize_t n;
 
 	while (c->ctl_off < upto) {
-		n = write(c->w.fd, c->ctl + c->ctl_off, upto - c->ctl_off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN) {
-			c->blocked = 1;
+		if ((n = client_write(c, c->ctl + c->ctl_off,
+		    upto - c->ctl_off)) == -1)
 			return -1;
-		}
-		if (n == -1) {
-			client_lost(c, errno);
-			return -1;
-		}
 		c->ctl_off += (uint16_t)n;
 	}
 	if (c->ctl_off == c->ctl_len)
@@ -397,17 +410,9 @@ send_data(struct client *c)
 
 	while (c->pos < limit) {
 		/* One write: the ring makes every run contiguous. */
-		n = write(c->w.fd, ring_at(r, c->pos), limit - c->pos);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN) {
-			c->blocked = 1;
+		if ((n = client_write(c, ring_at(r, c->pos), limit - c->pos))
+		    == -1)
 			return -1;
-		}
-		if (n == -1) {
-			client_lost(c, errno);
-			return -1;
-		}
 		c->pos += (uint64_t)n;
 	}
 	return 0;
