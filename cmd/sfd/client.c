@@ -163,6 +163,8 @@ client_close(struct client *c)
 	c->w.fd = -1;
 	free(c->in);
 	c->in = NULL;
+	free(c->tail);
+	c->tail = NULL;
 	TAILQ_REMOVE(&s->clients, c, link);
 	s->nclients--;
 	TAILQ_INSERT_TAIL(&s->graveyard, c, link);
@@ -186,6 +188,9 @@ client_lost(struct client *c, int err)
 	if (c->in_len > 0 && !c->leaving)
 		client_log(c, LOG_INFO, "disconnected in the middle of a frame; "
 		    "%zu bytes discarded", c->in_len);
+	else if (c->skipped > 0)
+		client_log(c, LOG_INFO, "disconnected; %llu frames skipped in "
+		    "all (on-lag=skip)", (unsigned long long)c->skipped);
 	else if (err != 0)
 		client_log(c, LOG_DEBUG, "disconnected: %s", strerror(err));
 	else
@@ -353,48 +358,45 @@ send_ctl(struct client *c, uint16_t upto)
 }
 
 /*
- * Jump a subscriber on a frame boundary ahead to half of --max-lag behind
- * the newest frame; the frames passed over are announced before the next
- * data it gets.
+ * Jump a subscriber standing on a frame boundary (the start of frame seq)
+ * ahead to about half of --max-lag behind the newest frame; the frames
+ * passed over are announced before the next data it gets.
  */
 static void
-jump(struct client *c)
+jump(struct client *c, uint64_t seq)
 {
 	struct ring *r = c->stream->ring;
-	uint64_t seq, pos, to_seq;
+	uint64_t to, to_seq;
 
 	c->skip_wanted = 0;
-	if (ring_locate(r, c->pos, &pos, &seq) == -1 ||
-	    ring_align(r, ring_head(r) - c->srv->cfg.max_lag / 2, &pos,
-	    &to_seq) == -1) {
-		client_log(c, LOG_ERROR, "skip: position outside the ring");
-		client_close(c);
-		return;
-	}
+	if (ring_align(r, ring_head(r) - c->srv->cfg.max_lag / 2, &to,
+	    &to_seq) == -1 || to <= c->pos)
+		return;   /* caught up meanwhile: nothing to skip */
 	if (c->skip_count == 0)
 		c->skip_seq = seq;
 	c->skip_count += to_seq - seq;
-	client_log(c, LOG_INFO, "skipped ahead on stream %s: %llu frames (seq "
-	    "%llu..%llu)", c->stream->name, (unsigned long long)(to_seq - seq),
-	    (unsigned long long)seq, (unsigned long long)to_seq - 1);
-	c->pos = pos;
+	/* The first skip is news; the rest of a long stall only with -v. */
+	client_log(c, c->skipped == 0 ? LOG_INFO : LOG_DEBUG, "skipped ahead "
+	    "on stream %s: %llu frames (seq %llu..%llu)", c->stream->name,
+	    (unsigned long long)(to_seq - seq), (unsigned long long)seq,
+	    (unsigned long long)to_seq - 1);
+	c->skipped += to_seq - seq;
+	c->pos = to;
 }
 
 void
 client_skip(struct client *c)
 {
-	uint64_t seq;
-
 	if (c->skip_wanted || c->leaving)
 		return;
-	if (departure_point(c, &c->stop, &seq) == -1) {
+	if (departure_point(c, &c->stop, &c->stop_seq) == -1) {
 		client_log(c, LOG_INFO, "closed: its unsent frame was "
 		    "already overwritten");
 		client_close(c);
 		return;
 	}
 	if (c->stop == c->pos)
-		jump(c);
+		jump(c, c->stop_seq);
 	else
 		c->skip_wanted = 1;   /* after the frame it is in the middle of */
 }
@@ -408,6 +410,17 @@ send_data(struct client *c)
 	uint64_t limit = c->leaving || c->skip_wanted ? c->stop : ring_head(r);
 	ssize_t n;
 
+	while (c->tail_off < c->tail_len) {
+		if ((n = client_write(c, c->tail + c->tail_off,
+		    c->tail_len - c->tail_off)) == -1)
+			return -1;
+		c->tail_off += (size_t)n;
+	}
+	if (c->tail != NULL) {
+		free(c->tail);
+		c->tail = NULL;
+		c->tail_len = c->tail_off = 0;
+	}
 	while (c->pos < limit) {
 		/* One write: the ring makes every run contiguous. */
 		if ((n = client_write(c, ring_at(r, c->pos), limit - c->pos))
@@ -439,7 +452,7 @@ client_flush(struct client *c)
 			return;
 		if (!c->skip_wanted)
 			break;
-		jump(c);
+		jump(c, c->stop_seq);
 		if (c->closed)
 			return;
 	}

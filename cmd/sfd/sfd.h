@@ -42,6 +42,9 @@ TAILQ_HEAD(client_list, client);
  */
 #define APPEND_MAX (256u << 10)
 
+/* The most kept of a frame a departing subscriber was finishing. */
+#define TAIL_MAX (64u << 10)
+
 /* Room for an OK line followed by a goodbye line. */
 #define CLIENT_CTL_BUF 256
 
@@ -73,9 +76,15 @@ struct client {
 
 	/* Subscriber: next ring byte to send, and where a departure stops. */
 	uint64_t pos, stop;
+	uint64_t stop_seq;           /* seq of the first frame after stop */
 	uint64_t lag_limit;          /* --max-lag, or more while replaying */
 	uint64_t skip_seq;           /* frames skipped and not yet announced: */
 	uint64_t skip_count;         /* skip_seq .. skip_seq + skip_count - 1 */
+	uint64_t skipped;            /* frames skipped over its whole life */
+	/* The rest of the frame it was finishing, kept when the ring was
+	 * about to overwrite it; sent before anything at pos. */
+	unsigned char *tail;
+	size_t tail_len, tail_off;
 
 	/* Control frames out: [off, split) go before ring data, the rest after. */
 	unsigned char ctl[CLIENT_CTL_BUF];

@@ -85,6 +85,27 @@ lagging(struct client *c)
 		client_evict(c);
 }
 
+/*
+ * A subscriber finishing a frame (departing, or before a skip) still needs
+ * its rest, which the next append would overwrite: keep that rest aside.
+ * Returns -1 when it is too large to keep.
+ */
+static int
+keep_tail(struct client *c)
+{
+	size_t len = (size_t)(c->stop - c->pos);
+
+	if (len > TAIL_MAX || (c->tail = malloc(len)) == NULL)
+		return -1;
+	memcpy(c->tail, ring_at(c->stream->ring, c->pos), len);
+	c->tail_len = len;
+	c->tail_off = 0;
+	c->pos = c->stop;
+	client_log(c, LOG_DEBUG, "kept the last %zu bytes of its frame aside "
+	    "as the ring wrapped", len);
+	return 0;
+}
+
 void
 stream_publish(struct server *s, struct stream *st,
     const unsigned char *frames, size_t len)
@@ -93,26 +114,27 @@ stream_publish(struct server *s, struct stream *st,
 	struct client *c, *next;
 	uint64_t lag;
 
-	ring_append(r, frames, len);
-
 	/*
 	 * --max-lag is checked after the subscribers had their chance to
-	 * take the new frames (stream_fanout); here only those about to lose
-	 * unsent bytes to the next append are dealt with.
+	 * take the new frames (stream_fanout); here only those whose unsent
+	 * bytes this append would overwrite are dealt with, before it does.
 	 */
 	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, slink);
-		lag = ring_head(r) - c->pos;
-		if (lag > ring_size(r)) {
-			/* Only one finishing a frame gets here: it was too
-			 * slow to take even that before the ring wrapped. */
-			client_log(c, LOG_INFO, "closed: its unsent frame was "
-			    "overwritten");
+		lag = ring_head(r) + len - c->pos;
+		if (c->tail != NULL) {
+			continue;   /* needs nothing more from the ring */
+		} else if (lag <= ring_size(r)) {
+			if (!c->leaving && lag > safe_lag(s, r))
+				lagging(c);
+		} else if (!(c->leaving || c->skip_wanted) ||
+		    keep_tail(c) == -1) {
+			client_log(c, LOG_INFO, "closed: the ring wrapped over "
+			    "the frame it was in the middle of");
 			client_close(c);
-		} else if (!c->leaving && lag > safe_lag(s, r)) {
-			lagging(c);
 		}
 	}
+	ring_append(r, frames, len);
 	if (!st->dirty) {
 		st->dirty = 1;
 		TAILQ_INSERT_TAIL(&s->dirty, st, dlink);

@@ -517,3 +517,46 @@ reconnect_re() {
 	assert_eq fine "$(cat "$T/cat.out")"
 	stop_sfd
 }
+
+@test "--on-lag skip stopped in the middle of large frames still accounts for every frame" {
+	start_sfd --ring 1M --max-lag 128k --max-frame 16k
+	# 20,000 frames of up to 9,000 bytes: a stall leaves the subscriber
+	# inside a frame that the ring then overwrites.
+	python3 -c '
+import random
+random.seed(7)
+for i in range(20000):
+    print(str(i) + "x" * random.randint(0, 9000))' >"$T/in"
+	spawn skip "$SFCAT" --on-lag skip --print-seq
+	wait_subscribers 1
+	(for _ in 1 2 3 4 5 6; do
+		sleep 0.05
+		kill -STOP "$skip_pid" 2>/dev/null || break
+		sleep 0.3
+		kill -CONT "$skip_pid"
+	done) &
+	local staller=$!
+	sfrun "$SFPIPE" --eos <"$T/in"
+	[ "$status" -eq 0 ]
+	wait "$staller"
+	assert_exit skip 0 30
+	python3 - "$T/skip.out" "$T/skip.err" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().split("\n")[:-1]
+seen = set()
+for line in lines:
+    seq, body = line.split("\t")
+    assert body.split("x")[0] == seq, line[:40]
+    seen.add(int(seq))
+for m in re.finditer(r"skipped (\d+) frames \(seq (\d+)\.\.(\d+)\)",
+                     open(sys.argv[2]).read()):
+    n, a, b = map(int, m.groups())
+    assert n == b - a + 1
+    for s in range(a, b + 1):
+        assert s not in seen, s
+        seen.add(s)
+assert seen == set(range(20000)), len(seen)
+PY
+	! grep -q "closed" "$LOG"
+	stop_sfd
+}
