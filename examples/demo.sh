@@ -1,6 +1,7 @@
 #!/bin/sh
 # examples/demo.sh - streamfan in one run: one producer, three consumers,
-# one of which stalls and is cut off without slowing the others.
+# one of which stalls and is cut off without slowing the others, then
+# comes back for what it missed from the ring.
 #
 # Run by `make demo` after `make`, or from the repository root:
 #
@@ -171,7 +172,21 @@ kill -CONT "$slow"
 wait_for 15 has slow.rc || fail "the slow subscriber did not finish"
 echo "it printed $(wc -l <"$tmp/slow.out" | tr -d ' ') of $N records; exit status $(cat "$tmp/slow.rc"):"
 cat "$tmp/slow.err"
-echo "(with --reconnect it would have joined again at that seq; the ring still held it)"
+
+seq=$(sed -n 's/.*first frame not received: seq \([0-9]*\).*/\1/p' "$tmp/slow.err")
+[ -n "$seq" ] || fail "no seq in the eviction message"
+echo "== it comes back for the rest from the ring: sfcat --from $seq (what --reconnect does by itself)"
+timeout 15 "$SFCAT" -s "$sock" --from "$seq" -n $((N - seq)) demo >"$tmp/rest.out" ||
+    fail "the slow subscriber could not replay from seq $seq"
+if cat "$tmp/slow.out" "$tmp/rest.out" | cmp -s - "$tmp/input"; then
+	echo "before and after its eviction together: all $N records, none twice, none missing"
+else
+	fail "the replay did not complete the slow subscriber's records"
+fi
+
+echo "== a late consumer asks for the last 3 records, with their sequence numbers"
+timeout 15 "$SFCAT" -s "$sock" --from -3 --print-seq -n 3 demo ||
+    fail "the late consumer got nothing"
 
 echo "== stopping sfd with kill -TERM"
 kill -TERM "$(cat "$tmp/sfd.pid")"
