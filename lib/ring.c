@@ -235,15 +235,16 @@ ring_find(const struct ring *r, uint64_t seq, uint64_t *pos)
 		errno = ERANGE;
 		return -1;
 	}
-	if (seq == r->head_seq) {
-		*pos = r->head;
+	if (seq == r->tail_seq) {
+		*pos = r->tail;
 		return 0;
 	}
-	/* The newest recorded frame at or before seq, then walk. */
+	/* Find data frame seq - 1: the newest recorded frame at or before
+	 * it, then walk. */
 	for (b = r->head / INDEX_BLOCK; b >= r->tail / INDEX_BLOCK; b--) {
 		m = &r->index[b % r->nmarks];
 		if (m->pos != UINT64_MAX && m->pos / INDEX_BLOCK == b &&
-		    m->pos >= r->tail && m->seq <= seq) {
+		    m->pos >= r->tail && m->seq <= seq - 1) {
 			p = m->pos;
 			s = m->seq;
 			break;
@@ -251,10 +252,12 @@ ring_find(const struct ring *r, uint64_t seq, uint64_t *pos)
 		if (b == 0)
 			break;
 	}
-	while (s < seq || !is_data(ring_at(r, p))) {
+	while (s < seq - 1 || !is_data(ring_at(r, p))) {
 		s += (uint64_t)is_data(ring_at(r, p));
 		p += frame_size(ring_at(r, p));
 	}
-	*pos = p;
+	/* Just past it: a control frame after it (an end of stream) is part
+	 * of what comes from seq on. */
+	*pos = p + frame_size(ring_at(r, p));
 	return 0;
 }

@@ -61,9 +61,10 @@ int ring_align(const struct ring *r, uint64_t pos, uint64_t *start,
     uint64_t *seq);
 
 /*
- * The position where the data frame with sequence number seq starts
- * (tail_seq <= seq <= head_seq; head_seq gives head).  Returns -1 with
- * errno ERANGE when the ring no longer (or not yet) holds it.
+ * Where a reader wanting data frames from seq on starts: just after data
+ * frame seq - 1, so a control frame between the two (an end of stream) is
+ * included (tail_seq <= seq <= head_seq; tail_seq gives tail).  Returns -1
+ * with errno ERANGE when the ring no longer (or not yet) holds it.
  */
 int ring_find(const struct ring *r, uint64_t seq, uint64_t *pos);
 

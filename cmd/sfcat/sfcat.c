@@ -115,9 +115,9 @@ save_state(struct cat_state *c)
 	FILE *f;
 	int n;
 
-	c->saved_ms = io_now_ms();
 	if (c->state_path == NULL || !c->have_seq || c->saved_seq == c->next_seq)
 		return;
+	c->saved_ms = io_now_ms();
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		die(SF_EXIT_ERROR, "--state %s: path too long", c->state_path);

@@ -555,6 +555,8 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		if (errno == ENOSPC)
 			client_error(c, "too-many-streams", "--max-streams "
 			    "reached");
+		else if (errno == EMFILE || errno == ENFILE)
+			client_error(c, "full", strerror(errno));
 		else
 			client_error(c, "no-memory", strerror(errno));
 		return;

@@ -43,7 +43,6 @@ struct listener {
 
 static struct listener listeners[MAX_LISTENERS];
 static int nlisteners;
-static int reserve_fd = -1;   /* spare fd to shed connections at EMFILE */
 static struct watch sigwatch;
 static struct server server;
 
@@ -151,19 +150,20 @@ on_accept(struct watch *w, uint32_t events)
 			 * make epoll report this listener forever.  Spend the
 			 * spare descriptor to take it, tell it, and close it.
 			 */
-			if (reserve_fd == -1) {
+			if (l->srv->spare_fd == -1) {
 				log_msg(LOG_ERROR, "accept: %s; no spare "
 				    "descriptor", strerror(errno));
 				return;
 			}
-			close(reserve_fd);
+			close(l->srv->spare_fd);
 			fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd != -1) {
 				log_msg(LOG_INFO, "refused a connection: out of "
 				    "file descriptors");
 				client_refuse(fd, "full");
 			}
-			reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			l->srv->spare_fd = open("/dev/null",
+			    O_RDONLY | O_CLOEXEC);
 			if (fd == -1)
 				return;
 			continue;
@@ -362,8 +362,8 @@ cleanup(struct server *s)
 		TAILQ_REMOVE(&s->streams, st, link);
 		stream_free(st);
 	}
-	if (reserve_fd != -1)
-		close(reserve_fd);
+	if (s->spare_fd != -1)
+		close(s->spare_fd);
 	access_free(s->cfg.publishers);
 	close(sigwatch.fd);
 	close(s->ep);
@@ -503,7 +503,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	setup_signals(s->ep);
-	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (i = 0; i < nlisteners; i++)
 		listen_on(s, &listeners[i], mode, group);
 	for (i = 0; i < nlisteners; i++)

@@ -121,6 +121,7 @@ struct server {
 	struct stream_list dirty;
 	uint64_t nstreams;
 	int stopping;                /* shutdown in progress */
+	int spare_fd;                /* held back for when descriptors run out */
 };
 
 #endif

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,14 @@ stream_get(struct server *s, const char *name)
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
-	if ((st->ring = ring_new(s->cfg.ring)) == NULL) {
+	st->ring = ring_new(s->cfg.ring);
+	if (st->ring == NULL && errno == EMFILE && s->spare_fd != -1) {
+		/* The ring needs a descriptor for a moment: lend it ours. */
+		close(s->spare_fd);
+		st->ring = ring_new(s->cfg.ring);
+		s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (st->ring == NULL) {
 		int saved = errno;
 		free(st);
 		errno = saved;

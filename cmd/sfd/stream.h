@@ -6,7 +6,7 @@
 
 /*
  * The stream called name, created on first use.  NULL with errno ENOSPC
- * when --max-streams are in use, or ENOMEM.
+ * when --max-streams are in use, else ring_new()'s (ENOMEM, EMFILE...).
  */
 struct stream *stream_get(struct server *s, const char *name);
 

@@ -618,6 +618,43 @@ out:
 	model_free(&m);
 }
 
+/*
+ * Control frames (an end-of-stream mark) ride in the ring without a
+ * sequence number: data 0, data 1, EOS, data 2.  A reader from seq 2 on
+ * starts at the mark, so a consumer resuming after frame 1 still sees it.
+ */
+static void
+test_ring_control_frames(void)
+{
+	unsigned char buf[64];
+	uint64_t pos, start, seq, eos_pos;
+	struct ring *r;
+	size_t n = 0;
+
+	if (!CHECK((r = ring_new(4096)) != NULL))
+		return;
+	frame_put_header(buf + n, 1, 0); buf[n + 4] = 'a'; n += 5;
+	frame_put_header(buf + n, 1, 0); buf[n + 4] = 'b'; n += 5;
+	eos_pos = n;
+	frame_put_header(buf + n, 3, 1); memcpy(buf + n + 4, "EOS", 3); n += 7;
+	frame_put_header(buf + n, 1, 0); buf[n + 4] = 'c'; n += 5;
+	CHECK_EQ(ring_append(r, buf, n), 3);
+	CHECK_EQ(ring_head_seq(r), 3);
+
+	CHECK(ring_find(r, 0, &pos) == 0 && pos == 0);
+	CHECK(ring_find(r, 1, &pos) == 0 && pos == 5);
+	CHECK(ring_find(r, 2, &pos) == 0 && pos == eos_pos);
+	CHECK(ring_find(r, 3, &pos) == 0 && pos == n);
+	/* Inside the mark: its seq is that of the data frame after it. */
+	CHECK(ring_locate(r, eos_pos + 5, &start, &seq) == 0);
+	CHECK_EQ(start, eos_pos);
+	CHECK_EQ(seq, 2);
+	CHECK(ring_align(r, eos_pos + 1, &start, &seq) == 0);
+	CHECK_EQ(start, eos_pos + 7);
+	CHECK_EQ(seq, 2);
+	ring_free(r);
+}
+
 void
 suite_ring(void)
 {
@@ -630,4 +667,5 @@ suite_ring(void)
 	RUN(test_ring_model_mixed);
 	RUN(test_ring_zero_runs);
 	RUN(test_ring_model_splits);
+	RUN(test_ring_control_frames);
 }
