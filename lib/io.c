@@ -116,5 +116,5 @@ io_grow_pipe(int fd, int bytes)
 	struct stat st;
 
 	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
-		(void)fcntl(fd, F_SETPIPE_SZ, bytes);
+		(void)fcntl(fd, F_SETPIPE_SZ, bytes);   /* may exceed the limit */
 }

@@ -77,6 +77,7 @@ client_refuse(int fd, const char *reason)
 
 	n = ctl_frame(buf, sizeof(buf), "ERR reason=%s", reason);
 	if (n > 0)
+		/* One try: a client we refuse gets no more of our time. */
 		(void)!send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
 }
@@ -158,6 +159,7 @@ client_close(struct client *c)
 		TAILQ_REMOVE(&st->pubs, c, slink);
 		st->npubs--;
 	}
+	/* Cannot fail for a registered fd, and close() drops it anyway. */
 	(void)epoll_ctl(s->ep, EPOLL_CTL_DEL, c->w.fd, NULL);
 	close(c->w.fd);
 	c->w.fd = -1;

@@ -159,7 +159,7 @@ stream_oldest(const struct server *s, const struct stream *st,
 
 	if (ring_head(r) - from > keep)
 		from = ring_head(r) - keep;
-	(void)ring_align(r, from, pos, seq);
+	(void)ring_align(r, from, pos, seq);   /* tail <= from <= head */
 }
 
 void

@@ -128,7 +128,8 @@ publish_session(struct pipe_state *p)
 	    num_parse(v, 0, UINT32_MAX, &daemon_max) == NULL &&
 	    daemon_max < p->max_frame)
 		p->max_frame = daemon_max;
-	/* Room for a whole block in flight: fewer wake-ups each way. */
+	/* Room for a whole block in flight: fewer wake-ups each way.  Best
+	 * effort: the kernel's default works too, only slower. */
 	(void)setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &(int){ BLOCK },
 	    sizeof(int));
 	if (p->connected_once)
