@@ -130,13 +130,14 @@ save_state(struct cat_state *c)
 	c->saved_seq = c->next_seq;
 }
 
-/* Resume from a state file, if there is one. */
+/* Resume from a state file, if there is one: "epoch=E next=N". */
 static void
 load_state(struct cat_state *c)
 {
-	char line[128], epoch[17];
-	unsigned long long next;
+	char line[128], *nl;
+	uint64_t next;
 	FILE *f;
+	int ok;
 
 	if ((f = fopen(c->state_path, "r")) == NULL) {
 		if (errno == ENOENT)
@@ -144,12 +145,20 @@ load_state(struct cat_state *c)
 		die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
 		    strerror(errno));
 	}
-	if (fgets(line, sizeof(line), f) == NULL ||
-	    sscanf(line, "epoch=%16[0-9a-f] next=%llu", epoch, &next) != 2)
+	ok = fgets(line, sizeof(line), f) != NULL;
+	if (fclose(f) == EOF)
+		die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
+		    strerror(errno));
+	if (ok && (nl = strchr(line, '\n')) != NULL)
+		*nl = '\0';
+	if (!ok || strncmp(line, "epoch=", 6) != 0 ||
+	    strspn(line + 6, "0123456789abcdef") != 16 ||
+	    strncmp(line + 22, " next=", 6) != 0 ||
+	    num_parse(line + 28, 0, UINT64_MAX, &next) != NULL)
 		die(SF_EXIT_ERROR, "--state %s: not a state file of sfcat",
 		    c->state_path);
-	fclose(f);
-	memcpy(c->epoch, epoch, sizeof(epoch));
+	memcpy(c->epoch, line + 6, 16);
+	c->epoch[16] = '\0';
 	c->next_seq = c->saved_seq = next;
 	c->have_seq = 1;
 }
@@ -518,7 +527,7 @@ main(int argc, char *argv[])
 			c->state_path = optarg;
 			break;
 		case O_TIMEOUT:
-			if ((e = num_parse(optarg, 1, 86400 * 365, &v)) != NULL)
+			if ((e = num_parse(optarg, 1, (uint64_t)86400 * 365, &v)) != NULL)
 				die(SF_EXIT_USAGE, "--timeout %s: %s", optarg, e);
 			c->timeout_ms = (long long)v * 1000;
 			break;

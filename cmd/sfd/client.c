@@ -494,10 +494,11 @@ start_point(const struct client *c, const struct stream *st, const char *from,
 	} else {
 		if (num_parse(from, 0, UINT64_MAX, &n) != NULL)
 			return -1;
-		if (epoch != NULL && strcmp(epoch, st->epoch) != 0)
+		/* Gone from the ring, or from another epoch: the oldest;
+		 * the answer's seq (or epoch) shows the gap. */
+		if ((epoch != NULL && strcmp(epoch, st->epoch) != 0) ||
+		    n < oldest)
 			n = oldest;
-		else if (n < oldest)
-			n = oldest;        /* the answer's seq shows the gap */
 		else if (n > *seq)
 			n = *seq;
 	}
