@@ -201,6 +201,9 @@ client_lost(struct client *c, int err)
 }
 
 /* Queue a control line; it goes after ring data once the client leaves. */
+static void queue_ctl(struct client *c, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 queue_ctl(struct client *c, const char *fmt, va_list ap)
 {
@@ -253,7 +256,8 @@ departure_point(const struct client *c, uint64_t *stop, uint64_t *seq)
 	/* Mid-frame: finish it, so only whole frames ever reach the peer. */
 	frame_get_header(ring_at(r, start), &len, &control);
 	*stop = start + FRAME_HDR + len;
-	*seq += 1;
+	if (!control)
+		*seq += 1;   /* an end mark takes no number */
 	return 0;
 }
 
