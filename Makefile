@@ -128,7 +128,7 @@ uninstall:
 	rm -f $(DESTDIR)$(MANPREFIX)/man7/sf-protocol.7
 
 clean:
-	rm -rf .asan .clang lib/*.o lib/*.d lib/libsf.a cmd/*/*.o cmd/*/*.d \
+	rm -rf .asan .clang tests/fuzz/out lib/*.o lib/*.d lib/libsf.a cmd/*/*.o cmd/*/*.d \
 	    tests/unit/*.o tests/unit/*.d $(PROGS) $(UNIT)
 
 # libFuzzer targets: make fuzz FUZZ_SECONDS=N (clang only).
