@@ -29,6 +29,7 @@
 #include "log.h"
 #include "num.h"
 #include "proto.h"
+#include "server.h"
 #include "sfd.h"
 #include "stream.h"
 
@@ -315,58 +316,11 @@ listen_on(struct server *s, struct listener *l, mode_t mode, gid_t group)
 }
 
 static void
-run(struct server *s)
-{
-	struct epoll_event evs[256];
-	struct watch *w;
-	int i, n, timeout;
-
-	for (;;) {
-		s->now = io_now_ms();
-		timeout = client_expire(s);
-		client_reap(s);
-		if (s->stopping && s->nclients == 0)
-			break;
-		if (s->nready > 0)
-			timeout = 0;
-		n = epoll_wait(s->ep, evs, (int)(sizeof(evs) / sizeof(evs[0])),
-		    timeout);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			log_msg(LOG_ERROR, "epoll_wait: %s", strerror(errno));
-			break;
-		}
-		s->now = io_now_ms();
-		for (i = 0; i < n; i++) {
-			w = evs[i].data.ptr;
-			w->fn(w, evs[i].events);
-		}
-		client_read_ready(s);
-		stream_fanout(s);
-		client_reap(s);
-	}
-}
-
-static void
 cleanup(struct server *s)
 {
-	struct client *c;
-	struct stream *st;
-
 	close_listeners();
-	while ((c = TAILQ_FIRST(&s->clients)) != NULL)
-		client_close(c);
-	client_reap(s);
-	while ((st = TAILQ_FIRST(&s->streams)) != NULL) {
-		TAILQ_REMOVE(&s->streams, st, link);
-		stream_free(st);
-	}
-	if (s->spare_fd != -1)
-		close(s->spare_fd);
-	access_free(s->cfg.publishers);
+	server_free(s);
 	close(sigwatch.fd);
-	close(s->ep);
 }
 
 int
@@ -390,7 +344,8 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct server *s = &server;
-	struct config *cfg = &s->cfg;
+	struct config options = { 0 };
+	struct config *cfg = &options;
 	mode_t mode = 0600;
 	gid_t group = (gid_t)-1;
 	const char *e;
@@ -489,27 +444,20 @@ main(int argc, char *argv[])
 		nlisteners = 1;
 	}
 
-	TAILQ_INIT(&s->clients);
-	TAILQ_INIT(&s->hello);
-	TAILQ_INIT(&s->leaving);
-	TAILQ_INIT(&s->ready);
-	TAILQ_INIT(&s->graveyard);
-	TAILQ_INIT(&s->streams);
-	TAILQ_INIT(&s->dirty);
-	for (i = 0; i < nlisteners; i++)
-		listeners[i].w.fd = -1;
-	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
-		fprintf(stderr, "sfd: epoll_create1: %s\n", strerror(errno));
+	if (server_init(s, cfg) == -1) {
+		fprintf(stderr, "sfd: %s\n", strerror(errno));
 		return 1;
 	}
+	for (i = 0; i < nlisteners; i++)
+		listeners[i].w.fd = -1;
 	setup_signals(s->ep);
-	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (i = 0; i < nlisteners; i++)
 		listen_on(s, &listeners[i], mode, group);
 	for (i = 0; i < nlisteners; i++)
 		log_msg(LOG_NOTICE, "listening on %s", listeners[i].addr.text);
 
-	run(s);
+	while (server_turn(s, -1) == 0 && !(s->stopping && s->nclients == 0))
+		;
 	cleanup(s);
 	log_msg(LOG_INFO, "exit");
 	return 0;

@@ -109,6 +109,7 @@ struct server {
 	struct config cfg;
 	int ep;                      /* epoll */
 	long long now;               /* ms, refreshed once per loop turn */
+	long long (*clock)(void);    /* where now comes from: io_now_ms */
 	struct client_list clients;
 	struct client_list hello;    /* waiting for a hello, oldest first */
 	struct client_list leaving;  /* departing, oldest first */

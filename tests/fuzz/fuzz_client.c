@@ -53,6 +53,7 @@
 #include "num.h"
 #include "proto.h"
 #include "ring.h"
+#include "server.h"
 #include "sfd.h"
 #include "stream.h"
 
@@ -180,8 +181,8 @@ conn_open(struct harness *h, struct conn *c, const char *name, int small_buf)
 		(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz,
 		    sizeof(sz));
 	c->fd = sv[1];
-	/* As in run(): accepting happens in a turn, with the clock read. */
-	h->s.now = io_now_ms() + h->skew;
+	/* As in server_turn(): accepting happens in a turn, clock read. */
+	h->s.now = h->s.clock();
 	client_accept(&h->s, sv[0]);
 }
 
@@ -393,28 +394,20 @@ check_server(struct server *s)
 	FUZZ_CHECK(n == s->nstreams && n <= s->cfg.max_streams);
 }
 
-/* One turn of sfd.c's run(), without waiting. */
+/* The daemon's clock: the real one, moved ahead by the schedule. */
+static struct harness *clocked;
+
+static long long
+skewed_clock(void)
+{
+	return io_now_ms() + clocked->skew;
+}
+
+/* One turn of the daemon's own loop, without waiting. */
 static void
 turn(struct harness *h)
 {
-	struct server *s = &h->s;
-	struct epoll_event evs[64];
-	struct watch *w;
-	int i, n;
-
-	s->now = io_now_ms() + h->skew;
-	(void)client_expire(s);
-	client_reap(s);
-	n = epoll_wait(s->ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), 0);
-	FUZZ_CHECK(n >= 0 || errno == EINTR);
-	s->now = io_now_ms() + h->skew;
-	for (i = 0; i < n; i++) {
-		w = evs[i].data.ptr;
-		w->fn(w, evs[i].events);
-	}
-	client_read_ready(s);
-	stream_fanout(s);
-	client_reap(s);
+	FUZZ_CHECK(server_turn(&h->s, 0) == 0);
 }
 
 /* Our sends, one turn, our reads, the checks. */
@@ -530,28 +523,23 @@ setup(struct harness *h, uint8_t cfg)
 {
 	struct server *s = &h->s;
 
+	struct config c = { 0 };
+
 	memset(h, 0, sizeof(*h));
 	h->f.fd = h->b.fd = h->sub.fd = -1;
-	s->cfg.ring = 1u << 20;
-	s->cfg.max_lag = cfg & 0x08 ? 1u << 10 : 256u << 10;
-	s->cfg.max_frame = cfg & 0x10 ? 300u << 10 : 64u << 10;
-	s->cfg.max_clients = 1024;
-	s->cfg.max_streams = cfg & 0x20 ? 1 : 64;
-	s->cfg.grace_ms = 2000;
-	s->cfg.hello_ms = 5000;
+	c.ring = 1u << 20;
+	c.max_lag = cfg & 0x08 ? 1u << 10 : 256u << 10;
+	c.max_frame = cfg & 0x10 ? 300u << 10 : 64u << 10;
+	c.max_clients = 1024;
+	c.max_streams = cfg & 0x20 ? 1 : 64;
+	c.grace_ms = 2000;
+	c.hello_ms = 5000;
 	/* As sfd.c insists: a subscriber within --max-lag survives an
 	 * append. */
-	FUZZ_CHECK(s->cfg.max_lag + s->cfg.max_frame + APPEND_MAX <=
-	    s->cfg.ring);
-	TAILQ_INIT(&s->clients);
-	TAILQ_INIT(&s->hello);
-	TAILQ_INIT(&s->leaving);
-	TAILQ_INIT(&s->ready);
-	TAILQ_INIT(&s->graveyard);
-	TAILQ_INIT(&s->streams);
-	TAILQ_INIT(&s->dirty);
-	s->ep = epoll_create1(EPOLL_CLOEXEC);
-	FUZZ_CHECK(s->ep != -1);
+	FUZZ_CHECK(c.max_lag + c.max_frame + APPEND_MAX <= c.ring);
+	FUZZ_CHECK(server_init(s, &c) == 0);
+	clocked = h;
+	s->clock = skewed_clock;
 
 	conn_open(h, &h->b, "B", 0);
 	queue_ctl(&h->b, "PUB 1 stream=default");
@@ -566,18 +554,7 @@ setup(struct harness *h, uint8_t cfg)
 static void
 teardown(struct harness *h)
 {
-	struct server *s = &h->s;
-	struct client *c;
-	struct stream *st;
-
-	while ((c = TAILQ_FIRST(&s->clients)) != NULL)
-		client_close(c);
-	client_reap(s);
-	while ((st = TAILQ_FIRST(&s->streams)) != NULL) {
-		TAILQ_REMOVE(&s->streams, st, link);
-		stream_free(st);
-	}
-	close(s->ep);
+	server_free(&h->s);
 	conn_free(&h->f);
 	conn_free(&h->b);
 	conn_free(&h->sub);

@@ -1,0 +1,87 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "access.h"
+#include "client.h"
+#include "io.h"
+#include "log.h"
+#include "server.h"
+#include "stream.h"
+
+int
+server_init(struct server *s, const struct config *cfg)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	s->clock = io_now_ms;
+	TAILQ_INIT(&s->clients);
+	TAILQ_INIT(&s->hello);
+	TAILQ_INIT(&s->leaving);
+	TAILQ_INIT(&s->ready);
+	TAILQ_INIT(&s->graveyard);
+	TAILQ_INIT(&s->streams);
+	TAILQ_INIT(&s->dirty);
+	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	/* Without it descriptors can still run out; with it that is
+	 * handled without a busy loop (see on_accept in sfd.c). */
+	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
+int
+server_turn(struct server *s, int max_wait)
+{
+	struct epoll_event evs[256];
+	struct watch *w;
+	int i, n, timeout;
+
+	s->now = s->clock();
+	timeout = client_expire(s);
+	client_reap(s);
+	if (s->stopping && s->nclients == 0)
+		return 0;
+	if (s->nready > 0)
+		timeout = 0;
+	if (max_wait >= 0 && (timeout == -1 || timeout > max_wait))
+		timeout = max_wait;
+	n = epoll_wait(s->ep, evs, (int)(sizeof(evs) / sizeof(evs[0])),
+	    timeout);
+	if (n == -1) {
+		if (errno == EINTR)
+			return 0;
+		log_msg(LOG_ERROR, "epoll_wait: %s", strerror(errno));
+		return -1;
+	}
+	s->now = s->clock();
+	for (i = 0; i < n; i++) {
+		w = evs[i].data.ptr;
+		w->fn(w, evs[i].events);
+	}
+	client_read_ready(s);
+	stream_fanout(s);
+	client_reap(s);
+	return 0;
+}
+
+void
+server_free(struct server *s)
+{
+	struct client *c;
+	struct stream *st;
+
+	while ((c = TAILQ_FIRST(&s->clients)) != NULL)
+		client_close(c);
+	client_reap(s);
+	while ((st = TAILQ_FIRST(&s->streams)) != NULL) {
+		TAILQ_REMOVE(&s->streams, st, link);
+		stream_free(st);
+	}
+	if (s->spare_fd != -1)
+		close(s->spare_fd);
+	access_free(s->cfg.publishers);
+	close(s->ep);
+}
