@@ -1,7 +1,10 @@
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
+#include "proto.h"
 
 const char *
 cli_bad_option(int ch, char *const argv[], char *buf, size_t cap)
@@ -18,4 +21,45 @@ cli_bad_option(int ch, char *const argv[], char *buf, size_t cap)
 	else
 		snprintf(buf, cap, "unknown option %s", word);
 	return buf;
+}
+
+const char *
+cli_mode(enum record_mode *mode, enum record_mode want)
+{
+	if (*mode != MODE_LINES && *mode != want)
+		return "-0 and --raw exclude each other";
+	*mode = want;
+	return NULL;
+}
+
+const char *
+cli_operands(int argc, char *const argv[], const char **stream,
+    struct addr *a, int have_addr, char *buf, size_t cap)
+{
+	const char *e;
+
+	if (argc - optind > 1)
+		return "one STREAM at most";
+	if (optind < argc)
+		*stream = argv[optind];
+	if (!proto_stream_valid(*stream)) {
+		snprintf(buf, cap, "bad stream name \"%s\": use 1 to 64 of "
+		    "A-Z a-z 0-9 . _ -", *stream);
+		return buf;
+	}
+	if (!have_addr && (e = addr_default(a)) != NULL) {
+		snprintf(buf, cap, "default address: %s", e);
+		return buf;
+	}
+	return NULL;
+}
+
+int
+cli_ignore_sigpipe(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL);
 }

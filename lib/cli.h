@@ -4,6 +4,15 @@
 
 #include <stddef.h>
 
+#include "addr.h"
+
+/* How sfpipe reads and sfcat writes records. */
+enum record_mode {
+	MODE_LINES,   /* a line each, newline-terminated */
+	MODE_NUL,     /* -0: NUL-terminated */
+	MODE_RAW      /* --raw: frames as they are on the wire */
+};
+
 /*
  * Describe the option getopt_long(3) just refused, for a one-line usage
  * error: "unknown option --bogus" or "option -s needs a value".  Call it
@@ -11,5 +20,24 @@
  * with opterr set to 0, so getopt prints nothing itself.  Returns buf.
  */
 const char *cli_bad_option(int ch, char *const argv[], char *buf, size_t cap);
+
+/*
+ * Set *mode to want (-0 or --raw).  Returns NULL, or the usage error when
+ * the other of the two was given already.
+ */
+const char *cli_mode(enum record_mode *mode, enum record_mode want);
+
+/*
+ * The operands both tools take after their options (optind on): at most
+ * one STREAM, kept in *stream when given; then *stream must be a valid
+ * name, and a gets the default address unless -s set it (have_addr).
+ * Returns NULL, or a usage error written into buf.
+ */
+const char *cli_operands(int argc, char *const argv[], const char **stream,
+    struct addr *a, int have_addr, char *buf, size_t cap);
+
+/* Ignore SIGPIPE, so a reader gone away is an EPIPE to handle.  -1 with
+ * errno on error. */
+int cli_ignore_sigpipe(void);
 
 #endif

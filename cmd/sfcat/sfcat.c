@@ -37,11 +37,9 @@
 #define BACKOFF_MIN  100     /* ms, --reconnect */
 #define BACKOFF_MAX  5000
 
-enum mode { MODE_LINES, MODE_NUL, MODE_RAW };
-
 struct cat_state {
 	/* Options. */
-	enum mode mode;
+	enum record_mode mode;
 	uint64_t count;          /* -n: records to print, 0 for no limit */
 	const char *from;        /* --from, for the first connection */
 	const char *stream;
@@ -482,14 +480,10 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, ":0hn:s:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case '0':
-			if (c->mode == MODE_RAW)
-				die(SF_EXIT_USAGE, "-0 and --raw exclude each other");
-			c->mode = MODE_NUL;
-			break;
 		case O_RAW:
-			if (c->mode == MODE_NUL)
-				die(SF_EXIT_USAGE, "-0 and --raw exclude each other");
-			c->mode = MODE_RAW;
+			if ((e = cli_mode(&c->mode, ch == '0' ? MODE_NUL :
+			    MODE_RAW)) != NULL)
+				die(SF_EXIT_USAGE, "%s", e);
 			break;
 		case 'h':
 			usage(stdout);
@@ -539,26 +533,18 @@ main(int argc, char *argv[])
 			    sizeof(msg)));
 		}
 	}
-	if (argc - optind > 1)
-		die(SF_EXIT_USAGE, "one STREAM at most");
+	if ((e = cli_operands(argc, argv, &c->stream, &addr, have_addr, msg,
+	    sizeof(msg))) != NULL)
+		die(SF_EXIT_USAGE, "%s", e);
 	if (c->print_seq && c->mode == MODE_RAW)
 		die(SF_EXIT_USAGE, "--print-seq and --raw exclude each other: "
 		    "raw output must stay frames");
-	if (optind < argc)
-		c->stream = argv[optind];
-	if (!proto_stream_valid(c->stream))
-		die(SF_EXIT_USAGE, "bad stream name \"%s\": use 1 to 64 of "
-		    "A-Z a-z 0-9 . _ -", c->stream);
-	if (!have_addr && (e = addr_default(&addr)) != NULL)
-		die(SF_EXIT_USAGE, "default address: %s", e);
 	c->addr = &addr;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+	if (cli_ignore_sigpipe() == -1)
 		die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 	/* Interrupt, don't restart: the loop checks stop_signal, so the
 	 * state file is saved on the way out. */
+	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	if (sigaction(SIGINT, &sa, NULL) == -1 ||
 	    sigaction(SIGTERM, &sa, NULL) == -1 ||

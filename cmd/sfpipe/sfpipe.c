@@ -31,10 +31,8 @@
 #define BACKOFF_MIN 100    /* ms, --retry */
 #define BACKOFF_MAX 5000
 
-enum mode { MODE_LINES, MODE_NUL, MODE_RAW };
-
 struct pipe_state {
-	enum mode mode;
+	enum record_mode mode;
 	uint64_t max_frame;
 	int strict;
 	int sock;
@@ -371,7 +369,6 @@ main(int argc, char *argv[])
 	struct pipe_state st = { .mode = MODE_LINES, .max_frame = DEFAULT_MAX_FRAME };
 	struct pipe_state *p = &st;
 	const char *stream = STREAM_DEFAULT, *e;
-	struct sigaction sa;
 	struct addr addr;
 	char msg[128];
 	int ch, have_addr = 0, n;
@@ -380,14 +377,10 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, ":0hs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case '0':
-			if (p->mode == MODE_RAW)
-				die(SF_EXIT_USAGE, "-0 and --raw exclude each other");
-			p->mode = MODE_NUL;
-			break;
 		case O_RAW:
-			if (p->mode == MODE_NUL)
-				die(SF_EXIT_USAGE, "-0 and --raw exclude each other");
-			p->mode = MODE_RAW;
+			if ((e = cli_mode(&p->mode, ch == '0' ? MODE_NUL :
+			    MODE_RAW)) != NULL)
+				die(SF_EXIT_USAGE, "%s", e);
 			break;
 		case 'h':
 			usage(stdout);
@@ -419,21 +412,12 @@ main(int argc, char *argv[])
 			    sizeof(msg)));
 		}
 	}
-	if (argc - optind > 1)
-		die(SF_EXIT_USAGE, "one STREAM at most");
-	if (optind < argc)
-		stream = argv[optind];
-	if (!proto_stream_valid(stream))
-		die(SF_EXIT_USAGE, "bad stream name \"%s\": use 1 to 64 of "
-		    "A-Z a-z 0-9 . _ -", stream);
-	if (!have_addr && (e = addr_default(&addr)) != NULL)
-		die(SF_EXIT_USAGE, "default address: %s", e);
+	if ((e = cli_operands(argc, argv, &stream, &addr, have_addr, msg,
+	    sizeof(msg))) != NULL)
+		die(SF_EXIT_USAGE, "%s", e);
 	p->addr = &addr;
 	p->stream = stream;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+	if (cli_ignore_sigpipe() == -1)
 		die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 
 	p->in_cap = p->max_frame + FRAME_HDR > BLOCK ? p->max_frame + FRAME_HDR :
