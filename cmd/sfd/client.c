@@ -278,7 +278,9 @@ client_depart(struct client *c, enum depart how, const char *fmt, ...)
 			    (unsigned long long)c->skip_count);
 			c->skip_count = 0;
 		}
-		if (how == DEPART_DRAIN)
+		if (c->tail != NULL)
+			c->stop = c->pos;   /* its frame ends with the tail */
+		else if (how == DEPART_DRAIN)
 			c->stop = ring_head(c->stream->ring);
 		else if (departure_point(c, &c->stop, &seq) == -1) {
 			client_log(c, LOG_INFO, "closed: its unsent frame "
