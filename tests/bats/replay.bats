@@ -49,6 +49,16 @@ state_is() {
 	printf 'epoch=%s next=%s\n' "$EPOCH" "$2" | cmp - "$1"
 }
 
+# term_after NAME LINES: once the spawned sfcat NAME printed LINES lines,
+# stop it with SIGTERM; it must exit 143 and say nothing.
+term_after() {
+	local pid_var=${1}_pid
+	wait_until 20 "[ \$(wc -l <'$T/$1.out') -ge $2 ]"
+	kill -TERM "${!pid_var}"
+	assert_exit "$1" 143
+	[ ! -s "$T/$1.err" ]
+}
+
 # The two ways an evicted sfcat --reconnect may tell why it reconnects:
 # the goodbye, if it was still in the socket, or the closed connection.
 reconnect_re() {
@@ -224,19 +234,13 @@ reconnect_re() {
 	spawn run1 "$SFCAT" --state "$T/state"
 	wait_subscribers 1
 	paced pub "$T/in" 4096
-	wait_until 20 "[ \$(wc -l <'$T/run1.out') -ge 2000 ]"
-	kill -TERM "$run1_pid"
-	assert_exit run1 143
-	[ ! -s "$T/run1.err" ]
+	term_after run1 2000
 	k1=$(lines_of "$T/run1.out")
 	state_is "$T/state" "$k1"
 	epoch=$EPOCH
 	[ ! -e "$T/state.tmp" ]
 	spawn run2 "$SFCAT" --state "$T/state"
-	wait_until 20 "[ \$(wc -l <'$T/run2.out') -ge 2000 ]"
-	kill -TERM "$run2_pid"
-	assert_exit run2 143
-	[ ! -s "$T/run2.err" ]
+	term_after run2 2000
 	k2=$(lines_of "$T/run2.out")
 	state_is "$T/state" $((k1 + k2))
 	assert_eq "$epoch" "$EPOCH"

@@ -25,6 +25,18 @@ page_size(void)
 	return (size_t)sysconf(_SC_PAGESIZE);
 }
 
+/* After a failed check of call(arg): print the ring's bounds (lo..hi,
+ * named what) to tell the case apart.  Returns ok. */
+static int
+explain(int ok, const char *call, uint64_t arg, const char *what,
+    uint64_t lo, uint64_t hi)
+{
+	if (!ok)
+		printf("    (%s(%" PRIu64 ") with %s %" PRIu64 "..%" PRIu64 ")\n",
+		    call, arg, what, lo, hi);
+	return ok;
+}
+
 /* Check ring_locate(pos) gives start and seq; 1 when it does. */
 static int
 locate_is(const struct ring *r, uint64_t pos, uint64_t start, uint64_t seq)
@@ -35,10 +47,8 @@ locate_is(const struct ring *r, uint64_t pos, uint64_t start, uint64_t seq)
 	ok = CHECK_EQ(ring_locate(r, pos, &s, &q), 0);
 	ok &= CHECK_EQ(s, start);
 	ok &= CHECK_EQ(q, seq);
-	if (!ok)
-		printf("    (ring_locate(%" PRIu64 ") with tail %" PRIu64
-		    " head %" PRIu64 ")\n", pos, ring_tail(r), ring_head(r));
-	return ok;
+	return explain(ok, "ring_locate", pos, "positions", ring_tail(r),
+	    ring_head(r));
 }
 
 /* Check ring_locate(pos) fails with ERANGE; 1 when it does. */
@@ -51,10 +61,8 @@ locate_out(const struct ring *r, uint64_t pos)
 	errno = 0;
 	ok = CHECK_EQ(ring_locate(r, pos, &s, &q), -1);
 	ok &= CHECK_EQ(errno, ERANGE);
-	if (!ok)
-		printf("    (ring_locate(%" PRIu64 ") with tail %" PRIu64
-		    " head %" PRIu64 ")\n", pos, ring_tail(r), ring_head(r));
-	return ok;
+	return explain(ok, "ring_locate", pos, "positions", ring_tail(r),
+	    ring_head(r));
 }
 
 /* Check ring_find(seq) gives pos; 1 when it does. */
@@ -66,10 +74,8 @@ find_is(const struct ring *r, uint64_t seq, uint64_t pos)
 
 	ok = CHECK_EQ(ring_find(r, seq, &p), 0);
 	ok &= CHECK_EQ(p, pos);
-	if (!ok)
-		printf("    (ring_find(%" PRIu64 ") with seqs %" PRIu64 "..%"
-		    PRIu64 ")\n", seq, ring_tail_seq(r), ring_head_seq(r));
-	return ok;
+	return explain(ok, "ring_find", seq, "seqs", ring_tail_seq(r),
+	    ring_head_seq(r));
 }
 
 /* Check ring_find(seq) fails with ERANGE; 1 when it does. */
@@ -82,10 +88,8 @@ find_out(const struct ring *r, uint64_t seq)
 	errno = 0;
 	ok = CHECK_EQ(ring_find(r, seq, &p), -1);
 	ok &= CHECK_EQ(errno, ERANGE);
-	if (!ok)
-		printf("    (ring_find(%" PRIu64 ") with seqs %" PRIu64 "..%"
-		    PRIu64 ")\n", seq, ring_tail_seq(r), ring_head_seq(r));
-	return ok;
+	return explain(ok, "ring_find", seq, "seqs", ring_tail_seq(r),
+	    ring_head_seq(r));
 }
 
 static int
