@@ -7,21 +7,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "access.h"
 #include "client.h"
+#include "control.h"
 #include "ctl.h"
 #include "frame.h"
-#include "num.h"
-#include "proto.h"
 #include "stream.h"
 
 #define HELLO_BUF  (FRAME_HDR + FRAME_CTL_MAX)
-#define PUB_BUF    APPEND_MAX     /* a publisher's read buffer */
 #define PUB_READS  4              /* reads per turn before others get a go */
 
 static void on_event(struct watch *w, uint32_t events);
-static void reply(struct client *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 void
 client_log(const struct client *c, enum log_level level, const char *fmt, ...)
@@ -39,8 +34,8 @@ client_log(const struct client *c, enum log_level level, const char *fmt, ...)
 	    msg);
 }
 
-static void
-timer_clear(struct client *c)
+void
+client_timer_clear(struct client *c)
 {
 	if (c->timer != NULL) {
 		TAILQ_REMOVE(c->timer, c, tlink);
@@ -53,7 +48,7 @@ timer_clear(struct client *c)
 static void
 timer_set(struct client *c, struct client_list *list, uint64_t ms)
 {
-	timer_clear(c);
+	client_timer_clear(c);
 	c->deadline = c->srv->now + (long long)ms;
 	c->timer = list;
 	TAILQ_INSERT_TAIL(list, c, tlink);
@@ -150,7 +145,7 @@ client_close(struct client *c)
 	if (c->closed)
 		return;
 	c->closed = 1;
-	timer_clear(c);
+	client_timer_clear(c);
 	ready_clear(c);
 	if (st != NULL && c->role == ROLE_SUB) {
 		TAILQ_REMOVE(&st->subs, c, slink);
@@ -224,8 +219,8 @@ queue_ctl(struct client *c, const char *fmt, va_list ap)
 		c->ctl_split = c->ctl_len;
 }
 
-static void
-reply(struct client *c, const char *fmt, ...)
+void
+client_reply(struct client *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -273,7 +268,7 @@ client_depart(struct client *c, enum depart how, const char *fmt, ...)
 	if (c->role == ROLE_SUB) {
 		c->skip_wanted = 0;
 		if (c->skip_count > 0) {   /* still owed, before the goodbye */
-			reply(c, "SKIP seq=%llu count=%llu",
+			client_reply(c, "SKIP seq=%llu count=%llu",
 			    (unsigned long long)c->skip_seq,
 			    (unsigned long long)c->skip_count);
 			c->skip_count = 0;
@@ -316,8 +311,7 @@ client_evict(struct client *c)
 	    (unsigned long long)seq, (unsigned long long)lag);
 }
 
-/* Refuse what a client sent: log it, answer ERR, close once said. */
-static void
+void
 client_error(struct client *c, const char *reason, const char *detail)
 {
 	client_log(c, LOG_INFO, "ERR reason=%s (%s)", reason, detail);
@@ -448,7 +442,7 @@ client_flush(struct client *c)
 		if (send_ctl(c, c->ctl_split) == -1)
 			return;
 		if (c->skip_count > 0) {
-			reply(c, "SKIP seq=%llu count=%llu",
+			client_reply(c, "SKIP seq=%llu count=%llu",
 			    (unsigned long long)c->skip_seq,
 			    (unsigned long long)c->skip_count);
 			c->skip_count = 0;
@@ -470,181 +464,6 @@ client_flush(struct client *c)
 		return;
 	client_log(c, LOG_DEBUG, "closed after goodbye");
 	client_close(c);
-}
-
-/*
- * Where a new subscriber starts, from its hello's from= and epoch=: "now"
- * (default), "oldest", "-N" (the last N frames) or a sequence number.  A
- * sequence from another epoch of the stream means nothing here, so that
- * subscriber gets all the ring holds and sees the new epoch in the answer.
- * Returns -1 when from= is not one of these.
- */
-static int
-start_point(const struct client *c, const struct stream *st, const char *from,
-    const char *epoch, uint64_t *pos, uint64_t *seq)
-{
-	struct ring *r = st->ring;
-	uint64_t oldest_pos, oldest, n;
-
-	stream_oldest(c->srv, st, &oldest_pos, &oldest);
-	*pos = ring_head(r);
-	*seq = ring_head_seq(r);
-	if (from == NULL || strcmp(from, "now") == 0)
-		return 0;
-	if (strcmp(from, "oldest") == 0) {
-		n = oldest;
-	} else if (from[0] == '-') {
-		if (num_parse(from + 1, 0, UINT64_MAX, &n) != NULL)
-			return -1;
-		n = n > *seq - oldest ? oldest : *seq - n;
-	} else {
-		if (num_parse(from, 0, UINT64_MAX, &n) != NULL)
-			return -1;
-		/* Gone from the ring, or from another epoch: the oldest;
-		 * the answer's seq (or epoch) shows the gap. */
-		if ((epoch != NULL && strcmp(epoch, st->epoch) != 0) ||
-		    n < oldest)
-			n = oldest;
-		else if (n > *seq)
-			n = *seq;
-	}
-	*seq = n;
-	if (n == oldest)
-		*pos = oldest_pos;
-	else if (ring_find(r, n, pos) == -1)
-		return -1;
-	return 0;
-}
-
-static void
-hello(struct client *c, const struct ctl *m, enum role role)
-{
-	struct server *s = c->srv;
-	const char *version = ctl_positional(m, 0);
-	const char *name = ctl_get(m, "stream");
-	const char *on_lag = ctl_get(m, "on-lag");
-	unsigned char *buf;
-	struct stream *st;
-	struct ring *r;
-	uint64_t pos = 0, seq = 0;
-
-	if (version == NULL || strcmp(version, PROTO_VERSION) != 0) {
-		client_error(c, "bad-version", "this sfd speaks version "
-		    PROTO_VERSION);
-		return;
-	}
-	if (name == NULL) {
-		client_error(c, "bad-hello", "no stream= in hello");
-		return;
-	}
-	if (!proto_stream_valid(name)) {
-		client_error(c, "bad-stream", "stream names are 1 to 64 of "
-		    "A-Z a-z 0-9 . _ -");
-		return;
-	}
-	if (on_lag != NULL && strcmp(on_lag, "skip") != 0 &&
-	    strcmp(on_lag, "disconnect") != 0) {
-		client_error(c, "bad-hello", "on-lag= is skip or disconnect");
-		return;
-	}
-	if (role == ROLE_PUB &&
-	    !access_allows(s->cfg.publishers, c->uid, c->gid)) {
-		client_error(c, "denied", "not in --publishers");
-		return;
-	}
-	if (role == ROLE_PUB) {
-		if ((buf = realloc(c->in, PUB_BUF)) == NULL) {
-			client_error(c, "no-memory", "publisher buffer");
-			return;
-		}
-		c->in = buf;
-		c->in_cap = PUB_BUF;
-	}
-	if ((st = stream_get(s, name)) == NULL) {
-		if (errno == ENOSPC)
-			client_error(c, "too-many-streams", "--max-streams "
-			    "reached");
-		else if (errno == EMFILE || errno == ENFILE)
-			client_error(c, "full", strerror(errno));
-		else
-			client_error(c, "no-memory", strerror(errno));
-		return;
-	}
-	r = st->ring;
-	if (role == ROLE_SUB && start_point(c, st, ctl_get(m, "from"),
-	    ctl_get(m, "epoch"), &pos, &seq) == -1) {
-		client_error(c, "bad-hello", "from= is now, oldest, -N or a "
-		    "sequence number");
-		return;
-	}
-	timer_clear(c);
-	c->stream = st;
-	c->role = role;
-	if (role == ROLE_SUB) {
-		c->pos = pos;
-		c->skip_on_lag = on_lag != NULL && strcmp(on_lag, "skip") == 0;
-		/* A replay may start further back than --max-lag; it must
-		 * not fall further behind than that until it catches up. */
-		c->lag_limit = ring_head(r) - pos > s->cfg.max_lag ?
-		    ring_head(r) - pos : s->cfg.max_lag;
-		TAILQ_INSERT_TAIL(&st->subs, c, slink);
-		st->nsubs++;
-		client_log(c, LOG_DEBUG, "subscribed to %s at seq %llu",
-		    st->name, (unsigned long long)seq);
-		reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu",
-		    st->name, (unsigned long long)seq, st->epoch,
-		    (unsigned long long)s->cfg.max_frame);
-	} else {
-		TAILQ_INSERT_TAIL(&st->pubs, c, slink);
-		st->npubs++;
-		client_log(c, LOG_DEBUG, "publishing to %s at seq %llu",
-		    st->name, (unsigned long long)ring_head_seq(r));
-		reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu",
-		    st->name, (unsigned long long)ring_head_seq(r), st->epoch,
-		    (unsigned long long)s->cfg.max_frame);
-	}
-	/* New data for this subscriber may already be in the ring. */
-	client_flush(c);
-}
-
-/*
- * A publisher's end of stream: a mark in the ring after its last frame,
- * so each subscriber gets it once it has every frame before it.
- */
-static void
-end_of_stream(struct client *c)
-{
-	struct ring *r = c->stream->ring;
-	unsigned char buf[64];
-	int n;
-
-	n = ctl_frame(buf, sizeof(buf), "EOS seq=%llu",
-	    (unsigned long long)ring_head_seq(r));
-	if (n > 0)
-		stream_publish(c->srv, c->stream, buf, (size_t)n);
-	client_log(c, LOG_DEBUG, "end of stream %s at seq %llu",
-	    c->stream->name, (unsigned long long)ring_head_seq(r));
-}
-
-/* A control frame from a client: its hello, or an error in v1. */
-static void
-control(struct client *c, const struct frame *f)
-{
-	struct ctl m;
-
-	if (ctl_parse(&m, f->data, f->len) == -1)
-		client_error(c, c->role == ROLE_HELLO ? "bad-hello" :
-		    "bad-control", "not a control line");
-	else if (c->role == ROLE_PUB && strcmp(m.verb, "EOS") == 0)
-		end_of_stream(c);
-	else if (c->role != ROLE_HELLO)
-		client_error(c, "unexpected-control", m.verb);
-	else if (strcmp(m.verb, "SUB") == 0)
-		hello(c, &m, ROLE_SUB);
-	else if (strcmp(m.verb, "PUB") == 0)
-		hello(c, &m, ROLE_PUB);
-	else
-		client_error(c, "unknown-verb", m.verb);
 }
 
 /*
@@ -696,7 +515,7 @@ consume(struct client *c)
 			stream_publish(c->srv, c->stream, c->in + run, off - run);
 		off += (size_t)k;
 		run = off;
-		control(c, &f);
+		control_frame(c, &f);
 		if (c->leaving || c->closed)
 			return -1;
 		if (c->role == ROLE_SUB) {

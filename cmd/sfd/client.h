@@ -53,6 +53,17 @@ int client_expire(struct server *s);
 
 void client_reap(struct server *s);
 
+/* Queue a control line for c, sent before any more ring data. */
+void client_reply(struct client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Refuse what c sent: log it with detail, answer ERR reason=..., close
+ * once said. */
+void client_error(struct client *c, const char *reason, const char *detail);
+
+/* Take c off the timer list it is on (its hello was answered). */
+void client_timer_clear(struct client *c);
+
 /* Log a line about c, prefixed with "#ID pid=P uid=U: ". */
 void client_log(const struct client *c, enum log_level level,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));

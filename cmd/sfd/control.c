@@ -1,0 +1,193 @@
+/*
+ * What a client's control frames do: its hello (SUB or PUB, checked and
+ * answered OK or ERR) and, from a publisher, the end of its stream.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "access.h"
+#include "client.h"
+#include "control.h"
+#include "ctl.h"
+#include "frame.h"
+#include "num.h"
+#include "proto.h"
+#include "stream.h"
+
+#define PUB_BUF    APPEND_MAX     /* a publisher's read buffer */
+
+/*
+ * Where a new subscriber starts, from its hello's from= and epoch=: "now"
+ * (default), "oldest", "-N" (the last N frames) or a sequence number.  A
+ * sequence from another epoch of the stream means nothing here, so that
+ * subscriber gets all the ring holds and sees the new epoch in the answer.
+ * Returns -1 when from= is not one of these.
+ */
+static int
+start_point(const struct client *c, const struct stream *st, const char *from,
+    const char *epoch, uint64_t *pos, uint64_t *seq)
+{
+	struct ring *r = st->ring;
+	uint64_t oldest_pos, oldest, n;
+
+	stream_oldest(c->srv, st, &oldest_pos, &oldest);
+	*pos = ring_head(r);
+	*seq = ring_head_seq(r);
+	if (from == NULL || strcmp(from, "now") == 0)
+		return 0;
+	if (strcmp(from, "oldest") == 0) {
+		n = oldest;
+	} else if (from[0] == '-') {
+		if (num_parse(from + 1, 0, UINT64_MAX, &n) != NULL)
+			return -1;
+		n = n > *seq - oldest ? oldest : *seq - n;
+	} else {
+		if (num_parse(from, 0, UINT64_MAX, &n) != NULL)
+			return -1;
+		/* Gone from the ring, or from another epoch: the oldest;
+		 * the answer's seq (or epoch) shows the gap. */
+		if ((epoch != NULL && strcmp(epoch, st->epoch) != 0) ||
+		    n < oldest)
+			n = oldest;
+		else if (n > *seq)
+			n = *seq;
+	}
+	*seq = n;
+	if (n == oldest)
+		*pos = oldest_pos;
+	else if (ring_find(r, n, pos) == -1)
+		return -1;
+	return 0;
+}
+
+static void
+hello(struct client *c, const struct ctl *m, enum role role)
+{
+	struct server *s = c->srv;
+	const char *version = ctl_positional(m, 0);
+	const char *name = ctl_get(m, "stream");
+	const char *on_lag = ctl_get(m, "on-lag");
+	unsigned char *buf;
+	struct stream *st;
+	struct ring *r;
+	uint64_t pos = 0, seq = 0;
+
+	if (version == NULL || strcmp(version, PROTO_VERSION) != 0) {
+		client_error(c, "bad-version", "this sfd speaks version "
+		    PROTO_VERSION);
+		return;
+	}
+	if (name == NULL) {
+		client_error(c, "bad-hello", "no stream= in hello");
+		return;
+	}
+	if (!proto_stream_valid(name)) {
+		client_error(c, "bad-stream", "stream names are 1 to 64 of "
+		    "A-Z a-z 0-9 . _ -");
+		return;
+	}
+	if (on_lag != NULL && strcmp(on_lag, "skip") != 0 &&
+	    strcmp(on_lag, "disconnect") != 0) {
+		client_error(c, "bad-hello", "on-lag= is skip or disconnect");
+		return;
+	}
+	if (role == ROLE_PUB &&
+	    !access_allows(s->cfg.publishers, c->uid, c->gid)) {
+		client_error(c, "denied", "not in --publishers");
+		return;
+	}
+	if (role == ROLE_PUB) {
+		if ((buf = realloc(c->in, PUB_BUF)) == NULL) {
+			client_error(c, "no-memory", "publisher buffer");
+			return;
+		}
+		c->in = buf;
+		c->in_cap = PUB_BUF;
+	}
+	if ((st = stream_get(s, name)) == NULL) {
+		if (errno == ENOSPC)
+			client_error(c, "too-many-streams", "--max-streams "
+			    "reached");
+		else if (errno == EMFILE || errno == ENFILE)
+			client_error(c, "full", strerror(errno));
+		else
+			client_error(c, "no-memory", strerror(errno));
+		return;
+	}
+	r = st->ring;
+	if (role == ROLE_SUB && start_point(c, st, ctl_get(m, "from"),
+	    ctl_get(m, "epoch"), &pos, &seq) == -1) {
+		client_error(c, "bad-hello", "from= is now, oldest, -N or a "
+		    "sequence number");
+		return;
+	}
+	client_timer_clear(c);
+	c->stream = st;
+	c->role = role;
+	if (role == ROLE_SUB) {
+		c->pos = pos;
+		c->skip_on_lag = on_lag != NULL && strcmp(on_lag, "skip") == 0;
+		/* A replay may start further back than --max-lag; it must
+		 * not fall further behind than that until it catches up. */
+		c->lag_limit = ring_head(r) - pos > s->cfg.max_lag ?
+		    ring_head(r) - pos : s->cfg.max_lag;
+		TAILQ_INSERT_TAIL(&st->subs, c, slink);
+		st->nsubs++;
+		client_log(c, LOG_DEBUG, "subscribed to %s at seq %llu",
+		    st->name, (unsigned long long)seq);
+		client_reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu",
+		    st->name, (unsigned long long)seq, st->epoch,
+		    (unsigned long long)s->cfg.max_frame);
+	} else {
+		TAILQ_INSERT_TAIL(&st->pubs, c, slink);
+		st->npubs++;
+		client_log(c, LOG_DEBUG, "publishing to %s at seq %llu",
+		    st->name, (unsigned long long)ring_head_seq(r));
+		client_reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu",
+		    st->name, (unsigned long long)ring_head_seq(r), st->epoch,
+		    (unsigned long long)s->cfg.max_frame);
+	}
+	/* New data for this subscriber may already be in the ring. */
+	client_flush(c);
+}
+
+/*
+ * A publisher's end of stream: a mark in the ring after its last frame,
+ * so each subscriber gets it once it has every frame before it.
+ */
+static void
+end_of_stream(struct client *c)
+{
+	struct ring *r = c->stream->ring;
+	unsigned char buf[64];
+	int n;
+
+	n = ctl_frame(buf, sizeof(buf), "EOS seq=%llu",
+	    (unsigned long long)ring_head_seq(r));
+	if (n > 0)
+		stream_publish(c->srv, c->stream, buf, (size_t)n);
+	client_log(c, LOG_DEBUG, "end of stream %s at seq %llu",
+	    c->stream->name, (unsigned long long)ring_head_seq(r));
+}
+
+void
+control_frame(struct client *c, const struct frame *f)
+{
+	struct ctl m;
+
+	if (ctl_parse(&m, f->data, f->len) == -1)
+		client_error(c, c->role == ROLE_HELLO ? "bad-hello" :
+		    "bad-control", "not a control line");
+	else if (c->role == ROLE_PUB && strcmp(m.verb, "EOS") == 0)
+		end_of_stream(c);
+	else if (c->role != ROLE_HELLO)
+		client_error(c, "unexpected-control", m.verb);
+	else if (strcmp(m.verb, "SUB") == 0)
+		hello(c, &m, ROLE_SUB);
+	else if (strcmp(m.verb, "PUB") == 0)
+		hello(c, &m, ROLE_PUB);
+	else
+		client_error(c, "unknown-verb", m.verb);
+}
+

@@ -1,0 +1,15 @@
+/* Control frames from clients: the hello, and a publisher's end of stream. */
+#ifndef SFD_CONTROL_H
+#define SFD_CONTROL_H
+
+#include "frame.h"
+#include "sfd.h"
+
+/*
+ * Act on control frame f from c: a hello makes it a subscriber or a
+ * publisher (or is refused with ERR); a publisher's EOS marks the end of
+ * its stream; anything else is refused.
+ */
+void control_frame(struct client *c, const struct frame *f);
+
+#endif
