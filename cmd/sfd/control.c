@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "frame.h"
 #include "num.h"
+#include "output.h"
 #include "proto.h"
 #include "stream.h"
 

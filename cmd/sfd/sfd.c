@@ -28,6 +28,7 @@
 #include "io.h"
 #include "log.h"
 #include "num.h"
+#include "output.h"
 #include "proto.h"
 #include "server.h"
 #include "sfd.h"

@@ -10,6 +10,7 @@
 #include "client.h"
 #include "frame.h"
 #include "log.h"
+#include "output.h"
 #include "stream.h"
 
 /*
