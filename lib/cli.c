@@ -1,10 +1,15 @@
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "proto.h"
+
+static const char *cli_prog = "streamfan";
+static const char *cli_usage_text = "";
 
 const char *
 cli_bad_option(int ch, char *const argv[], char *buf, size_t cap)
@@ -62,4 +67,32 @@ cli_ignore_sigpipe(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+void
+cli_setup(const char *prog, const char *usage)
+{
+	cli_prog = prog;
+	cli_usage_text = usage;
+}
+
+void
+cli_usage(FILE *f)
+{
+	fputs(cli_usage_text, f);
+}
+
+void
+cli_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (code == SF_EXIT_USAGE)
+		cli_usage(stderr);
+	exit(code);
 }

@@ -3,6 +3,7 @@
 #define SF_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "addr.h"
 
@@ -35,6 +36,18 @@ const char *cli_mode(enum record_mode *mode, enum record_mode want);
  */
 const char *cli_operands(int argc, char *const argv[], const char **stream,
     struct addr *a, int have_addr, char *buf, size_t cap);
+
+/* Name the program and give its usage text (ending in a newline), for
+ * cli_usage() and cli_die().  Both strings must outlive the program. */
+void cli_setup(const char *prog, const char *usage);
+
+/* Print the usage text to f. */
+void cli_usage(FILE *f);
+
+/* Print "PROG: message" to stderr, then the usage text when code is
+ * SF_EXIT_USAGE, and exit with code. */
+void cli_die(int code, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
 
 /* Ignore SIGPIPE, so a reader gone away is an EPIPE to handle.  -1 with
  * errno on error. */

@@ -15,7 +15,6 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,32 +68,11 @@ struct cat_state {
 
 static volatile sig_atomic_t stop_signal;
 
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: sfcat [-s ADDR] [-0 | --raw] [-n COUNT] "
-	    "[--from WHERE] [--on-lag disconnect|skip]\n"
-	    "             [--reconnect] [--state FILE] [--timeout SECONDS] "
-	    "[--print-seq] [STREAM]\n");
-}
-
-static void __attribute__((noreturn))
-die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sfcat: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (code == SF_EXIT_USAGE)
-		usage(stderr);
-	exit(code);
-}
+static const char usage_text[] =
+    "usage: sfcat [-s ADDR] [-0 | --raw] [-n COUNT] "
+    "[--from WHERE] [--on-lag disconnect|skip]\n"
+    "             [--reconnect] [--state FILE] [--timeout SECONDS] "
+    "[--print-seq] [STREAM]\n";
 
 static void
 on_signal(int sig)
@@ -118,12 +96,12 @@ save_state(struct cat_state *c)
 	c->saved_ms = io_now_ms();
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
-		die(SF_EXIT_ERROR, "--state %s: path too long", c->state_path);
+		cli_die(SF_EXIT_ERROR, "--state %s: path too long", c->state_path);
 	snprintf(line, sizeof(line), "epoch=%s next=%llu\n", c->epoch,
 	    (unsigned long long)c->next_seq);
 	if ((f = fopen(tmp, "w")) == NULL || fputs(line, f) == EOF ||
 	    fclose(f) == EOF || rename(tmp, c->state_path) == -1)
-		die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
+		cli_die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
 		    strerror(errno));
 	c->saved_seq = c->next_seq;
 }
@@ -140,12 +118,12 @@ load_state(struct cat_state *c)
 	if ((f = fopen(c->state_path, "r")) == NULL) {
 		if (errno == ENOENT)
 			return;
-		die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
+		cli_die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
 		    strerror(errno));
 	}
 	ok = fgets(line, sizeof(line), f) != NULL;
 	if (fclose(f) == EOF)
-		die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
+		cli_die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
 		    strerror(errno));
 	if (ok && (nl = strchr(line, '\n')) != NULL)
 		*nl = '\0';
@@ -153,7 +131,7 @@ load_state(struct cat_state *c)
 	    strspn(line + 6, "0123456789abcdef") != 16 ||
 	    strncmp(line + 22, " next=", 6) != 0 ||
 	    num_parse(line + 28, 0, UINT64_MAX, &next) != NULL)
-		die(SF_EXIT_ERROR, "--state %s: not a state file of sfcat",
+		cli_die(SF_EXIT_ERROR, "--state %s: not a state file of sfcat",
 		    c->state_path);
 	memcpy(c->epoch, line + 6, 16);
 	c->epoch[16] = '\0';
@@ -171,7 +149,7 @@ flush_out(struct cat_state *c, const void *extra, size_t extra_len)
 	    io_write_all(STDOUT_FILENO, extra, extra_len) == -1)) {
 		if (errno == EPIPE)
 			exit(SF_EXIT_OK);
-		die(SF_EXIT_ERROR, "stdout: %s", strerror(errno));
+		cli_die(SF_EXIT_ERROR, "stdout: %s", strerror(errno));
 	}
 	c->out_len = 0;
 	if (c->state_path != NULL && io_now_ms() - c->saved_ms >= SAVE_EVERY)
@@ -184,7 +162,7 @@ finish(struct cat_state *c, int code)
 	flush_out(c, NULL, 0);
 	save_state(c);
 	if (close(STDOUT_FILENO) == -1 && errno != EPIPE)
-		die(SF_EXIT_ERROR, "stdout: %s", strerror(errno));
+		cli_die(SF_EXIT_ERROR, "stdout: %s", strerror(errno));
 	exit(code);
 }
 
@@ -335,11 +313,11 @@ pump(struct cat_state *c, char *msg, size_t cap)
 			    io_now_ms() - c->saved_ms >= SAVE_EVERY)
 				save_state(c);
 			if (poll(&pfd, 1, poll_wait(c)) == -1 && errno != EINTR)
-				die(SF_EXIT_ERROR, "poll: %s", strerror(errno));
+				cli_die(SF_EXIT_ERROR, "poll: %s", strerror(errno));
 			continue;
 		}
 		if (n == -1 && errno != ECONNRESET)
-			die(SF_EXIT_ERROR, "read from %s: %s", c->addr->text,
+			cli_die(SF_EXIT_ERROR, "read from %s: %s", c->addr->text,
 			    strerror(errno));
 		if (n <= 0) {
 			snprintf(msg, cap, "lost connection to %s",
@@ -410,12 +388,12 @@ subscribe(struct cat_state *c, char *msg, size_t cap)
 	c->have_seq = 1;
 	c->max_frame = (uint32_t)max;
 	if (io_set_nonblock(c->sock) == -1)
-		die(SF_EXIT_ERROR, "fcntl: %s", strerror(errno));
+		cli_die(SF_EXIT_ERROR, "fcntl: %s", strerror(errno));
 	if (max + FRAME_HDR > c->in_cap) {
 		free(c->in);
 		c->in_cap = max + FRAME_HDR;
 		if ((c->in = malloc(c->in_cap)) == NULL)
-			die(SF_EXIT_ERROR, "out of memory");
+			cli_die(SF_EXIT_ERROR, "out of memory");
 	}
 	return SF_EXIT_OK;
 refused:
@@ -426,7 +404,7 @@ refused:
 	/* Asking again will not change a denial: no --reconnect loop. */
 	if ((e = ctl_get(&reply, "reason")) != NULL &&
 	    strcmp(e, "denied") == 0)
-		die(code, "%s", msg);
+		cli_die(code, "%s", msg);
 	return code;
 }
 
@@ -476,6 +454,7 @@ main(int argc, char *argv[])
 	uint64_t v;
 	int ch, have_addr = 0, code;
 
+	cli_setup("sfcat", usage_text);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":0hn:s:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -483,10 +462,10 @@ main(int argc, char *argv[])
 		case O_RAW:
 			if ((e = cli_mode(&c->mode, ch == '0' ? MODE_NUL :
 			    MODE_RAW)) != NULL)
-				die(SF_EXIT_USAGE, "%s", e);
+				cli_die(SF_EXIT_USAGE, "%s", e);
 			break;
 		case 'h':
-			usage(stdout);
+			cli_usage(stdout);
 			return 0;
 		case O_VERSION:
 			printf("sfcat %s\n", SF_VERSION);
@@ -494,23 +473,23 @@ main(int argc, char *argv[])
 		case 'n':
 			if ((e = num_parse(optarg, 1, UINT64_MAX, &c->count))
 			    != NULL)
-				die(SF_EXIT_USAGE, "-n %s: %s", optarg, e);
+				cli_die(SF_EXIT_USAGE, "-n %s: %s", optarg, e);
 			break;
 		case 's':
 			if ((e = addr_parse(optarg, &addr)) != NULL)
-				die(SF_EXIT_USAGE, "-s %s: %s", optarg, e);
+				cli_die(SF_EXIT_USAGE, "-s %s: %s", optarg, e);
 			have_addr = 1;
 			break;
 		case O_FROM:
 			if (!valid_from(optarg))
-				die(SF_EXIT_USAGE, "--from %s: use now, oldest, "
+				cli_die(SF_EXIT_USAGE, "--from %s: use now, oldest, "
 				    "-N or a sequence number", optarg);
 			c->from = optarg;
 			break;
 		case O_ONLAG:
 			if (strcmp(optarg, "skip") != 0 &&
 			    strcmp(optarg, "disconnect") != 0)
-				die(SF_EXIT_USAGE, "--on-lag %s: use disconnect "
+				cli_die(SF_EXIT_USAGE, "--on-lag %s: use disconnect "
 				    "or skip", optarg);
 			c->on_lag = optarg;
 			break;
@@ -522,26 +501,26 @@ main(int argc, char *argv[])
 			break;
 		case O_TIMEOUT:
 			if ((e = num_parse(optarg, 1, (uint64_t)86400 * 365, &v)) != NULL)
-				die(SF_EXIT_USAGE, "--timeout %s: %s", optarg, e);
+				cli_die(SF_EXIT_USAGE, "--timeout %s: %s", optarg, e);
 			c->timeout_ms = (long long)v * 1000;
 			break;
 		case O_PRINTSEQ:
 			c->print_seq = 1;
 			break;
 		default:
-			die(SF_EXIT_USAGE, "%s", cli_bad_option(ch, argv, msg,
+			cli_die(SF_EXIT_USAGE, "%s", cli_bad_option(ch, argv, msg,
 			    sizeof(msg)));
 		}
 	}
 	if ((e = cli_operands(argc, argv, &c->stream, &addr, have_addr, msg,
 	    sizeof(msg))) != NULL)
-		die(SF_EXIT_USAGE, "%s", e);
+		cli_die(SF_EXIT_USAGE, "%s", e);
 	if (c->print_seq && c->mode == MODE_RAW)
-		die(SF_EXIT_USAGE, "--print-seq and --raw exclude each other: "
+		cli_die(SF_EXIT_USAGE, "--print-seq and --raw exclude each other: "
 		    "raw output must stay frames");
 	c->addr = &addr;
 	if (cli_ignore_sigpipe() == -1)
-		die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
+		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 	/* Interrupt, don't restart: the loop checks stop_signal, so the
 	 * state file is saved on the way out. */
 	memset(&sa, 0, sizeof(sa));
@@ -549,7 +528,7 @@ main(int argc, char *argv[])
 	if (sigaction(SIGINT, &sa, NULL) == -1 ||
 	    sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGHUP, &sa, NULL) == -1)
-		die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
+		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 	if (c->state_path != NULL)
 		load_state(c);
 
@@ -557,7 +536,7 @@ main(int argc, char *argv[])
 	c->out_cap = OUT_BLOCK;
 	if ((c->in = malloc(c->in_cap)) == NULL ||
 	    (c->out = malloc(c->out_cap)) == NULL)
-		die(SF_EXIT_ERROR, "out of memory");
+		cli_die(SF_EXIT_ERROR, "out of memory");
 	for (;;) {
 		if ((code = subscribe(c, msg, sizeof(msg))) == SF_EXIT_OK) {
 			wait_ms = BACKOFF_MIN;

@@ -11,7 +11,6 @@
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,33 +47,13 @@ static int nlisteners;
 static struct watch sigwatch;
 static struct server server;
 
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: sfd [-v | -q] [-l ADDR]... [--ring SIZE] "
-	    "[--max-lag SIZE]\n"
-	    "           [--max-frame SIZE] [--max-clients N] "
-	    "[--max-streams N]\n"
-	    "           [--mode OCTAL] [--group NAME] [--publishers LIST]\n"
-	    "           [--grace SECONDS] [--hello-timeout SECONDS]\n");
-}
-
-static void __attribute__((noreturn))
-usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sfd: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	usage(stderr);
-	exit(2);
-}
+static const char usage_text[] =
+    "usage: sfd [-v | -q] [-l ADDR]... [--ring SIZE] "
+    "[--max-lag SIZE]\n"
+    "           [--max-frame SIZE] [--max-clients N] "
+    "[--max-streams N]\n"
+    "           [--mode OCTAL] [--group NAME] [--publishers LIST]\n"
+    "           [--grace SECONDS] [--hello-timeout SECONDS]\n";
 
 static uint64_t
 opt_size(const char *opt, const char *arg, uint64_t min, uint64_t max)
@@ -83,7 +62,7 @@ opt_size(const char *opt, const char *arg, uint64_t min, uint64_t max)
 	uint64_t v;
 
 	if ((e = num_parse_size(arg, min, max, &v)) != NULL)
-		usage_error("%s %s: %s", opt, arg, e);
+		cli_die(SF_EXIT_USAGE, "%s %s: %s", opt, arg, e);
 	return v;
 }
 
@@ -94,7 +73,7 @@ opt_num(const char *opt, const char *arg, uint64_t min, uint64_t max)
 	uint64_t v;
 
 	if ((e = num_parse(arg, min, max, &v)) != NULL)
-		usage_error("%s %s: %s", opt, arg, e);
+		cli_die(SF_EXIT_USAGE, "%s %s: %s", opt, arg, e);
 	return v;
 }
 
@@ -107,7 +86,7 @@ opt_mode(const char *arg)
 	for (p = arg; *p >= '0' && *p <= '7'; p++)
 		v = v * 8 + (unsigned long)(*p - '0');
 	if (p == arg || *p != '\0' || p - arg > 4 || v > 0777)
-		usage_error("--mode %s: not an octal mode like 0600", arg);
+		cli_die(SF_EXIT_USAGE, "--mode %s: not an octal mode like 0600", arg);
 	return (mode_t)v;
 }
 
@@ -120,7 +99,7 @@ opt_group(const char *arg)
 	if (num_parse(arg, 0, (gid_t)-2, &id) == NULL)
 		return (gid_t)id;
 	if ((gr = getgrnam(arg)) == NULL)
-		usage_error("--group %s: no such group", arg);
+		cli_die(SF_EXIT_USAGE, "--group %s: no such group", arg);
 	return gr->gr_gid;
 }
 
@@ -260,19 +239,15 @@ setup_signals(int ep)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) == -1) {
-		fprintf(stderr, "sfd: sigaction: %s\n", strerror(errno));
-		exit(1);
-	}
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
 	    (sigwatch.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) == -1 ||
-	    watch_add(ep, &sigwatch, EPOLLIN) == -1) {
-		fprintf(stderr, "sfd: signals: %s\n", strerror(errno));
-		exit(1);
-	}
+	    watch_add(ep, &sigwatch, EPOLLIN) == -1)
+		cli_die(SF_EXIT_ERROR, "signals: %s", strerror(errno));
 	sigwatch.fn = on_signal;
 }
 
@@ -299,20 +274,18 @@ listen_on(struct server *s, struct listener *l, mode_t mode, gid_t group)
 		int err = errno;
 		close_listeners();
 		if (err == EADDRINUSE)
-			fprintf(stderr, "sfd: %s: another sfd is listening\n",
+			cli_die(SF_EXIT_ERROR, "%s: another sfd is listening",
 			    l->addr.text);
-		else if (err == EEXIST)
-			fprintf(stderr, "sfd: %s: exists and is not a socket; "
-			    "not touching it\n", l->addr.text);
-		else
-			fprintf(stderr, "sfd: cannot listen on %s: %s\n",
-			    l->addr.text, strerror(err));
-		exit(1);
+		if (err == EEXIST)
+			cli_die(SF_EXIT_ERROR, "%s: exists and is not a socket; "
+			    "not touching it", l->addr.text);
+		cli_die(SF_EXIT_ERROR, "cannot listen on %s: %s",
+		    l->addr.text, strerror(err));
 	}
 	if (watch_add(s->ep, &l->w, EPOLLIN) == -1) {
-		fprintf(stderr, "sfd: epoll_ctl: %s\n", strerror(errno));
+		int err = errno;
 		close_listeners();
-		exit(1);
+		cli_die(SF_EXIT_ERROR, "epoll_ctl: %s", strerror(err));
 	}
 }
 
@@ -353,6 +326,7 @@ main(int argc, char *argv[])
 	char msg[128];
 	int ch, i;
 
+	cli_setup("sfd", usage_text);
 	cfg->ring = DEFAULT_RING;
 	cfg->max_lag = DEFAULT_MAX_LAG;
 	cfg->max_frame = DEFAULT_MAX_FRAME;
@@ -366,18 +340,18 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, ":hl:qv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
-			usage(stdout);
+			cli_usage(stdout);
 			return 0;
 		case O_VERSION:
 			printf("sfd %s\n", SF_VERSION);
 			return 0;
 		case 'l':
 			if (nlisteners == MAX_LISTENERS)
-				usage_error("-l: at most %d listeners",
+				cli_die(SF_EXIT_USAGE, "-l: at most %d listeners",
 				    MAX_LISTENERS);
 			if ((e = addr_parse(optarg, &listeners[nlisteners].addr))
 			    != NULL)
-				usage_error("-l %s: %s", optarg, e);
+				cli_die(SF_EXIT_USAGE, "-l %s: %s", optarg, e);
 			nlisteners++;
 			break;
 		case 'q':
@@ -415,7 +389,7 @@ main(int argc, char *argv[])
 		case O_PUBLISHERS:
 			access_free(cfg->publishers);
 			if ((e = access_parse(optarg, &cfg->publishers)) != NULL)
-				usage_error("--publishers %s", e);
+				cli_die(SF_EXIT_USAGE, "--publishers %s", e);
 			break;
 		case O_GRACE:
 			cfg->grace_ms = 1000 * opt_num("--grace", optarg, 0,
@@ -426,29 +400,27 @@ main(int argc, char *argv[])
 			    optarg, 1, 3600);
 			break;
 		default:
-			usage_error("%s", cli_bad_option(ch, argv, msg,
+			cli_die(SF_EXIT_USAGE, "%s", cli_bad_option(ch, argv, msg,
 			    sizeof(msg)));
 		}
 	}
 	if (optind < argc)
-		usage_error("unexpected argument: %s", argv[optind]);
+		cli_die(SF_EXIT_USAGE, "unexpected argument: %s", argv[optind]);
 	/* A subscriber within --max-lag must survive one more append. */
 	if (cfg->max_lag + cfg->max_frame + APPEND_MAX > cfg->ring)
-		usage_error("--max-lag (%llu) plus --max-frame (%llu) plus 256k "
+		cli_die(SF_EXIT_USAGE, "--max-lag (%llu) plus --max-frame (%llu) plus 256k "
 		    "must fit in --ring (%llu)",
 		    (unsigned long long)cfg->max_lag,
 		    (unsigned long long)cfg->max_frame,
 		    (unsigned long long)cfg->ring);
 	if (nlisteners == 0) {
 		if ((e = addr_default(&listeners[0].addr)) != NULL)
-			usage_error("default address: %s", e);
+			cli_die(SF_EXIT_USAGE, "default address: %s", e);
 		nlisteners = 1;
 	}
 
-	if (server_init(s, cfg) == -1) {
-		fprintf(stderr, "sfd: %s\n", strerror(errno));
-		return 1;
-	}
+	if (server_init(s, cfg) == -1)
+		cli_die(SF_EXIT_ERROR, "%s", strerror(errno));
 	for (i = 0; i < nlisteners; i++)
 		listeners[i].w.fd = -1;
 	setup_signals(s->ep);

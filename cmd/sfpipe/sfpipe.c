@@ -10,7 +10,6 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,31 +55,10 @@ struct pipe_state {
 
 static const char *const unit_name[] = { "line", "record", "frame" };
 
-static void
-usage(FILE *f)
-{
-	fprintf(f, "usage: sfpipe [-s ADDR] [-0 | --raw] [--max-frame SIZE] "
-	    "[--strict] [--eos] [--retry]\n"
-	    "              [STREAM]\n");
-}
-
-static void __attribute__((noreturn))
-die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("sfpipe: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (code == SF_EXIT_USAGE)
-		usage(stderr);
-	exit(code);
-}
+static const char usage_text[] =
+    "usage: sfpipe [-s ADDR] [-0 | --raw] [--max-frame SIZE] "
+    "[--strict] [--eos] [--retry]\n"
+    "              [STREAM]\n";
 
 /*
  * Connect and say hello, waiting for the daemon with --retry.  Returns
@@ -109,12 +87,12 @@ publish_session(struct pipe_state *p)
 			/* Asking again will not change a denial. */
 			if ((v = ctl_get(&reply, "reason")) != NULL &&
 			    strcmp(v, "denied") == 0)
-				die(code, "%s", msg);
+				cli_die(code, "%s", msg);
 		} else
 			break;
 		if (!p->retry ||
 		    (code != SF_EXIT_CONNECT && code != SF_EXIT_GONE))
-			die(code, "%s", msg);
+			cli_die(code, "%s", msg);
 		if (wait_ms == BACKOFF_MIN)
 			fprintf(stderr, "sfpipe: %s; retrying\n", msg);
 		io_backoff(&wait_ms, BACKOFF_MAX);
@@ -156,11 +134,11 @@ daemon_ended(struct pipe_state *p)
 	} else {
 		frame_get_header(hdr, &len, &control);
 		if (!control || session_read_ctl(p->sock, len, 1000, &c) == -1)
-			die(SF_EXIT_PROTOCOL, "sfd sent something unexpected");
+			cli_die(SF_EXIT_PROTOCOL, "sfd sent something unexpected");
 		code = session_verdict(&c, msg, sizeof(msg));
 	}
 	if (!p->retry || code != SF_EXIT_GONE)
-		die(code, "%s", msg);
+		cli_die(code, "%s", msg);
 	fprintf(stderr, "sfpipe: %s; reconnecting\n", msg);
 	close(p->sock);
 	p->sock = publish_session(p);
@@ -188,7 +166,7 @@ flush_out(struct pipe_state *p)
 		if (errno == EINTR)
 			continue;
 		if (errno != EPIPE && errno != ECONNRESET)
-			die(SF_EXIT_ERROR, "write to %s: %s", p->addr->text,
+			cli_die(SF_EXIT_ERROR, "write to %s: %s", p->addr->text,
 			    strerror(errno));
 		for (start = 0; ; start = next) {
 			frame_get_header(p->out + start, &len, &control);
@@ -221,7 +199,7 @@ skip_done(struct pipe_state *p)
 	p->skipped++;
 	if (p->strict) {
 		flush_out(p);
-		die(SF_EXIT_SKIPPED, "%s %llu: %llu bytes exceeds --max-frame "
+		cli_die(SF_EXIT_SKIPPED, "%s %llu: %llu bytes exceeds --max-frame "
 		    "%llu; stopping (--strict)", unit_name[p->mode],
 		    (unsigned long long)p->records,
 		    (unsigned long long)p->skip_bytes,
@@ -290,7 +268,7 @@ split_frames(struct pipe_state *p, int eof)
 			break;
 		frame_get_header(p->in + off, &len, &control);
 		if (control)
-			die(SF_EXIT_ERROR, "stdin: frame %llu: control bit set "
+			cli_die(SF_EXIT_ERROR, "stdin: frame %llu: control bit set "
 			    "in its header; --raw takes data frames only",
 			    (unsigned long long)p->records + 1);
 		if (len > p->max_frame) {
@@ -307,7 +285,7 @@ split_frames(struct pipe_state *p, int eof)
 		off += FRAME_HDR + len;
 	}
 	if (eof && (off < p->in_len || p->skip_left > 0))
-		die(SF_EXIT_ERROR, "stdin: frame %llu cut off by end of input; "
+		cli_die(SF_EXIT_ERROR, "stdin: frame %llu cut off by end of input; "
 		    "not published", (unsigned long long)p->records +
 		    (p->skip_left > 0 ? 0 : 1));
 	memmove(p->in, p->in + off, p->in_len - off);
@@ -329,7 +307,7 @@ pump(struct pipe_state *p)
 		if (poll(pfd, 2, -1) == -1) {
 			if (errno == EINTR)
 				continue;
-			die(SF_EXIT_ERROR, "poll: %s", strerror(errno));
+			cli_die(SF_EXIT_ERROR, "poll: %s", strerror(errno));
 		}
 		/* The daemon never talks to a publisher unless it is leaving. */
 		if (pfd[1].revents != 0)
@@ -340,7 +318,7 @@ pump(struct pipe_state *p)
 		if (n == -1) {
 			if (errno == EAGAIN)
 				continue;
-			die(SF_EXIT_ERROR, "stdin: %s", strerror(errno));
+			cli_die(SF_EXIT_ERROR, "stdin: %s", strerror(errno));
 		}
 		eof = n == 0;
 		p->in_len += (size_t)n;
@@ -373,6 +351,7 @@ main(int argc, char *argv[])
 	char msg[128];
 	int ch, have_addr = 0, n;
 
+	cli_setup("sfpipe", usage_text);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":0hs:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -380,23 +359,23 @@ main(int argc, char *argv[])
 		case O_RAW:
 			if ((e = cli_mode(&p->mode, ch == '0' ? MODE_NUL :
 			    MODE_RAW)) != NULL)
-				die(SF_EXIT_USAGE, "%s", e);
+				cli_die(SF_EXIT_USAGE, "%s", e);
 			break;
 		case 'h':
-			usage(stdout);
+			cli_usage(stdout);
 			return 0;
 		case O_VERSION:
 			printf("sfpipe %s\n", SF_VERSION);
 			return 0;
 		case 's':
 			if ((e = addr_parse(optarg, &addr)) != NULL)
-				die(SF_EXIT_USAGE, "-s %s: %s", optarg, e);
+				cli_die(SF_EXIT_USAGE, "-s %s: %s", optarg, e);
 			have_addr = 1;
 			break;
 		case O_MAXFRAME:
 			if ((e = num_parse_size(optarg, 0, 1 << 30,
 			    &p->max_frame)) != NULL)
-				die(SF_EXIT_USAGE, "--max-frame %s: %s", optarg, e);
+				cli_die(SF_EXIT_USAGE, "--max-frame %s: %s", optarg, e);
 			break;
 		case O_STRICT:
 			p->strict = 1;
@@ -408,24 +387,24 @@ main(int argc, char *argv[])
 			p->retry = 1;
 			break;
 		default:
-			die(SF_EXIT_USAGE, "%s", cli_bad_option(ch, argv, msg,
+			cli_die(SF_EXIT_USAGE, "%s", cli_bad_option(ch, argv, msg,
 			    sizeof(msg)));
 		}
 	}
 	if ((e = cli_operands(argc, argv, &stream, &addr, have_addr, msg,
 	    sizeof(msg))) != NULL)
-		die(SF_EXIT_USAGE, "%s", e);
+		cli_die(SF_EXIT_USAGE, "%s", e);
 	p->addr = &addr;
 	p->stream = stream;
 	if (cli_ignore_sigpipe() == -1)
-		die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
+		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 
 	p->in_cap = p->max_frame + FRAME_HDR > BLOCK ? p->max_frame + FRAME_HDR :
 	    BLOCK;
 	p->out_cap = BLOCK + FRAME_HDR + p->max_frame;
 	if ((p->in = malloc(p->in_cap)) == NULL ||
 	    (p->out = malloc(p->out_cap)) == NULL)
-		die(SF_EXIT_ERROR, "out of memory");
+		cli_die(SF_EXIT_ERROR, "out of memory");
 
 	io_grow_pipe(STDIN_FILENO, BLOCK);
 	p->sock = publish_session(p);
@@ -439,9 +418,9 @@ main(int argc, char *argv[])
 	free(p->in);
 	free(p->out);
 	if (close(p->sock) == -1)
-		die(SF_EXIT_ERROR, "close: %s", strerror(errno));
+		cli_die(SF_EXIT_ERROR, "close: %s", strerror(errno));
 	if (p->skipped > 0)
-		die(SF_EXIT_SKIPPED, "skipped %llu of %llu records (over "
+		cli_die(SF_EXIT_SKIPPED, "skipped %llu of %llu records (over "
 		    "--max-frame %llu)", (unsigned long long)p->skipped,
 		    (unsigned long long)p->records,
 		    (unsigned long long)p->max_frame);
