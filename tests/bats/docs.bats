@@ -1,0 +1,151 @@
+#!/usr/bin/env bats
+# What a user reads and installs: man pages, completions, make install and
+# the demo, checked against the programs themselves so they cannot drift.
+
+load helpers
+
+PROGS="sfd sfpipe sfcat"
+
+# The options a program takes, one per line: what its --help shows, plus
+# -h, --help and --version.
+options_of() {
+	{
+		"$BUILD/cmd/$1/$1" --help | tr -c 'A-Za-z0-9-' '\n' |
+		    grep -E '^-([A-Za-z0-9]|-[a-z][a-z-]*)$'
+		printf '%s\n' -h --help --version
+	} | sort -u
+}
+
+# Compare two sorted lists; on a difference, name what is missing where.
+same_options() {
+	local what=$1 want=$2 got=$3
+	if [ "$want" != "$got" ]; then
+		echo "$what differs from --help (< only in --help, > only in $what):"
+		diff <(echo "$want") <(echo "$got") | grep '^[<>]'
+		return 1
+	fi
+}
+
+@test "every option of each program has an entry in its man page's option list" {
+	local p o pat missing=
+	for p in $PROGS; do
+		for o in $(options_of "$p"); do
+			# mdoc writes --ring as "Fl \-ring" and -l as "Fl l".
+			if [ "${o#--}" != "$o" ]; then
+				pat="Fl \\\\-${o#--}"
+			else
+				pat="Fl ${o#-}"
+			fi
+			grep -qE "^\.It (.* )?${pat}( |,|\$)" \
+			    "$ROOT/cmd/$p/$p.1" || missing="$missing $p:$o"
+		done
+	done
+	assert_eq "" "$missing"
+}
+
+@test "the man pages are clean mdoc (mandoc -Tlint)" {
+	command -v mandoc >/dev/null ||
+	    skip "mandoc is not installed (apt-get install mandoc)"
+	local m
+	for m in "$ROOT"/cmd/*/*.[1-8]; do
+		sfrun mandoc -Tlint -Wwarning "$m"
+		[ "$status" -eq 0 ] || fail "$m: $output$stderr"
+	done
+}
+
+@test "bash completion offers exactly each program's options" {
+	local p
+	for p in $PROGS; do
+		# shellcheck disable=SC1090
+		source "$ROOT/completions/bash/$p"
+		COMP_WORDS=("$p" -)
+		COMP_CWORD=1
+		COMPREPLY=()
+		"_$p"
+		same_options "bash completion of $p" "$(options_of "$p")" \
+		    "$(printf '%s\n' "${COMPREPLY[@]}" | sort -u)"
+	done
+}
+
+@test "bash completion offers the values of --on-lag and --from" {
+	source "$ROOT/completions/bash/sfcat"
+	COMP_WORDS=(sfcat --on-lag s)
+	COMP_CWORD=2
+	_sfcat
+	assert_eq skip "${COMPREPLY[*]}"
+	COMP_WORDS=(sfcat --from '')
+	_sfcat
+	assert_eq "now oldest" "${COMPREPLY[*]}"
+}
+
+@test "fish completion lists exactly each program's options" {
+	local p f
+	for p in $PROGS; do
+		f=$ROOT/completions/fish/$p.fish
+		same_options "fish completion of $p" "$(options_of "$p")" \
+		    "$(grep -E "^complete -c $p " "$f" |
+		    grep -oE ' -[sl] [A-Za-z0-9][a-z-]*' |
+		    sed -E 's/^ -s /-/; s/^ -l /--/' | sort -u)"
+		if command -v fish >/dev/null; then
+			fish --no-execute "$f" || fail "$f: fish syntax"
+		fi
+	done
+}
+
+@test "zsh completion lists exactly each program's options" {
+	local p f
+	for p in $PROGS; do
+		f=$ROOT/completions/zsh/_$p
+		# An option opens a spec: '-x[', '--opt=[', '(excl)-x[',
+		# '*-x[' (repeatable) or {-h,--help}.
+		same_options "zsh completion of $p" "$(options_of "$p")" \
+		    "$(grep -oP "(?<=['{,)*])--?[A-Za-z0-9][a-z-]*(?=[[=,}])" \
+		    "$f" | sort -u)"
+		if command -v zsh >/dev/null; then
+			zsh -n "$f" || fail "$f: zsh syntax"
+		fi
+	done
+}
+
+@test "make install honours DESTDIR, PREFIX and MANPREFIX; uninstall removes it all" {
+	local d=$T/dest want got
+	sfrun make -s -C "$ROOT" install DESTDIR="$d" PREFIX=/opt/sf \
+	    MANPREFIX=/opt/man
+	[ "$status" -eq 0 ] || fail "make install: $stderr"
+	want=$(printf '%s\n' \
+	    /opt/sf/bin/sfd /opt/sf/bin/sfpipe /opt/sf/bin/sfcat \
+	    /opt/man/man1/sfd.1 /opt/man/man1/sfpipe.1 /opt/man/man1/sfcat.1 \
+	    /opt/man/man7/sf-protocol.7 \
+	    /opt/sf/share/bash-completion/completions/sfd \
+	    /opt/sf/share/bash-completion/completions/sfpipe \
+	    /opt/sf/share/bash-completion/completions/sfcat \
+	    /opt/sf/share/zsh/site-functions/_sfd \
+	    /opt/sf/share/zsh/site-functions/_sfpipe \
+	    /opt/sf/share/zsh/site-functions/_sfcat \
+	    /opt/sf/share/fish/vendor_completions.d/sfd.fish \
+	    /opt/sf/share/fish/vendor_completions.d/sfpipe.fish \
+	    /opt/sf/share/fish/vendor_completions.d/sfcat.fish | sort)
+	got=$(cd "$d" && find . -type f | sed 's/^\.//' | sort)
+	assert_eq "$want" "$got"
+	for p in $PROGS; do
+		"$d/opt/sf/bin/$p" --version | grep -q "^$p " ||
+		    fail "installed $p does not run"
+	done
+	sfrun make -s -C "$ROOT" uninstall DESTDIR="$d" PREFIX=/opt/sf \
+	    MANPREFIX=/opt/man
+	[ "$status" -eq 0 ] || fail "make uninstall: $stderr"
+	assert_eq "" "$(cd "$d" && find . -type f)"
+}
+
+@test "the demo runs to its end: a slow consumer evicted, then made whole" {
+	export SF_BUILD=$BUILD
+	sfrun sh "$ROOT/examples/demo.sh"
+	[ "$status" -eq 0 ] || fail "demo exit $status: $output$stderr"
+	local want
+	for want in "sfpipe exited 0 after 10000 records" \
+	    "evicted from stream demo" "exit status 4:" \
+	    "all 10000 records, none twice, none missing" \
+	    "sfd exit status 0"; do
+		grep -qF "$want" <<<"$output" || fail "demo never said: $want"
+	done
+}
