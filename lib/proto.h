@@ -14,7 +14,8 @@
 #define DEFAULT_RING       (32u << 20)          /* 32 MiB */
 #define DEFAULT_MAX_LAG    (8u << 20)           /* 8 MiB */
 
-/* Exit codes of sfpipe and sfcat; see EXIT STATUS in their man pages. */
+/* Exit codes of the programs (sfd uses the first three); see EXIT STATUS
+ * in their man pages. */
 enum sf_exit {
 	SF_EXIT_OK = 0,
 	SF_EXIT_ERROR = 1,      /* local failure: stdin, stdout, memory */

@@ -1,3 +1,8 @@
+/*
+ * A client connection's life: accepted, saying hello within its time,
+ * reading a publisher's frames into the ring, noticing hang-ups, closed.
+ * What is written to it is in output.c.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

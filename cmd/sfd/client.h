@@ -27,7 +27,8 @@ int client_expire(struct server *s);
 
 void client_reap(struct server *s);
 
-/* Put c on a timer list (s->hello, s->leaving) due in ms, off any other. */
+/* Put c on a timer list (s->hello, s->leaving) due in ms, off any other.
+ * Every list has one fixed delay, so appending keeps it sorted. */
 void client_timer_set(struct client *c, struct client_list *list,
     uint64_t ms);
 

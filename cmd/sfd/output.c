@@ -11,6 +11,7 @@
 #include "client.h"
 #include "ctl.h"
 #include "frame.h"
+#include "log.h"
 #include "output.h"
 
 /* Queue a control line; it goes after ring data once the client leaves. */
