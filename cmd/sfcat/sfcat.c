@@ -96,7 +96,8 @@ save_state(struct cat_state *c)
 	c->saved_ms = io_now_ms();
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
-		cli_die(SF_EXIT_ERROR, "--state %s: path too long", c->state_path);
+		cli_die(SF_EXIT_ERROR,
+		    "--state %s: path too long", c->state_path);
 	snprintf(line, sizeof(line), "epoch=%s next=%llu\n", c->epoch,
 	    (unsigned long long)c->next_seq);
 	if ((f = fopen(tmp, "w")) == NULL || fputs(line, f) == EOF ||
@@ -313,12 +314,13 @@ pump(struct cat_state *c, char *msg, size_t cap)
 			    io_now_ms() - c->saved_ms >= SAVE_EVERY)
 				save_state(c);
 			if (poll(&pfd, 1, poll_wait(c)) == -1 && errno != EINTR)
-				cli_die(SF_EXIT_ERROR, "poll: %s", strerror(errno));
+				cli_die(SF_EXIT_ERROR,
+				    "poll: %s", strerror(errno));
 			continue;
 		}
 		if (n == -1 && errno != ECONNRESET)
-			cli_die(SF_EXIT_ERROR, "read from %s: %s", c->addr->text,
-			    strerror(errno));
+			cli_die(SF_EXIT_ERROR, "read from %s: %s",
+			    c->addr->text, strerror(errno));
 		if (n <= 0) {
 			snprintf(msg, cap, "lost connection to %s",
 			    c->addr->text);
@@ -482,14 +484,16 @@ main(int argc, char *argv[])
 			break;
 		case O_FROM:
 			if (!valid_from(optarg))
-				cli_die(SF_EXIT_USAGE, "--from %s: use now, oldest, "
+				cli_die(SF_EXIT_USAGE,
+				    "--from %s: use now, oldest, "
 				    "-N or a sequence number", optarg);
 			c->from = optarg;
 			break;
 		case O_ONLAG:
 			if (strcmp(optarg, "skip") != 0 &&
 			    strcmp(optarg, "disconnect") != 0)
-				cli_die(SF_EXIT_USAGE, "--on-lag %s: use disconnect "
+				cli_die(SF_EXIT_USAGE,
+				    "--on-lag %s: use disconnect "
 				    "or skip", optarg);
 			c->on_lag = optarg;
 			break;
@@ -501,22 +505,24 @@ main(int argc, char *argv[])
 			break;
 		case O_TIMEOUT:
 			if ((e = num_parse(optarg, 1, (uint64_t)86400 * 365, &v)) != NULL)
-				cli_die(SF_EXIT_USAGE, "--timeout %s: %s", optarg, e);
+				cli_die(SF_EXIT_USAGE,
+				    "--timeout %s: %s", optarg, e);
 			c->timeout_ms = (long long)v * 1000;
 			break;
 		case O_PRINTSEQ:
 			c->print_seq = 1;
 			break;
 		default:
-			cli_die(SF_EXIT_USAGE, "%s", cli_bad_option(ch, argv, msg,
-			    sizeof(msg)));
+			cli_die(SF_EXIT_USAGE, "%s",
+			    cli_bad_option(ch, argv, msg, sizeof(msg)));
 		}
 	}
 	if ((e = cli_operands(argc, argv, &c->stream, &addr, have_addr, msg,
 	    sizeof(msg))) != NULL)
 		cli_die(SF_EXIT_USAGE, "%s", e);
 	if (c->print_seq && c->mode == MODE_RAW)
-		cli_die(SF_EXIT_USAGE, "--print-seq and --raw exclude each other: "
+		cli_die(SF_EXIT_USAGE,
+		    "--print-seq and --raw exclude each other: "
 		    "raw output must stay frames");
 	c->addr = &addr;
 	if (cli_ignore_sigpipe() == -1)

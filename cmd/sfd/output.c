@@ -219,7 +219,7 @@ client_skip(struct client *c)
 	if (c->stop == c->pos)
 		jump(c, c->stop_seq);
 	else
-		c->skip_wanted = 1;   /* after the frame it is in the middle of */
+		c->skip_wanted = 1;   /* after the frame it is in */
 }
 
 /* Write ring data up to where the subscriber may go now.  -1 when it

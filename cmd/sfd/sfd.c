@@ -86,7 +86,8 @@ opt_mode(const char *arg)
 	for (p = arg; *p >= '0' && *p <= '7'; p++)
 		v = v * 8 + (unsigned long)(*p - '0');
 	if (p == arg || *p != '\0' || p - arg > 4 || v > 0777)
-		cli_die(SF_EXIT_USAGE, "--mode %s: not an octal mode like 0600", arg);
+		cli_die(SF_EXIT_USAGE,
+		    "--mode %s: not an octal mode like 0600", arg);
 	return (mode_t)v;
 }
 
@@ -277,7 +278,8 @@ listen_on(struct server *s, struct listener *l, mode_t mode, gid_t group)
 			cli_die(SF_EXIT_ERROR, "%s: another sfd is listening",
 			    l->addr.text);
 		if (err == EEXIST)
-			cli_die(SF_EXIT_ERROR, "%s: exists and is not a socket; "
+			cli_die(SF_EXIT_ERROR,
+			    "%s: exists and is not a socket; "
 			    "not touching it", l->addr.text);
 		cli_die(SF_EXIT_ERROR, "cannot listen on %s: %s",
 		    l->addr.text, strerror(err));
@@ -347,7 +349,8 @@ main(int argc, char *argv[])
 			return 0;
 		case 'l':
 			if (nlisteners == MAX_LISTENERS)
-				cli_die(SF_EXIT_USAGE, "-l: at most %d listeners",
+				cli_die(SF_EXIT_USAGE,
+				    "-l: at most %d listeners",
 				    MAX_LISTENERS);
 			if ((e = addr_parse(optarg, &listeners[nlisteners].addr))
 			    != NULL)
@@ -400,15 +403,16 @@ main(int argc, char *argv[])
 			    optarg, 1, 3600);
 			break;
 		default:
-			cli_die(SF_EXIT_USAGE, "%s", cli_bad_option(ch, argv, msg,
-			    sizeof(msg)));
+			cli_die(SF_EXIT_USAGE, "%s",
+			    cli_bad_option(ch, argv, msg, sizeof(msg)));
 		}
 	}
 	if (optind < argc)
 		cli_die(SF_EXIT_USAGE, "unexpected argument: %s", argv[optind]);
 	/* A subscriber within --max-lag must survive one more append. */
 	if (cfg->max_lag + cfg->max_frame + APPEND_MAX > cfg->ring)
-		cli_die(SF_EXIT_USAGE, "--max-lag (%llu) plus --max-frame (%llu) plus 256k "
+		cli_die(SF_EXIT_USAGE,
+		    "--max-lag (%llu) plus --max-frame (%llu) plus 256k "
 		    "must fit in --ring (%llu)",
 		    (unsigned long long)cfg->max_lag,
 		    (unsigned long long)cfg->max_frame,

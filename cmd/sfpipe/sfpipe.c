@@ -134,7 +134,8 @@ daemon_ended(struct pipe_state *p)
 	} else {
 		frame_get_header(hdr, &len, &control);
 		if (!control || session_read_ctl(p->sock, len, 1000, &c) == -1)
-			cli_die(SF_EXIT_PROTOCOL, "sfd sent something unexpected");
+			cli_die(SF_EXIT_PROTOCOL,
+			    "sfd sent something unexpected");
 		code = session_verdict(&c, msg, sizeof(msg));
 	}
 	if (!p->retry || code != SF_EXIT_GONE)
@@ -199,7 +200,8 @@ skip_done(struct pipe_state *p)
 	p->skipped++;
 	if (p->strict) {
 		flush_out(p);
-		cli_die(SF_EXIT_SKIPPED, "%s %llu: %llu bytes exceeds --max-frame "
+		cli_die(SF_EXIT_SKIPPED,
+		    "%s %llu: %llu bytes exceeds --max-frame "
 		    "%llu; stopping (--strict)", unit_name[p->mode],
 		    (unsigned long long)p->records,
 		    (unsigned long long)p->skip_bytes,
@@ -268,7 +270,8 @@ split_frames(struct pipe_state *p, int eof)
 			break;
 		frame_get_header(p->in + off, &len, &control);
 		if (control)
-			cli_die(SF_EXIT_ERROR, "stdin: frame %llu: control bit set "
+			cli_die(SF_EXIT_ERROR,
+			    "stdin: frame %llu: control bit set "
 			    "in its header; --raw takes data frames only",
 			    (unsigned long long)p->records + 1);
 		if (len > p->max_frame) {
@@ -285,7 +288,8 @@ split_frames(struct pipe_state *p, int eof)
 		off += FRAME_HDR + len;
 	}
 	if (eof && (off < p->in_len || p->skip_left > 0))
-		cli_die(SF_EXIT_ERROR, "stdin: frame %llu cut off by end of input; "
+		cli_die(SF_EXIT_ERROR,
+		    "stdin: frame %llu cut off by end of input; "
 		    "not published", (unsigned long long)p->records +
 		    (p->skip_left > 0 ? 0 : 1));
 	memmove(p->in, p->in + off, p->in_len - off);
@@ -375,7 +379,8 @@ main(int argc, char *argv[])
 		case O_MAXFRAME:
 			if ((e = num_parse_size(optarg, 0, 1 << 30,
 			    &p->max_frame)) != NULL)
-				cli_die(SF_EXIT_USAGE, "--max-frame %s: %s", optarg, e);
+				cli_die(SF_EXIT_USAGE,
+				    "--max-frame %s: %s", optarg, e);
 			break;
 		case O_STRICT:
 			p->strict = 1;
@@ -387,8 +392,8 @@ main(int argc, char *argv[])
 			p->retry = 1;
 			break;
 		default:
-			cli_die(SF_EXIT_USAGE, "%s", cli_bad_option(ch, argv, msg,
-			    sizeof(msg)));
+			cli_die(SF_EXIT_USAGE, "%s",
+			    cli_bad_option(ch, argv, msg, sizeof(msg)));
 		}
 	}
 	if ((e = cli_operands(argc, argv, &stream, &addr, have_addr, msg,
