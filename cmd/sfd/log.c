@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sfd.h"
 
 static enum log_level shown = LOG_INFO;
 
@@ -43,4 +44,20 @@ log_msg(enum log_level level, const char *fmt, ...)
 	n += (size_t)k < sizeof(line) - n - 1 ? (size_t)k : sizeof(line) - n - 2;
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, n);
+}
+
+void
+client_log(const struct client *c, enum log_level level, const char *fmt, ...)
+{
+	char msg[900];
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(level, "#%llu pid=%ld uid=%ld gid=%ld: %s",
+	    (unsigned long long)c->id, (long)c->pid, (long)c->uid, (long)c->gid,
+	    msg);
 }

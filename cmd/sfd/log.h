@@ -16,4 +16,9 @@ int log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Log a line about client c, prefixed with "#ID pid=P uid=U gid=G: ". */
+struct client;
+void client_log(const struct client *c, enum log_level level,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -21,6 +21,7 @@ server_init(struct server *s, const struct config *cfg)
 	TAILQ_INIT(&s->hello);
 	TAILQ_INIT(&s->leaving);
 	TAILQ_INIT(&s->ready);
+	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->graveyard);
 	TAILQ_INIT(&s->streams);
 	TAILQ_INIT(&s->dirty);
@@ -41,6 +42,7 @@ server_turn(struct server *s, int max_wait)
 
 	s->now = s->clock();
 	timeout = client_expire(s);
+	client_settle(s);
 	client_reap(s);
 	if (s->stopping && s->nclients == 0)
 		return 0;
@@ -62,7 +64,7 @@ server_turn(struct server *s, int max_wait)
 		w->fn(w, evs[i].events);
 	}
 	client_read_ready(s);
-	stream_fanout(s);
+	client_settle(s);
 	client_reap(s);
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "client.h"
 #include "io.h"
+#include "listener.h"
 #include "log.h"
 #include "num.h"
 #include "output.h"
@@ -34,13 +35,6 @@
 #include "stream.h"
 
 #define MAX_LISTENERS   16
-#define ACCEPTS_PER_TURN 64
-
-struct listener {
-	struct watch w;
-	struct server *srv;
-	struct addr addr;
-};
 
 static struct listener listeners[MAX_LISTENERS];
 static int nlisteners;
@@ -104,75 +98,13 @@ opt_group(const char *arg)
 	return gr->gr_gid;
 }
 
-/* Accept what is waiting.  Level-triggered: what is left waits for the
- * next turn, so one busy listener cannot starve the clients. */
-static void
-on_accept(struct watch *w, uint32_t events)
-{
-	struct listener *l = (struct listener *)w;
-	int i, fd;
-
-	(void)events;
-	for (i = 0; i < ACCEPTS_PER_TURN; i++) {
-		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd != -1) {
-			client_accept(l->srv, fd);
-			continue;
-		}
-		switch (errno) {
-		case EINTR:
-		case ECONNABORTED:
-			continue;
-		case EAGAIN:
-			return;
-		case EMFILE:
-		case ENFILE:
-			/*
-			 * Out of descriptors: the pending connection would
-			 * make epoll report this listener forever.  Spend the
-			 * spare descriptor to take it, tell it, and close it.
-			 */
-			if (l->srv->spare_fd == -1) {
-				log_msg(LOG_ERROR, "accept: %s; no spare "
-				    "descriptor", strerror(errno));
-				return;
-			}
-			close(l->srv->spare_fd);
-			fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
-			if (fd != -1) {
-				log_msg(LOG_INFO, "refused a connection: out of "
-				    "file descriptors");
-				client_refuse(fd, "full");
-			}
-			l->srv->spare_fd = open("/dev/null",
-			    O_RDONLY | O_CLOEXEC);
-			if (fd == -1)
-				return;
-			continue;
-		default:
-			log_msg(LOG_ERROR, "accept on %s: %s", l->addr.text,
-			    strerror(errno));
-			return;
-		}
-	}
-}
-
 static void
 close_listeners(void)
 {
 	int i;
 
-	for (i = 0; i < nlisteners; i++) {
-		if (listeners[i].w.fd == -1)
-			continue;
-		(void)epoll_ctl(server.ep, EPOLL_CTL_DEL, listeners[i].w.fd,
-		    NULL);
-		close(listeners[i].w.fd);
-		listeners[i].w.fd = -1;
-		if (addr_unlink(&listeners[i].addr) == -1 && errno != ENOENT)
-			log_msg(LOG_ERROR, "remove %s: %s",
-			    listeners[i].addr.text, strerror(errno));
-	}
+	for (i = 0; i < nlisteners; i++)
+		listener_close(&listeners[i]);
 }
 
 /*
@@ -200,9 +132,10 @@ shutdown_server(struct server *s)
 		st = c->stream;
 		if (c->role == ROLE_HELLO)
 			client_close(c);
+		else if (c->role == ROLE_SUB)
+			stream_cut(c, CUT_SHUTDOWN, 0);
 		else
-			client_depart(c, c->role == ROLE_SUB ? DEPART_DRAIN :
-			    DEPART_NOW, "BYE reason=shutdown seq=%llu",
+			client_depart(c, "BYE reason=shutdown seq=%llu",
 			    (unsigned long long)ring_head_seq(st->ring));
 	}
 }
@@ -252,45 +185,6 @@ setup_signals(int ep)
 	sigwatch.fn = on_signal;
 }
 
-/*
- * Listen on l.  The socket is made owner-only first and opened up to mode
- * (and group) after, so it is never reachable by more than asked.
- */
-static void
-listen_on(struct server *s, struct listener *l, mode_t mode, gid_t group)
-{
-	l->srv = s;
-	l->w.fn = on_accept;
-	l->w.fd = addr_listen(&l->addr, 0600, 128);
-	if (l->w.fd != -1 && ((group != (gid_t)-1 &&
-	    chown(l->addr.path, (uid_t)-1, group) == -1) ||
-	    chmod(l->addr.path, mode) == -1)) {
-		int err = errno;
-		close(l->w.fd);
-		(void)addr_unlink(&l->addr);
-		l->w.fd = -1;
-		errno = err;
-	}
-	if (l->w.fd == -1) {
-		int err = errno;
-		close_listeners();
-		if (err == EADDRINUSE)
-			cli_die(SF_EXIT_ERROR, "%s: another sfd is listening",
-			    l->addr.text);
-		if (err == EEXIST)
-			cli_die(SF_EXIT_ERROR,
-			    "%s: exists and is not a socket; "
-			    "not touching it", l->addr.text);
-		cli_die(SF_EXIT_ERROR, "cannot listen on %s: %s",
-		    l->addr.text, strerror(err));
-	}
-	if (watch_add(s->ep, &l->w, EPOLLIN) == -1) {
-		int err = errno;
-		close_listeners();
-		cli_die(SF_EXIT_ERROR, "epoll_ctl: %s", strerror(err));
-	}
-}
-
 static void
 cleanup(struct server *s)
 {
@@ -325,7 +219,7 @@ main(int argc, char *argv[])
 	mode_t mode = 0600;
 	gid_t group = (gid_t)-1;
 	const char *e;
-	char msg[128];
+	char msg[256];
 	int ch, i;
 
 	cli_setup("sfd", usage_text);
@@ -428,8 +322,13 @@ main(int argc, char *argv[])
 	for (i = 0; i < nlisteners; i++)
 		listeners[i].w.fd = -1;
 	setup_signals(s->ep);
-	for (i = 0; i < nlisteners; i++)
-		listen_on(s, &listeners[i], mode, group);
+	for (i = 0; i < nlisteners; i++) {
+		if ((e = listener_open(s, &listeners[i], mode, group, msg,
+		    sizeof(msg))) != NULL) {
+			close_listeners();
+			cli_die(SF_EXIT_ERROR, "%s", e);
+		}
+	}
 	for (i = 0; i < nlisteners; i++)
 		log_msg(LOG_NOTICE, "listening on %s", listeners[i].addr.text);
 

@@ -1,6 +1,24 @@
 /*
  * The daemon's shared state: configuration, the server, its clients and
  * streams.  One thread owns all of it.
+ *
+ * The modules, each including only those below it:
+ *
+ *   log        one line per event on stderr
+ *   queue      the server's lists a client waits on: timers, ready
+ *              publishers, clients to act on before the loop sleeps
+ *   stream     a stream's ring and its subscribers' positions in it:
+ *              decides who falls behind and whether a paced publisher
+ *              must wait; does no I/O
+ *   output     what a client is sent: control lines, ring data, goodbyes
+ *   subscriber cut-offs, skips and the limits checked after each write
+ *   publisher  appending, pacing, end of stream
+ *   hello      the first frame: subscribe or publish
+ *   input      reading a client's frames
+ *   client     a connection's life: accept, events, the pass before the
+ *              loop sleeps, close
+ *   listener   listening sockets and accept
+ *   server     the event loop
  */
 #ifndef SFD_H
 #define SFD_H
@@ -30,15 +48,33 @@ struct watch {
 	watch_fn *fn;
 };
 
+/* What a client is, once its hello said so. */
 enum role { ROLE_HELLO, ROLE_PUB, ROLE_SUB };
+
+/* Where a client is in its life.  One at a time. */
+enum client_state {
+	CS_HELLO,       /* connected, waiting for its hello */
+	CS_ACTIVE,      /* publishing, or taking frames */
+	CS_FINISHING,   /* subscriber sending the rest of its frame, then it
+	                   skips ahead (on-lag=skip) */
+	CS_DEPARTING,   /* up to its stop, then its goodbye, then closed */
+	CS_CLOSED       /* off every list; freed after the event batch */
+};
+
+/* Why a subscriber is cut off (or, with on-lag=skip, moved ahead). */
+enum cut {
+	CUT_NONE,
+	CUT_LAG,        /* too far behind */
+	CUT_SHUTDOWN,   /* the daemon is stopping */
+	CUT_TORN        /* its unsent frame was overwritten: closed at once */
+};
 
 struct client;
 TAILQ_HEAD(client_list, client);
 
 /*
  * The most one append adds to a ring: a publisher's read buffer (or one
- * frame when larger).  A subscriber within (ring - max-frame - this) of the
- * newest frame is safe from the next append.
+ * frame when larger).
  */
 #define APPEND_MAX (256u << 10)
 
@@ -46,7 +82,7 @@ TAILQ_HEAD(client_list, client);
 #define TAIL_MAX (64u << 10)
 
 /* Room for an OK line followed by a goodbye line. */
-#define CLIENT_CTL_BUF 256
+#define CLIENT_CTL_BUF 320
 
 struct client {
 	struct watch w;              /* first: events carry a struct watch * */
@@ -56,19 +92,18 @@ struct client {
 	uid_t uid;
 	gid_t gid;
 	enum role role;
+	enum client_state state;
 	struct stream *stream;       /* once subscribed or publishing */
 	TAILQ_ENTRY(client) link;    /* all clients, or the graveyard */
 	TAILQ_ENTRY(client) slink;   /* the stream's subscribers or publishers */
 	TAILQ_ENTRY(client) tlink;   /* hello or departure timer list */
 	TAILQ_ENTRY(client) rlink;   /* publishers with input left to read */
+	TAILQ_ENTRY(client) plink;   /* to act on before the loop sleeps */
 	long long deadline;          /* ms, on the timer list */
 	struct client_list *timer;   /* the timer list it is on, or NULL */
 	int ready;                   /* on the ready list */
-	int closed;
+	int pending;                 /* on the pending list */
 	int blocked;                 /* socket full: wait for EPOLLOUT */
-	int leaving;                 /* send up to stop, the goodbye, close */
-	int skip_on_lag;             /* SUB on-lag=skip: jump ahead, not evicted */
-	int skip_wanted;             /* finishing a frame (up to stop), then jump */
 
 	/* Input: the hello, then a publisher's frames (NULL for subscribers). */
 	unsigned char *in;
@@ -77,7 +112,10 @@ struct client {
 	/* Subscriber: next ring byte to send, and where a departure stops. */
 	uint64_t pos, stop;
 	uint64_t stop_seq;           /* seq of the first frame after stop */
+	int skip_on_lag;             /* on-lag=skip: jump ahead, not cut off */
 	uint64_t lag_limit;          /* --max-lag, or more while replaying */
+	enum cut cut;                /* decided, not yet acted on */
+	uint64_t cut_lag;            /* its lag when the cut was decided */
 	uint64_t skip_seq;           /* frames skipped and not yet announced: */
 	uint64_t skip_count;         /* skip_seq .. skip_seq + skip_count - 1 */
 	uint64_t skipped;            /* frames skipped over its whole life */
@@ -92,6 +130,7 @@ struct client {
 };
 
 struct stream {
+	struct server *srv;
 	char name[65];
 	char epoch[17];              /* random hex id, new with each stream */
 	struct ring *ring;
@@ -114,6 +153,7 @@ struct server {
 	struct client_list hello;    /* waiting for a hello, oldest first */
 	struct client_list leaving;  /* departing, oldest first */
 	struct client_list ready;    /* publishers with unread input */
+	struct client_list pending;  /* to act on before the loop sleeps */
 	struct client_list graveyard;/* closed; freed after the event batch */
 	uint64_t nclients;
 	uint64_t nready;

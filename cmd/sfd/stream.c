@@ -7,10 +7,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "frame.h"
 #include "log.h"
-#include "output.h"
+#include "queue.h"
 #include "stream.h"
 
 /*
@@ -58,6 +57,7 @@ stream_get(struct server *s, const char *name)
 		errno = saved;
 		return NULL;
 	}
+	st->srv = s;
 	snprintf(st->name, sizeof(st->name), "%s", name);
 	new_epoch(st->epoch, sizeof(st->epoch));
 	TAILQ_INIT(&st->subs);
@@ -84,14 +84,87 @@ safe_lag(const struct server *s, const struct ring *r)
 	return ring_size(r) - s->cfg.max_frame - FRAME_HDR - APPEND_MAX;
 }
 
-/* A subscriber is too far behind: skip it ahead if it asked, else evict. */
-static void
-lagging(struct client *c)
+/*
+ * Where a subscriber at c->pos can stop without cutting a frame, and the
+ * seq of the first frame it will not have received.  -1 when its current
+ * frame has already been overwritten.
+ */
+int
+stream_stop_point(const struct client *c, uint64_t *stop, uint64_t *seq)
 {
-	if (c->skip_on_lag)
-		client_skip(c);
-	else
-		client_evict(c);
+	struct ring *r = c->stream->ring;
+	uint64_t start;
+	uint32_t len;
+	int control;
+
+	if (ring_locate(r, c->pos, &start, seq) == -1)
+		return -1;
+	if (start == c->pos) {
+		*stop = c->pos;
+		return 0;
+	}
+	/* Mid-frame: finish it, so only whole frames ever reach the peer. */
+	frame_get_header(ring_at(r, start), &len, &control);
+	*stop = start + FRAME_HDR + len;
+	if (!control)
+		*seq += 1;   /* an end mark takes no number */
+	return 0;
+}
+
+void
+stream_cut(struct client *c, enum cut why, uint64_t lag)
+{
+	struct ring *r = c->stream->ring;
+
+	if (c->cut != CUT_NONE || c->state == CS_DEPARTING ||
+	    c->state == CS_CLOSED)
+		return;   /* already on its way out */
+	if (c->state == CS_FINISHING && why == CUT_LAG)
+		return;   /* a skip is under way */
+	if (c->state == CS_FINISHING) {
+		/* stop is the end of the frame it is finishing */
+	} else if (c->tail != NULL) {
+		c->stop = c->pos;   /* its frame ends with the tail */
+		c->stop_seq = ring_head_seq(r);
+	} else if (stream_stop_point(c, &c->stop, &c->stop_seq) == -1) {
+		why = CUT_TORN;
+	}
+	if (why == CUT_SHUTDOWN)
+		c->stop = ring_head(r);
+	c->cut = why;
+	c->cut_lag = lag;
+	if (why == CUT_LAG && c->skip_on_lag) {
+		/* A skip is not a departure: on a frame boundary it jumps
+		 * at once, else after the frame it is in. */
+		c->cut = CUT_NONE;
+		if (c->stop == c->pos)
+			stream_jump(c, c->stop_seq);
+		else
+			c->state = CS_FINISHING;
+	}
+	client_schedule(c);
+}
+
+void
+stream_jump(struct client *c, uint64_t seq)
+{
+	struct ring *r = c->stream->ring;
+	uint64_t to, to_seq;
+
+	c->state = CS_ACTIVE;
+	if (ring_align(r, ring_head(r) - c->srv->cfg.max_lag / 2, &to,
+	    &to_seq) == -1 || to <= c->pos)
+		return;   /* caught up meanwhile: nothing to skip */
+	if (c->skip_count == 0)
+		c->skip_seq = seq;
+	c->skip_count += to_seq - seq;
+	/* The first skip is news; the rest of a long stall only with -v. */
+	client_log(c, c->skipped == 0 ? LOG_INFO : LOG_DEBUG, "skipped ahead "
+	    "on stream %s: %llu frames (seq %llu..%llu)", c->stream->name,
+	    (unsigned long long)(to_seq - seq), (unsigned long long)seq,
+	    (unsigned long long)to_seq - 1);
+	c->skipped += to_seq - seq;
+	c->pos = to;
 }
 
 /*
@@ -116,37 +189,28 @@ keep_tail(struct client *c)
 }
 
 void
-stream_publish(struct server *s, struct stream *st,
-    const unsigned char *frames, size_t len)
+stream_append(struct stream *st, const unsigned char *frames, size_t len)
 {
 	struct ring *r = st->ring;
-	struct client *c, *next;
+	struct client *c;
 	uint64_t lag;
 
-	/*
-	 * --max-lag is checked after the subscribers had their chance to
-	 * take the new frames (stream_fanout); here only those whose unsent
-	 * bytes this append would overwrite are dealt with, before it does.
-	 */
-	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, slink);
+	TAILQ_FOREACH(c, &st->subs, slink) {
 		lag = ring_head(r) + len - c->pos;
-		if (c->tail != NULL) {
+		if (c->tail != NULL || c->cut == CUT_TORN) {
 			continue;   /* needs nothing more from the ring */
 		} else if (lag <= ring_size(r)) {
-			if (!c->leaving && lag > safe_lag(s, r))
-				lagging(c);
-		} else if (!(c->leaving || c->skip_wanted) ||
-		    keep_tail(c) == -1) {
-			client_log(c, LOG_INFO, "closed: the ring wrapped over "
-			    "the frame it was in the middle of");
-			client_close(c);
+			if (lag > safe_lag(c->srv, r))
+				stream_cut(c, CUT_LAG, lag);
+		} else if (c->state == CS_ACTIVE || keep_tail(c) == -1) {
+			c->cut = CUT_TORN;
+			client_schedule(c);
 		}
 	}
 	ring_append(r, frames, len);
 	if (!st->dirty) {
 		st->dirty = 1;
-		TAILQ_INSERT_TAIL(&s->dirty, st, dlink);
+		TAILQ_INSERT_TAIL(&st->srv->dirty, st, dlink);
 	}
 }
 
@@ -166,27 +230,13 @@ stream_oldest(const struct server *s, const struct stream *st,
 void
 stream_fanout(struct server *s)
 {
-	struct client *c, *next;
+	struct client *c;
 	struct stream *st;
-	uint64_t lag;
 
 	while ((st = TAILQ_FIRST(&s->dirty)) != NULL) {
 		TAILQ_REMOVE(&s->dirty, st, dlink);
 		st->dirty = 0;
-		for (c = TAILQ_FIRST(&st->subs); c != NULL; c = next) {
-			next = TAILQ_NEXT(c, slink);
-			if (!c->blocked)
-				client_flush(c);
-			if (c->closed || c->leaving)
-				continue;
-			/* Lag is what the subscriber could not take: why
-			 * evict rather than wait?  Waiting would slow the
-			 * publisher and every other subscriber down to it. */
-			lag = ring_head(st->ring) - c->pos;
-			if (lag <= s->cfg.max_lag)
-				c->lag_limit = s->cfg.max_lag;   /* caught up */
-			else if (lag > c->lag_limit)
-				lagging(c);
-		}
+		TAILQ_FOREACH(c, &st->subs, slink)
+			client_schedule(c);
 	}
 }

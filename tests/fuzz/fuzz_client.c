@@ -362,7 +362,7 @@ check_server(struct server *s)
 	unsigned subs, pubs;
 
 	TAILQ_FOREACH(c, &s->clients, link) {
-		FUZZ_CHECK(!c->closed && c->w.fd != -1);
+		FUZZ_CHECK(c->state != CS_CLOSED && c->w.fd != -1);
 		n++;
 	}
 	FUZZ_CHECK(n == s->nclients);
@@ -370,6 +370,8 @@ check_server(struct server *s)
 	TAILQ_FOREACH(c, &s->ready, rlink)
 		n++;
 	FUZZ_CHECK(n == s->nready);
+	/* Every decision was acted on before the turn ended. */
+	FUZZ_CHECK(TAILQ_EMPTY(&s->pending));
 	n = 0;
 	TAILQ_FOREACH(st, &s->streams, link) {
 		subs = pubs = 0;
@@ -379,7 +381,8 @@ check_server(struct server *s)
 			/* Only one finishing a frame may fall further behind
 			 * than the ring holds (it is closed, or keeps that
 			 * frame's rest aside). */
-			FUZZ_CHECK(c->leaving || c->skip_wanted ||
+			FUZZ_CHECK(c->state == CS_DEPARTING ||
+			    c->state == CS_FINISHING || c->cut == CUT_TORN ||
 			    ring_head(st->ring) - c->pos <=
 			    ring_size(st->ring));
 			subs++;

@@ -1,6 +1,6 @@
 /* Control frames from clients: the hello, and a publisher's end of stream. */
-#ifndef SFD_CONTROL_H
-#define SFD_CONTROL_H
+#ifndef SFD_HELLO_H
+#define SFD_HELLO_H
 
 #include "frame.h"
 #include "sfd.h"

@@ -7,16 +7,16 @@
 #include <string.h>
 
 #include "access.h"
-#include "client.h"
-#include "control.h"
 #include "ctl.h"
 #include "frame.h"
+#include "hello.h"
+#include "log.h"
 #include "num.h"
 #include "output.h"
 #include "proto.h"
+#include "publisher.h"
+#include "queue.h"
 #include "stream.h"
-
-#define PUB_BUF    APPEND_MAX     /* a publisher's read buffer */
 
 /*
  * Where a new subscriber starts, from its hello's from= and epoch=: "now"
@@ -69,7 +69,6 @@ hello(struct client *c, const struct ctl *m, enum role role)
 	const char *version = ctl_positional(m, 0);
 	const char *name = ctl_get(m, "stream");
 	const char *on_lag = ctl_get(m, "on-lag");
-	unsigned char *buf;
 	struct stream *st;
 	struct ring *r;
 	uint64_t pos = 0, seq = 0;
@@ -98,14 +97,6 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		client_error(c, "denied", "not in --publishers");
 		return;
 	}
-	if (role == ROLE_PUB) {
-		if ((buf = realloc(c->in, PUB_BUF)) == NULL) {
-			client_error(c, "no-memory", "publisher buffer");
-			return;
-		}
-		c->in = buf;
-		c->in_cap = PUB_BUF;
-	}
 	if ((st = stream_get(s, name)) == NULL) {
 		if (errno == ENOSPC)
 			client_error(c, "too-many-streams", "--max-streams "
@@ -123,10 +114,15 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		    "sequence number");
 		return;
 	}
+	if (role == ROLE_PUB && publisher_start(c, st) == -1) {
+		client_error(c, "no-memory", "publisher buffer");
+		return;
+	}
 	client_timer_clear(c);
-	c->stream = st;
-	c->role = role;
 	if (role == ROLE_SUB) {
+		c->stream = st;
+		c->role = ROLE_SUB;
+		c->state = CS_ACTIVE;
 		c->pos = pos;
 		c->skip_on_lag = on_lag != NULL && strcmp(on_lag, "skip") == 0;
 		/* A replay may start further back than --max-lag; it must
@@ -141,35 +137,12 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		    st->name, (unsigned long long)seq, st->epoch,
 		    (unsigned long long)s->cfg.max_frame);
 	} else {
-		TAILQ_INSERT_TAIL(&st->pubs, c, slink);
-		st->npubs++;
 		client_log(c, LOG_DEBUG, "publishing to %s at seq %llu",
 		    st->name, (unsigned long long)ring_head_seq(r));
 		client_reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu",
 		    st->name, (unsigned long long)ring_head_seq(r), st->epoch,
 		    (unsigned long long)s->cfg.max_frame);
 	}
-	/* New data for this subscriber may already be in the ring. */
-	client_flush(c);
-}
-
-/*
- * A publisher's end of stream: a mark in the ring after its last frame,
- * so each subscriber gets it once it has every frame before it.
- */
-static void
-end_of_stream(struct client *c)
-{
-	struct ring *r = c->stream->ring;
-	unsigned char buf[64];
-	int n;
-
-	n = ctl_frame(buf, sizeof(buf), "EOS seq=%llu",
-	    (unsigned long long)ring_head_seq(r));
-	if (n > 0)
-		stream_publish(c->srv, c->stream, buf, (size_t)n);
-	client_log(c, LOG_DEBUG, "end of stream %s at seq %llu",
-	    c->stream->name, (unsigned long long)ring_head_seq(r));
 }
 
 void
@@ -181,7 +154,7 @@ control_frame(struct client *c, const struct frame *f)
 		client_error(c, c->role == ROLE_HELLO ? "bad-hello" :
 		    "bad-control", "not a control line");
 	else if (c->role == ROLE_PUB && strcmp(m.verb, "EOS") == 0)
-		end_of_stream(c);
+		publisher_eos(c);
 	else if (c->role != ROLE_HELLO)
 		client_error(c, "unexpected-control", m.verb);
 	else if (strcmp(m.verb, "SUB") == 0)

@@ -1,0 +1,128 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "listener.h"
+#include "log.h"
+
+#define ACCEPTS_PER_TURN 64
+
+/* Accept what is waiting.  Level-triggered: what is left waits for the
+ * next turn, so one busy listener cannot starve the clients. */
+static void
+on_accept(struct watch *w, uint32_t events)
+{
+	struct listener *l = (struct listener *)w;
+	int i, fd;
+
+	(void)events;
+	for (i = 0; i < ACCEPTS_PER_TURN; i++) {
+		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd != -1) {
+			client_accept(l->srv, fd);
+			continue;
+		}
+		switch (errno) {
+		case EINTR:
+		case ECONNABORTED:
+			continue;
+		case EAGAIN:
+			return;
+		case EMFILE:
+		case ENFILE:
+			/*
+			 * Out of descriptors: the pending connection would
+			 * make epoll report this listener forever.  Spend the
+			 * spare descriptor to take it, tell it, and close it.
+			 */
+			if (l->srv->spare_fd == -1) {
+				log_msg(LOG_ERROR, "accept: %s; no spare "
+				    "descriptor", strerror(errno));
+				return;
+			}
+			close(l->srv->spare_fd);
+			fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd != -1) {
+				log_msg(LOG_INFO, "refused a connection: out of "
+				    "file descriptors");
+				client_refuse(fd, "full");
+			}
+			l->srv->spare_fd = open("/dev/null",
+			    O_RDONLY | O_CLOEXEC);
+			if (fd == -1)
+				return;
+			continue;
+		default:
+			log_msg(LOG_ERROR, "accept on %s: %s", l->addr.text,
+			    strerror(errno));
+			return;
+		}
+	}
+}
+
+void
+listener_close(struct listener *l)
+{
+	if (l->w.fd == -1)
+		return;
+	(void)epoll_ctl(l->srv->ep, EPOLL_CTL_DEL, l->w.fd, NULL);
+	close(l->w.fd);
+	l->w.fd = -1;
+	if (addr_unlink(&l->addr) == -1 && errno != ENOENT)
+		log_msg(LOG_ERROR, "remove %s: %s", l->addr.text,
+		    strerror(errno));
+}
+
+const char *
+listener_open(struct server *s, struct listener *l, mode_t mode, gid_t group,
+    char *msg, size_t cap)
+{
+	struct epoll_event ev;
+	int err;
+
+	l->srv = s;
+	l->w.fn = on_accept;
+	l->w.fd = addr_listen(&l->addr, 0600, 128);
+	if (l->w.fd != -1 && ((group != (gid_t)-1 &&
+	    chown(l->addr.path, (uid_t)-1, group) == -1) ||
+	    chmod(l->addr.path, mode) == -1)) {
+		err = errno;
+		close(l->w.fd);
+		(void)addr_unlink(&l->addr);
+		l->w.fd = -1;
+		errno = err;
+	}
+	if (l->w.fd == -1) {
+		err = errno;
+		if (err == EADDRINUSE)
+			snprintf(msg, cap, "%s: another sfd is listening",
+			    l->addr.text);
+		else if (err == EEXIST)
+			snprintf(msg, cap, "%s: exists and is not a socket; "
+			    "not touching it", l->addr.text);
+		else
+			snprintf(msg, cap, "cannot listen on %s: %s",
+			    l->addr.text, strerror(err));
+		errno = err;
+		return msg;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &l->w;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, l->w.fd, &ev) == -1) {
+		err = errno;
+		snprintf(msg, cap, "epoll_ctl: %s", strerror(err));
+		close(l->w.fd);
+		(void)addr_unlink(&l->addr);
+		l->w.fd = -1;
+		errno = err;
+		return msg;
+	}
+	return NULL;
+}

@@ -1,0 +1,28 @@
+/* Listening sockets: bind, take connections, close and unlink. */
+#ifndef SFD_LISTENER_H
+#define SFD_LISTENER_H
+
+#include <sys/types.h>
+
+#include "addr.h"
+#include "sfd.h"
+
+struct listener {
+	struct watch w;
+	struct server *srv;
+	struct addr addr;
+};
+
+/*
+ * Listen on l for s, its epoll set included.  The socket is made
+ * owner-only first and opened up to mode (and group, unless (gid_t)-1)
+ * after, so it is never reachable by more than asked.  Returns NULL, or
+ * a one-line reason naming the address (errno kept).
+ */
+const char *listener_open(struct server *s, struct listener *l, mode_t mode,
+    gid_t group, char *msg, size_t cap);
+
+/* Stop listening on l, remove its socket file; a no-op when closed. */
+void listener_close(struct listener *l);
+
+#endif

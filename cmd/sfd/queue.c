@@ -1,0 +1,57 @@
+#include "queue.h"
+
+void
+client_timer_clear(struct client *c)
+{
+	if (c->timer != NULL) {
+		TAILQ_REMOVE(c->timer, c, tlink);
+		c->timer = NULL;
+	}
+}
+
+void
+client_timer_set(struct client *c, struct client_list *list, uint64_t ms)
+{
+	client_timer_clear(c);
+	c->deadline = c->srv->now + (long long)ms;
+	c->timer = list;
+	TAILQ_INSERT_TAIL(list, c, tlink);
+}
+
+void
+client_ready_set(struct client *c)
+{
+	if (!c->ready && c->state != CS_CLOSED) {
+		c->ready = 1;
+		c->srv->nready++;
+		TAILQ_INSERT_TAIL(&c->srv->ready, c, rlink);
+	}
+}
+
+void
+client_ready_clear(struct client *c)
+{
+	if (c->ready) {
+		TAILQ_REMOVE(&c->srv->ready, c, rlink);
+		c->srv->nready--;
+		c->ready = 0;
+	}
+}
+
+void
+client_schedule(struct client *c)
+{
+	if (!c->pending && c->state != CS_CLOSED) {
+		c->pending = 1;
+		TAILQ_INSERT_TAIL(&c->srv->pending, c, plink);
+	}
+}
+
+void
+client_unschedule(struct client *c)
+{
+	if (c->pending) {
+		TAILQ_REMOVE(&c->srv->pending, c, plink);
+		c->pending = 0;
+	}
+}

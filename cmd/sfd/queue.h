@@ -1,0 +1,30 @@
+/*
+ * The server's lists a client waits on: a timer (its hello or its
+ * departure is due), the publishers with input still to read, and the
+ * clients to act on in the pass before the loop sleeps.
+ */
+#ifndef SFD_QUEUE_H
+#define SFD_QUEUE_H
+
+#include "sfd.h"
+
+/* Put c on a timer list (s->hello, s->leaving) due in ms, off any other.
+ * Every list has one fixed delay, so appending keeps it sorted. */
+void client_timer_set(struct client *c, struct client_list *list,
+    uint64_t ms);
+
+/* Take c off the timer list it is on (its hello was answered). */
+void client_timer_clear(struct client *c);
+
+/* Note that c has input the loop must read on its next turn. */
+void client_ready_set(struct client *c);
+void client_ready_clear(struct client *c);
+
+/*
+ * Put c on the list the loop acts on before it sleeps: its decisions
+ * (a cut-off), its output.  Once only; never a closed client.
+ */
+void client_schedule(struct client *c);
+void client_unschedule(struct client *c);
+
+#endif
