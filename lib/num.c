@@ -1,4 +1,5 @@
 #include <stddef.h>
+#include <stdio.h>
 
 #include "num.h"
 
@@ -67,4 +68,40 @@ num_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	if (v > UINT64_MAX >> shift)
 		return "too large";
 	return bounds(v << shift, min, max, out);
+}
+
+const char *
+num_format_size(uint64_t bytes, char *buf, size_t cap)
+{
+	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB",
+	    "EiB" };
+	uint64_t size, tenths;
+	unsigned u;
+
+	if (bytes < 1024) {
+		snprintf(buf, cap, "%llu %s", (unsigned long long)bytes,
+		    bytes == 1 ? "byte" : "bytes");
+		return buf;
+	}
+	for (u = 0; u < 5 && bytes >> (10 * (u + 2)) != 0; u++)
+		;
+	/* In tenths of the unit, rounded; no product here can overflow:
+	 * the remainder is below 2^60, and 10 times that below 2^64. */
+	for (;;) {
+		size = (uint64_t)1 << (10 * (u + 1));
+		tenths = bytes / size * 10 + (bytes % size * 10 + size / 2) /
+		    size;
+		/* Rounding up to 1024 of a unit is 1 of the next. */
+		if (tenths < 10240 || u == 5)
+			break;
+		u++;
+	}
+	if (tenths % 10 == 0)
+		snprintf(buf, cap, "%llu %s", (unsigned long long)(tenths / 10),
+		    unit[u]);
+	else
+		snprintf(buf, cap, "%llu.%llu %s",
+		    (unsigned long long)(tenths / 10),
+		    (unsigned long long)(tenths % 10), unit[u]);
+	return buf;
 }

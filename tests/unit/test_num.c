@@ -1,6 +1,8 @@
-/* Unit tests for lib/num.c: strict decimal and size parsing. */
+/* Unit tests for lib/num.c: strict decimal and size parsing, and sizes
+ * written for people. */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "num.h"
 #include "unit.h"
@@ -206,6 +208,71 @@ test_size_bounds(void)
 	run_cases(t, sizeof(t) / sizeof(t[0]), num_parse_size);
 }
 
+static void
+test_format_size(void)
+{
+	static const struct {
+		uint64_t bytes;
+		const char *text;
+	} t[] = {
+		{ 0, "0 bytes" },
+		{ 1, "1 byte" },
+		{ 100, "100 bytes" },
+		{ 1023, "1023 bytes" },
+		{ 1024, "1 KiB" },
+		{ 1025, "1 KiB" },
+		{ 1536, "1.5 KiB" },
+		{ 512 << 10, "512 KiB" },
+		/* Rounded to the nearest tenth: .05 goes up, below stays. */
+		{ 1024 + 51, "1 KiB" },
+		{ 1024 + 52, "1.1 KiB" },
+		{ (1 << 20) + (1 << 20) / 5, "1.2 MiB" },
+		{ (3 << 20) / 2, "1.5 MiB" },
+		{ (2 << 20) - 1, "2 MiB" },
+		/* Never "1024 KiB": a rounded 1024 is 1 of the next unit. */
+		{ (1 << 20) - 1, "1 MiB" },
+		{ (1 << 20) - 52, "1023.9 KiB" },
+		{ 1 << 20, "1 MiB" },
+		{ 64 << 20, "64 MiB" },
+		{ UINT64_C(1) << 30, "1 GiB" },
+		{ UINT64_C(5) << 29, "2.5 GiB" },
+		{ UINT64_C(1) << 40, "1 TiB" },
+		{ UINT64_C(1) << 50, "1 PiB" },
+		{ UINT64_C(1) << 60, "1 EiB" },
+		{ UINT64_C(3) << 59, "1.5 EiB" },
+		{ UINT64_MAX, "16 EiB" },
+	};
+	char buf[NUM_SIZE_LEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (!CHECK_STR(num_format_size(t[i].bytes, buf, sizeof(buf)),
+		    t[i].text))
+			printf("    (input %llu)\n",
+			    (unsigned long long)t[i].bytes);
+}
+
+static void
+test_format_size_fits(void)
+{
+	char buf[NUM_SIZE_LEN], small[4];
+	uint64_t state = 42, v;
+	int i;
+
+	/* The longest text fits NUM_SIZE_LEN, whatever the number. */
+	CHECK_STR(num_format_size((1 << 20) - 52, buf, sizeof(buf)),
+	    "1023.9 KiB");
+	for (i = 0; i < 10000; i++) {
+		v = unit_rand(&state) >> (unit_rand(&state) % 64);
+		num_format_size(v, buf, sizeof(buf));
+		if (!CHECK(strlen(buf) < sizeof(buf) - 1))
+			break;
+	}
+	/* A small buffer is cut short, never overrun, and is returned. */
+	CHECK(num_format_size(64 << 20, small, sizeof(small)) == small);
+	CHECK_STR(small, "64 ");
+}
+
 void
 suite_num(void)
 {
@@ -217,4 +284,6 @@ suite_num(void)
 	RUN(test_size_invalid);
 	RUN(test_size_overflow);
 	RUN(test_size_bounds);
+	RUN(test_format_size);
+	RUN(test_format_size_fits);
 }
