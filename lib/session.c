@@ -5,6 +5,7 @@
 
 #include "frame.h"
 #include "io.h"
+#include "num.h"
 #include "proto.h"
 #include "session.h"
 
@@ -61,6 +62,63 @@ fail:
 	return -1;
 }
 
+/*
+ * v, a byte count from the daemon, for people: written with units when it
+ * is a number, as it came when it is not, "?" when it is missing.  Returns
+ * buf or v or a constant.
+ */
+static const char *
+size_text(const char *v, char *buf, size_t cap)
+{
+	uint64_t n;
+
+	if (v == NULL)
+		return "?";
+	if (num_parse(v, 0, UINT64_MAX, &n) != NULL)
+		return v;
+	return num_format_size(n, buf, cap);
+}
+
+/*
+ * A goodbye for lagging: what happened, the first frame lost (every
+ * message names it in the same words, for people and scripts alike to
+ * find) and what would avoid it next time.
+ */
+static void
+evicted(const struct ctl *c, const char *reason, const char *seq, char *msg,
+    size_t cap)
+{
+	char lag[NUM_SIZE_LEN], max[NUM_SIZE_LEN];
+	const char *l = size_text(ctl_get(c, "lag"), lag, sizeof(lag));
+	const char *m = ctl_get(c, "max-lag"), *t;
+
+	if (strcmp(reason, "slow") == 0) {
+		/* The daemon's soft limit: behind by max-lag for lag-time. */
+		if ((t = ctl_get(c, "lag-time")) == NULL)
+			t = "?";
+		snprintf(msg, cap, "evicted: stayed more than %s behind for "
+		    "over %s s (sfd --max-lag, --lag-time); first frame not "
+		    "received: seq %s; read faster or raise those limits",
+		    size_text(m, max, sizeof(max)), t, seq);
+	} else if (strcmp(reason, "kicked") == 0) {
+		snprintf(msg, cap, "evicted: cut off by an operator; first "
+		    "frame not received: seq %s", seq);
+	} else if (m != NULL) {
+		/* Its own limit: the subscriber asked for it (max-lag=). */
+		snprintf(msg, cap, "evicted: fell %s behind, past its "
+		    "--max-lag %s; first frame not received: seq %s; read "
+		    "faster, raise --max-lag, or use --on-lag skip to skip "
+		    "ahead instead", l, size_text(m, max, sizeof(max)), seq);
+	} else {
+		/* The hard limit: what it needed was about to be overwritten.
+		 * A daemon that sends no ring= means the same by it. */
+		snprintf(msg, cap, "evicted: fell %s behind (the ring is "
+		    "full); first frame not received: seq %s; read faster, "
+		    "raise sfd --ring, publish with sfpipe --pace, or use "
+		    "--on-lag skip", l, seq);
+	}
+}
+
 int
 session_verdict(const struct ctl *c, char *msg, size_t cap)
 {
@@ -71,10 +129,9 @@ session_verdict(const struct ctl *c, char *msg, size_t cap)
 		reason = "unknown";
 	if (seq == NULL)
 		seq = "?";
-	if (strcmp(c->verb, "BYE") == 0 && strcmp(reason, "lag") == 0) {
-		const char *lag = ctl_get(c, "lag");
-		snprintf(msg, cap, "evicted for lagging %s bytes behind; "
-		    "first frame not received: seq %s", lag ? lag : "?", seq);
+	if (strcmp(c->verb, "BYE") == 0 && (strcmp(reason, "lag") == 0 ||
+	    strcmp(reason, "slow") == 0 || strcmp(reason, "kicked") == 0)) {
+		evicted(c, reason, seq, msg, cap);
 		return SF_EXIT_EVICTED;
 	}
 	if (strcmp(c->verb, "BYE") == 0 && strcmp(reason, "shutdown") == 0) {

@@ -29,7 +29,9 @@ int session_read_ctl(int fd, uint32_t len, int timeout_ms, struct ctl *c);
 /*
  * What a daemon's ERR or BYE line means to a tool: returns the sf_exit
  * code and writes a one-line explanation (no program name, no newline)
- * into msg.
+ * into msg, cut to cap (512 is ample).  A goodbye for lagging (reason
+ * lag, slow or kicked: SF_EXIT_EVICTED) always says "first frame not
+ * received: seq S"; keys it lacks are written "?".
  */
 int session_verdict(const struct ctl *c, char *msg, size_t cap);
 

@@ -29,7 +29,7 @@ load helpers
 	err=$(cat "$T/slow.err")
 	echo "slow: exit $rc: $err"
 	case $rc in
-	4) [[ $err =~ ^sfcat:\ evicted\ for\ lagging\ [0-9]+\ bytes\ behind\;\ first\ frame\ not\ received:\ seq\ [0-9]+$ ]] ;;
+	4) evicted_seq "$err" ;;
 	5) assert_eq "sfcat: lost connection to $SOCK" "$err" ;;
 	*) fail "evicted sfcat exited $rc" ;;
 	esac
@@ -55,8 +55,7 @@ load helpers
 	kill -CONT "$slow_pid"
 	assert_exit slow 4 30
 	err=$(cat "$T/slow.err")
-	[[ $err =~ ^sfcat:\ evicted\ for\ lagging\ [0-9]+\ bytes\ behind\;\ first\ frame\ not\ received:\ seq\ ([0-9]+)$ ]]
-	seq=${BASH_REMATCH[1]}
+	seq=$(evicted_seq "$err")
 	# It received exactly the frames before that seq.
 	assert_eq "$seq" "$(wc -l <"$T/slow.out")"
 	head -n "$seq" "$T/in" | cmp - "$T/slow.out"

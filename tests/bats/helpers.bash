@@ -242,3 +242,25 @@ pipeline_finish() {
 	assert_exit goodcat 0 30
 	assert_file_eq "$T/good.in" "$T/goodcat.out"
 }
+
+# A size as sfcat writes it in a goodbye ("100 bytes", "1.5 MiB").
+SIZE_RE='[0-9]+(\.[0-9])? (byte|bytes|KiB|MiB|GiB|TiB|PiB|EiB)'
+
+# evict_re: what sfcat says, after "sfcat: ", when sfd cut it off at one of
+# the daemon's own limits: the ring was full, or it stayed past sfd
+# --max-lag for --lag-time.  evicted_seq picks out the first frame not
+# received.
+evict_re() {
+	printf '%s' "(evicted: fell $SIZE_RE behind \\(the ring is full\\); first frame not received: seq ([0-9]+); read faster, raise sfd --ring, publish with sfpipe --pace, or use --on-lag skip"
+	printf '%s' "|evicted: stayed more than $SIZE_RE behind for over [0-9]+ s \\(sfd --max-lag, --lag-time\\); first frame not received: seq ([0-9]+); read faster or raise those limits)"
+}
+
+# evicted_seq TEXT: TEXT is exactly one line "sfcat: " and an evict_re
+# message; prints its first frame not received.  Fails for any other TEXT.
+evicted_seq() {
+	[[ $1 =~ ^sfcat:\ $(evict_re)$ ]] || {
+		echo "not an eviction message: $1" >&2
+		return 1
+	}
+	echo "${BASH_REMATCH[4]}${BASH_REMATCH[7]}"
+}

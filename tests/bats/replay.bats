@@ -62,7 +62,7 @@ term_after() {
 # The two ways an evicted sfcat --reconnect may tell why it reconnects:
 # the goodbye, if it was still in the socket, or the closed connection.
 reconnect_re() {
-	printf '%s' '^sfcat: (evicted for lagging [0-9]+ bytes behind; first frame not received: seq [0-9]+|lost connection to '
+	printf '%s' "^sfcat: ($(evict_re)|lost connection to "
 	printf '%s' "$SOCK" | sed 's/[][\.*^$+?(){}|/]/\\&/g'
 	printf '%s' '); reconnecting$'
 }

@@ -294,8 +294,17 @@ RE_SUB = re.compile(r"^sfd: #\d+ pid=(\d+) .*: subscribed to %s at seq (\d+)$"
 RE_SKIP = re.compile(r"^sfcat: skipped (\d+) frames \(seq (\d+)\.\.(\d+)\)$")
 RE_LOST = re.compile(r"^sfcat: lost (\d+) frames \(seq (\d+)\.\.(\d+)\): "
                      r"no longer in the ring$")
-RE_EVICT = re.compile(r"^sfcat: evicted for lagging \d+ bytes behind; first "
-                      r"frame not received: seq (\d+)(; reconnecting)?$")
+# Cut off at the daemon's limits: the ring full, or past --max-lag for
+# --lag-time.
+SIZE = r"\d+(?:\.\d)? (?:byte|bytes|KiB|MiB|GiB|TiB|PiB|EiB)"
+RE_EVICT = re.compile(r"^sfcat: evicted: (?:fell %s behind \(the ring is "
+                      r"full\); first frame not received: seq (\d+); read "
+                      r"faster, raise sfd --ring, publish with sfpipe "
+                      r"--pace, or use --on-lag skip|stayed more than %s "
+                      r"behind for over \d+ s \(sfd --max-lag, "
+                      r"--lag-time\); first frame not received: seq (\d+); "
+                      r"read faster or raise those limits)(; reconnecting)?$"
+                      % (SIZE, SIZE))
 # Without --reconnect, the last line of a plain one whose goodbye was not
 # taken in time; with it, the line before each reconnection.  (sfd never
 # shuts down during the soak.)
@@ -340,8 +349,8 @@ def read_incarnation(d, sid, inc, records, errors):
                 continue
             m = RE_EVICT.match(ln)
             if m:
-                if not m.group(2):
-                    evicted_at = int(m.group(1))
+                if not m.group(3):
+                    evicted_at = int(m.group(1) or m.group(2))
                 continue
             if RE_EXPECTED.match(ln):
                 continue
