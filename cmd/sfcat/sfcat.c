@@ -43,6 +43,7 @@ struct cat_state {
 	const char *from;        /* --from, for the first connection */
 	const char *stream;
 	const char *on_lag;      /* --on-lag, NULL for the daemon's default */
+	uint64_t max_lag;        /* --max-lag in bytes, 0 for the daemon's */
 	const char *state_path;  /* --state */
 	int reconnect;
 	int print_seq;
@@ -52,6 +53,7 @@ struct cat_state {
 	/* Where we are in the stream. */
 	int sock;
 	uint32_t max_frame;      /* as the daemon announced */
+	int warned_ring;         /* said that --max-lag is past the ring */
 	char epoch[17];          /* "" until known */
 	uint64_t next_seq;       /* seq of the next data frame to print */
 	int have_seq;            /* next_seq means something: resume there */
@@ -70,9 +72,9 @@ static volatile sig_atomic_t stop_signal;
 
 static const char usage_text[] =
     "usage: sfcat [-s ADDR] [-0 | --raw] [-n COUNT] "
-    "[--from WHERE] [--on-lag disconnect|skip]\n"
-    "             [--reconnect] [--state FILE] [--timeout SECONDS] "
-    "[--print-seq] [STREAM]\n";
+    "[--from WHERE] [--max-lag SIZE]\n"
+    "             [--on-lag disconnect|skip] [--reconnect] [--state FILE]\n"
+    "             [--timeout SECONDS] [--print-seq] [STREAM]\n";
 
 static void
 on_signal(int sig)
@@ -342,9 +344,10 @@ static int
 subscribe(struct cat_state *c, char *msg, size_t cap)
 {
 	char hello[256], from[32];
+	char lim[NUM_SIZE_LEN], ring_text[NUM_SIZE_LEN];
 	const char *v, *e;
 	struct ctl reply;
-	uint64_t seq, max;
+	uint64_t seq, max, ring;
 	int n, code;
 
 	if (c->have_seq)
@@ -357,6 +360,11 @@ subscribe(struct cat_state *c, char *msg, size_t cap)
 	if (c->on_lag != NULL)
 		n += snprintf(hello + n, sizeof(hello) - (size_t)n, " on-lag=%s",
 		    c->on_lag);
+	/* Only when asked for: without it the daemon's limits apply, as
+	 * they do with a daemon that does not know the key. */
+	if (c->max_lag > 0)
+		n += snprintf(hello + n, sizeof(hello) - (size_t)n,
+		    " max-lag=%llu", (unsigned long long)c->max_lag);
 	if (c->have_seq && c->epoch[0] != '\0')
 		snprintf(hello + n, sizeof(hello) - (size_t)n, " epoch=%s",
 		    c->epoch);
@@ -385,6 +393,17 @@ subscribe(struct cat_state *c, char *msg, size_t cap)
 		    (unsigned long long)(seq - c->next_seq),
 		    (unsigned long long)c->next_seq,
 		    (unsigned long long)seq - 1);
+	/* ring= is advisory, and older daemons do not send it: a value that
+	 * is missing or no number is ignored. */
+	if (c->max_lag > 0 && !c->warned_ring &&
+	    (v = ctl_get(&reply, "ring")) != NULL &&
+	    num_parse(v, 1, UINT64_MAX, &ring) == NULL && c->max_lag >= ring) {
+		fprintf(stderr, "sfcat: --max-lag %s is not below the ring of "
+		    "stream %s (%s): the ring fills first\n",
+		    num_format_size(c->max_lag, lim, sizeof(lim)), c->stream,
+		    num_format_size(ring, ring_text, sizeof(ring_text)));
+		c->warned_ring = 1;
+	}
 	memcpy(c->epoch, e, sizeof(c->epoch));
 	c->next_seq = seq;
 	c->have_seq = 1;
@@ -432,12 +451,13 @@ int
 main(int argc, char *argv[])
 {
 	enum { O_RAW = 256, O_VERSION, O_FROM, O_ONLAG, O_RECONNECT, O_STATE,
-	    O_TIMEOUT, O_PRINTSEQ };
+	    O_TIMEOUT, O_PRINTSEQ, O_MAXLAG };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "raw", no_argument, NULL, O_RAW },
 		{ "from", required_argument, NULL, O_FROM },
+		{ "max-lag", required_argument, NULL, O_MAXLAG },
 		{ "on-lag", required_argument, NULL, O_ONLAG },
 		{ "reconnect", no_argument, NULL, O_RECONNECT },
 		{ "state", required_argument, NULL, O_STATE },
@@ -488,6 +508,13 @@ main(int argc, char *argv[])
 				    "--from %s: use now, oldest, "
 				    "-N or a sequence number", optarg);
 			c->from = optarg;
+			break;
+		case O_MAXLAG:
+			/* The bounds of sfd --max-lag. */
+			if ((e = num_parse_size(optarg, 1, (uint64_t)64 << 30,
+			    &c->max_lag)) != NULL)
+				cli_die(SF_EXIT_USAGE,
+				    "--max-lag %s: %s", optarg, e);
 			break;
 		case O_ONLAG:
 			if (strcmp(optarg, "skip") != 0 &&

@@ -8,6 +8,7 @@ complete -c sfcat -s 0 -n 'not __fish_seen_argument -s 0 -l raw' -d 'End each re
 complete -c sfcat -l raw -n 'not __fish_seen_argument -s 0 -l raw' -d 'Write each record as a frame (4-byte length + payload)'
 complete -c sfcat -s n -x -d 'Exit after this many records'
 complete -c sfcat -l from -x -a 'now oldest' -d 'Where to start: now, oldest, -N or a sequence number'
+complete -c sfcat -l max-lag -x -d 'Lag in bytes past which the daemon lets this subscriber go'
 complete -c sfcat -l on-lag -x -a 'disconnect skip' -d 'What the daemon does when this subscriber lags'
 complete -c sfcat -l reconnect -d 'Join again after eviction, shutdown or lost connection'
 complete -c sfcat -l state -r -F -d 'File remembering where to go on'
