@@ -5,6 +5,11 @@
  * (--raw).  Input is read in large blocks; the frames built from one block
  * leave in one write, so a burst costs few system calls while a lone line
  * is sent at once.
+ *
+ * Paced (--pace), the daemon holds the publisher back rather than
+ * overwrite what a subscriber still needs: the socket simply stops taking
+ * bytes for a while.  With --min-subscribers nothing is read or sent
+ * before the daemon says that enough subscribers are there.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -49,6 +55,9 @@ struct pipe_state {
 
 	int eos;                 /* --eos: mark the end of the stream */
 	int retry;               /* --retry: wait for and return to the daemon */
+	int pace;                /* --pace: the daemon may hold us back */
+	uint64_t min_subs;       /* --min-subscribers, 0 for none */
+	long long timeout_ms;    /* --timeout for READY, -1 for none */
 	const char *stream;
 	int connected_once;
 };
@@ -58,24 +67,94 @@ static const char *const unit_name[] = { "line", "record", "frame" };
 static const char usage_text[] =
     "usage: sfpipe [-s ADDR] [-0 | --raw] [--max-frame SIZE] "
     "[--strict] [--eos] [--retry]\n"
+    "              [--pace | --no-pace] [--min-subscribers N] "
+    "[--timeout SECONDS]\n"
     "              [STREAM]\n";
 
 /*
- * Connect and say hello, waiting for the daemon with --retry.  Returns
- * the socket; exits when the daemon cannot be had.
+ * Read the one control line the daemon sent on sock into c.  Returns
+ * SF_EXIT_OK, or SF_EXIT_GONE with a message in msg when the connection
+ * ended instead; exits when what came is no control line.
+ */
+static int
+daemon_line(const struct pipe_state *p, int sock, struct ctl *c, char *msg,
+    size_t cap)
+{
+	unsigned char hdr[FRAME_HDR];
+	uint32_t len;
+	int control;
+
+	if (io_read_full(sock, hdr, sizeof(hdr), 1000) == -1) {
+		snprintf(msg, cap, "lost connection to %s", p->addr->text);
+		return SF_EXIT_GONE;
+	}
+	frame_get_header(hdr, &len, &control);
+	if (!control || session_read_ctl(sock, len, 1000, c) == -1)
+		cli_die(SF_EXIT_PROTOCOL, "sfd sent something unexpected");
+	return SF_EXIT_OK;
+}
+
+/*
+ * --min-subscribers: wait on sock for the daemon's READY, at most
+ * --timeout.  Returns SF_EXIT_OK once it came, else the code of what came
+ * instead (a goodbye, a refusal, a lost connection) with its message in
+ * msg.  Exits when the time is up.
+ */
+static int
+await_ready(const struct pipe_state *p, int sock, char *msg, size_t cap)
+{
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+	long long deadline = io_now_ms() + p->timeout_ms, left;
+	struct ctl c;
+	int n, code;
+
+	if (p->min_subs == 0)
+		return SF_EXIT_OK;
+	do {
+		left = -1;
+		if (p->timeout_ms >= 0 && (left = deadline - io_now_ms()) < 0)
+			left = 0;
+		n = poll(&pfd, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
+		if (n == -1 && errno != EINTR)
+			cli_die(SF_EXIT_ERROR, "poll: %s", strerror(errno));
+		if (n == 0 && left == 0)
+			cli_die(SF_EXIT_TIMEOUT, "no %llu subscribers on "
+			    "stream %s within %lld s",
+			    (unsigned long long)p->min_subs, p->stream,
+			    p->timeout_ms / 1000);
+	} while (n <= 0);
+	if ((code = daemon_line(p, sock, &c, msg, cap)) != SF_EXIT_OK)
+		return code;
+	if (strcmp(c.verb, "READY") == 0)
+		return SF_EXIT_OK;
+	return session_verdict(&c, msg, cap);
+}
+
+/*
+ * Connect and say hello, then with --min-subscribers wait for READY;
+ * with --retry, wait for the daemon too, and ask again when it goes
+ * away meanwhile.  Returns the socket; exits when the daemon cannot be
+ * had.
  */
 static int
 publish_session(struct pipe_state *p)
 {
-	char hello[128], msg[512];
+	char hello[256], msg[512];
 	struct ctl reply;
 	long long wait_ms = BACKOFF_MIN;
 	const char *v;
 	uint64_t daemon_max;
-	int sock, code;
+	int sock, code, n;
 
-	snprintf(hello, sizeof(hello), "PUB " PROTO_VERSION " stream=%s",
+	/* The new keys only when asked for: a daemon that does not know
+	 * them takes this hello as it always did. */
+	n = snprintf(hello, sizeof(hello), "PUB " PROTO_VERSION " stream=%s",
 	    p->stream);
+	if (p->pace)
+		n += snprintf(hello + n, sizeof(hello) - (size_t)n, " pace=1");
+	if (p->min_subs > 0)
+		snprintf(hello + n, sizeof(hello) - (size_t)n,
+		    " min-subscribers=%llu", (unsigned long long)p->min_subs);
 	for (;;) {
 		sock = session_open(p->addr, hello, HELLO_WAIT, &reply);
 		if (sock == -1)
@@ -88,8 +167,11 @@ publish_session(struct pipe_state *p)
 			if ((v = ctl_get(&reply, "reason")) != NULL &&
 			    strcmp(v, "denied") == 0)
 				cli_die(code, "%s", msg);
-		} else
+		} else if ((code = await_ready(p, sock, msg, sizeof(msg))) ==
+		    SF_EXIT_OK)
 			break;
+		else
+			close(sock);
 		if (!p->retry ||
 		    (code != SF_EXIT_CONNECT && code != SF_EXIT_GONE))
 			cli_die(code, "%s", msg);
@@ -121,23 +203,13 @@ publish_session(struct pipe_state *p)
 static void
 daemon_ended(struct pipe_state *p)
 {
-	unsigned char hdr[FRAME_HDR];
-	char msg[256];
+	char msg[512];
 	struct ctl c;
-	uint32_t len;
-	int control, code;
+	int code;
 
-	if (io_read_full(p->sock, hdr, sizeof(hdr), 1000) == -1) {
-		code = SF_EXIT_GONE;
-		snprintf(msg, sizeof(msg), "lost connection to %s",
-		    p->addr->text);
-	} else {
-		frame_get_header(hdr, &len, &control);
-		if (!control || session_read_ctl(p->sock, len, 1000, &c) == -1)
-			cli_die(SF_EXIT_PROTOCOL,
-			    "sfd sent something unexpected");
+	if ((code = daemon_line(p, p->sock, &c, msg, sizeof(msg))) ==
+	    SF_EXIT_OK)
 		code = session_verdict(&c, msg, sizeof(msg));
-	}
 	if (!p->retry || code != SF_EXIT_GONE)
 		cli_die(code, "%s", msg);
 	fprintf(stderr, "sfpipe: %s; reconnecting\n", msg);
@@ -337,7 +409,8 @@ pump(struct pipe_state *p)
 int
 main(int argc, char *argv[])
 {
-	enum { O_RAW = 256, O_MAXFRAME, O_STRICT, O_VERSION, O_EOS, O_RETRY };
+	enum { O_RAW = 256, O_MAXFRAME, O_STRICT, O_VERSION, O_EOS, O_RETRY,
+	    O_PACE, O_NOPACE, O_MINSUBS, O_TIMEOUT };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -346,13 +419,20 @@ main(int argc, char *argv[])
 		{ "strict", no_argument, NULL, O_STRICT },
 		{ "eos", no_argument, NULL, O_EOS },
 		{ "retry", no_argument, NULL, O_RETRY },
+		{ "pace", no_argument, NULL, O_PACE },
+		{ "no-pace", no_argument, NULL, O_NOPACE },
+		{ "min-subscribers", required_argument, NULL, O_MINSUBS },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct pipe_state st = { .mode = MODE_LINES, .max_frame = DEFAULT_MAX_FRAME };
+	struct pipe_state st = { .mode = MODE_LINES,
+	    .max_frame = DEFAULT_MAX_FRAME, .pace = -1, .timeout_ms = -1 };
 	struct pipe_state *p = &st;
 	const char *stream = STREAM_DEFAULT, *e;
 	struct addr addr;
+	struct stat sb;
 	char msg[128];
+	uint64_t v;
 	int ch, have_addr = 0, n;
 
 	cli_setup("sfpipe", usage_text);
@@ -391,6 +471,24 @@ main(int argc, char *argv[])
 		case O_RETRY:
 			p->retry = 1;
 			break;
+		case O_PACE:
+		case O_NOPACE:
+			p->pace = ch == O_PACE;
+			break;
+		case O_MINSUBS:
+			/* The bound of sfd --max-clients. */
+			if ((e = num_parse(optarg, 1, 1000000, &p->min_subs)) !=
+			    NULL)
+				cli_die(SF_EXIT_USAGE,
+				    "--min-subscribers %s: %s", optarg, e);
+			break;
+		case O_TIMEOUT:
+			if ((e = num_parse(optarg, 1, (uint64_t)86400 * 365,
+			    &v)) != NULL)
+				cli_die(SF_EXIT_USAGE,
+				    "--timeout %s: %s", optarg, e);
+			p->timeout_ms = (long long)v * 1000;
+			break;
 		default:
 			cli_die(SF_EXIT_USAGE, "%s",
 			    cli_bad_option(ch, argv, msg, sizeof(msg)));
@@ -399,6 +497,13 @@ main(int argc, char *argv[])
 	if ((e = cli_operands(argc, argv, &stream, &addr, have_addr, msg,
 	    sizeof(msg))) != NULL)
 		cli_die(SF_EXIT_USAGE, "%s", e);
+	if (p->timeout_ms >= 0 && p->min_subs == 0)
+		cli_die(SF_EXIT_USAGE, "--timeout needs --min-subscribers: "
+		    "it bounds the wait for subscribers");
+	/* A file can wait for slow subscribers; a live pipe cannot: holding
+	 * it back would stall whatever feeds it. */
+	if (p->pace == -1)
+		p->pace = fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode);
 	p->addr = &addr;
 	p->stream = stream;
 	if (cli_ignore_sigpipe() == -1)
