@@ -11,8 +11,7 @@
 
 /* Defaults shared by the daemon and the tools. */
 #define DEFAULT_MAX_FRAME  (1u << 20)           /* 1 MiB */
-#define DEFAULT_RING       (32u << 20)          /* 32 MiB */
-#define DEFAULT_MAX_LAG    (8u << 20)           /* 8 MiB */
+#define DEFAULT_RING       (64u << 20)          /* 64 MiB */
 
 /* Exit codes of the programs (sfd uses the first three); see EXIT STATUS
  * in their man pages. */

@@ -40,21 +40,20 @@ map_twice(size_t size)
 	if ((fd = memfd_create("streamfan-ring", MFD_CLOEXEC)) == -1)
 		return NULL;
 	/*
-	 * Allocate every page now: a shared memory page that cannot be had
-	 * later would be a SIGBUS in the middle of a write, and the first
-	 * pass through a lazily filled ring pays a page fault per 4 KiB.
-	 * Only the first mapping is filled in: the second is touched just by
-	 * the runs that cross the end, a page or two per turn of the ring.
+	 * Pages are taken as the ring first fills, so a stream that only
+	 * ever carries a trickle costs a trickle; once it has gone round
+	 * the whole ring is resident.  memfd pages are not bounded by a
+	 * tmpfs size, so a page that cannot be had is the same out-of-memory
+	 * condition as for any other memory, not a SIGBUS of its own.
 	 */
-	if (ftruncate(fd, (off_t)size) == -1 ||
-	    fallocate(fd, 0, 0, (off_t)size) == -1)
+	if (ftruncate(fd, (off_t)size) == -1)
 		goto fail;
 	base = mmap(NULL, 2 * size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
 	    -1, 0);
 	if (base == MAP_FAILED)
 		goto fail;
 	if (mmap(base, size, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED ||
+	    MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
 	    mmap(base + size, size, PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
 		goto fail;

@@ -11,6 +11,7 @@
 #include "input.h"
 #include "log.h"
 #include "output.h"
+#include "publisher.h"
 #include "queue.h"
 #include "stream.h"
 #include "subscriber.h"
@@ -100,6 +101,10 @@ client_close(struct client *c)
 
 	if (c->state == CS_CLOSED)
 		return;
+	if (c->state == CS_HELD) {
+		st->nheld--;
+		s->nheld--;
+	}
 	c->state = CS_CLOSED;
 	client_timer_clear(c);
 	client_ready_clear(c);
@@ -221,12 +226,40 @@ void
 client_settle(struct server *s)
 {
 	struct client *c;
+	struct stream *st;
 
 	stream_fanout(s);
 	while ((c = TAILQ_FIRST(&s->pending)) != NULL) {
 		client_unschedule(c);
 		act(c);
 	}
+	/* Subscribers took what they could, or left: held publishers may
+	 * go on (they are read on the next turn, without a wait). */
+	if (s->nheld > 0)
+		TAILQ_FOREACH(st, &s->streams, link)
+			publisher_release(st);
+}
+
+int
+client_tick(struct server *s)
+{
+	struct client *c;
+	struct stream *st;
+	int again = 0;
+
+	if (s->tick == 0)
+		return -1;
+	if (s->now < s->tick)
+		return (int)(s->tick - s->now);
+	s->tick = 0;
+	TAILQ_FOREACH(st, &s->streams, link) {
+		again |= st->nheld > 0;
+		TAILQ_FOREACH(c, &st->subs, slink)
+			again |= subscriber_tick(c);
+	}
+	if (again)
+		server_tick_arm(s);
+	return again ? TICK_MS : -1;
 }
 
 int

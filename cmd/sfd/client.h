@@ -29,6 +29,12 @@ void client_read_ready(struct server *s);
  */
 void client_settle(struct server *s);
 
+/*
+ * The periodic check of stalls and of sfd --max-lag, when it is due.
+ * Returns the ms until it is due again, or -1 while none is needed.
+ */
+int client_tick(struct server *s);
+
 /* Close clients whose hello or departure is overdue.  Returns the ms until
  * the next deadline, or -1 when there is none. */
 int client_expire(struct server *s);

@@ -26,13 +26,13 @@
  * Returns -1 when from= is not one of these.
  */
 static int
-start_point(const struct client *c, const struct stream *st, const char *from,
-    const char *epoch, uint64_t *pos, uint64_t *seq)
+start_point(const struct stream *st, const char *from, const char *epoch,
+    uint64_t *pos, uint64_t *seq)
 {
 	struct ring *r = st->ring;
 	uint64_t oldest_pos, oldest, n;
 
-	stream_oldest(c->srv, st, &oldest_pos, &oldest);
+	stream_oldest(st, &oldest_pos, &oldest);
 	*pos = ring_head(r);
 	*seq = ring_head_seq(r);
 	if (from == NULL || strcmp(from, "now") == 0)
@@ -62,6 +62,29 @@ start_point(const struct client *c, const struct stream *st, const char *from,
 	return 0;
 }
 
+/*
+ * The numbers a hello may carry: max-lag= (SUB), min-subscribers= and
+ * pace= (PUB).  Returns NULL, or what was wrong for the ERR's detail.
+ */
+static const char *
+hello_numbers(const struct ctl *m, enum role role, uint64_t *max_lag,
+    uint64_t *min_subs, uint64_t *pace)
+{
+	const char *v;
+
+	*max_lag = *min_subs = *pace = 0;
+	if ((v = ctl_get(m, "max-lag")) != NULL && (role != ROLE_SUB ||
+	    num_parse(v, 1, UINT64_MAX, max_lag) != NULL))
+		return "max-lag= is a subscriber's limit in bytes, at least 1";
+	if ((v = ctl_get(m, "min-subscribers")) != NULL && (role != ROLE_PUB ||
+	    num_parse(v, 1, UINT32_MAX, min_subs) != NULL))
+		return "min-subscribers= is a publisher's count, at least 1";
+	if ((v = ctl_get(m, "pace")) != NULL && (role != ROLE_PUB ||
+	    num_parse(v, 0, 1, pace) != NULL))
+		return "pace= is 0 or 1, for a publisher";
+	return NULL;
+}
+
 static void
 hello(struct client *c, const struct ctl *m, enum role role)
 {
@@ -69,9 +92,10 @@ hello(struct client *c, const struct ctl *m, enum role role)
 	const char *version = ctl_positional(m, 0);
 	const char *name = ctl_get(m, "stream");
 	const char *on_lag = ctl_get(m, "on-lag");
+	const char *e;
 	struct stream *st;
 	struct ring *r;
-	uint64_t pos = 0, seq = 0;
+	uint64_t pos = 0, seq = 0, max_lag, min_subs, pace;
 
 	if (version == NULL || strcmp(version, PROTO_VERSION) != 0) {
 		client_error(c, "bad-version", "this sfd speaks version "
@@ -92,6 +116,10 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		client_error(c, "bad-hello", "on-lag= is skip or disconnect");
 		return;
 	}
+	if ((e = hello_numbers(m, role, &max_lag, &min_subs, &pace)) != NULL) {
+		client_error(c, "bad-hello", e);
+		return;
+	}
 	if (role == ROLE_PUB &&
 	    !access_allows(s->cfg.publishers, c->uid, c->gid)) {
 		client_error(c, "denied", "not in --publishers");
@@ -108,7 +136,7 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		return;
 	}
 	r = st->ring;
-	if (role == ROLE_SUB && start_point(c, st, ctl_get(m, "from"),
+	if (role == ROLE_SUB && start_point(st, ctl_get(m, "from"),
 	    ctl_get(m, "epoch"), &pos, &seq) == -1) {
 		client_error(c, "bad-hello", "from= is now, oldest, -N or a "
 		    "sequence number");
@@ -125,23 +153,33 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		c->state = CS_ACTIVE;
 		c->pos = pos;
 		c->skip_on_lag = on_lag != NULL && strcmp(on_lag, "skip") == 0;
-		/* A replay may start further back than --max-lag; it must
+		c->own_lag = max_lag;
+		/* A replay may start further back than its max-lag; it must
 		 * not fall further behind than that until it catches up. */
-		c->lag_limit = ring_head(r) - pos > s->cfg.max_lag ?
-		    ring_head(r) - pos : s->cfg.max_lag;
+		c->lag_limit = ring_head(r) - pos > max_lag ?
+		    ring_head(r) - pos : max_lag;
+		c->progress_ms = s->now;
 		TAILQ_INSERT_TAIL(&st->subs, c, slink);
 		st->nsubs++;
 		client_log(c, LOG_DEBUG, "subscribed to %s at seq %llu",
 		    st->name, (unsigned long long)seq);
-		client_reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu",
-		    st->name, (unsigned long long)seq, st->epoch,
-		    (unsigned long long)s->cfg.max_frame);
+		client_reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu "
+		    "ring=%zu", st->name, (unsigned long long)seq, st->epoch,
+		    (unsigned long long)s->cfg.max_frame, ring_size(r));
+		publisher_subscribed(st);
 	} else {
-		client_log(c, LOG_DEBUG, "publishing to %s at seq %llu",
-		    st->name, (unsigned long long)ring_head_seq(r));
-		client_reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu",
-		    st->name, (unsigned long long)ring_head_seq(r), st->epoch,
-		    (unsigned long long)s->cfg.max_frame);
+		c->paced = pace == 1;
+		client_log(c, LOG_DEBUG, "publishing to %s at seq %llu%s",
+		    st->name, (unsigned long long)ring_head_seq(r),
+		    c->paced ? ", paced" : "");
+		client_reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu "
+		    "ring=%zu", st->name, (unsigned long long)ring_head_seq(r),
+		    st->epoch, (unsigned long long)s->cfg.max_frame,
+		    ring_size(r));
+		if (min_subs > 0) {
+			c->want_subs = min_subs;
+			publisher_subscribed(st);
+		}
 	}
 }
 

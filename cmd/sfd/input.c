@@ -14,17 +14,26 @@
 
 #define PUB_READS  4              /* reads per turn before others get a go */
 
-/* Reading stops for a client once it departs or is closed. */
+/* Reading stops for a client that is held, departs or is closed. */
 static int
 listening(const struct client *c)
 {
 	return c->state == CS_HELLO || c->state == CS_ACTIVE;
 }
 
+/* Keep c->in from off on (a paced publisher was held there). */
+static void
+keep_input(struct client *c, size_t off)
+{
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
+}
+
 /*
  * Handle the complete frames in c->in: the hello, then runs of data frames
  * that go to the ring in one piece.  Keeps a partial frame for later and
- * makes room for it.  Returns -1 once the client stops reading input.
+ * makes room for it; a held publisher keeps the run it could not append.
+ * Returns -1 once the client stops reading input.
  */
 static int
 consume(struct client *c)
@@ -50,8 +59,11 @@ consume(struct client *c)
 		if (k == 0)
 			break;
 		if (k == -1) {
+			/* Held, the frames before the bad one go with it: the
+			 * publisher gets ERR, and they never reached anyone. */
 			if (c->role == ROLE_PUB && off > run)
-				publisher_append(c, c->in + run, off - run);
+				(void)publisher_append(c, c->in + run,
+				    off - run);
 			snprintf(detail, sizeof(detail), "%lu bytes > %s %llu",
 			    (unsigned long)f.len, f.control ? "control limit" :
 			    "max-frame", f.control ? (unsigned long long)
@@ -65,8 +77,11 @@ consume(struct client *c)
 			off += (size_t)k;
 			continue;
 		}
-		if (off > run)
-			publisher_append(c, c->in + run, off - run);
+		if (off > run && publisher_append(c, c->in + run,
+		    off - run) == -1) {
+			keep_input(c, run);
+			return -1;
+		}
 		off += (size_t)k;
 		run = off;
 		control_frame(c, &f);
@@ -84,10 +99,12 @@ consume(struct client *c)
 			return -1;
 		}
 	}
-	if (c->role == ROLE_PUB && off > run)
-		publisher_append(c, c->in + run, off - run);
-	memmove(c->in, c->in + off, c->in_len - off);
-	c->in_len -= off;
+	if (c->role == ROLE_PUB && off > run &&
+	    publisher_append(c, c->in + run, off - run) == -1) {
+		keep_input(c, run);
+		return -1;
+	}
+	keep_input(c, off);
 
 	/* A frame bigger than the buffer: grow to fit it (already checked). */
 	if (c->role == ROLE_PUB && c->in_len >= FRAME_HDR) {
@@ -155,6 +172,9 @@ frame_input(struct client *c, int *err)
 	ssize_t n;
 	int i;
 
+	/* A publisher let go after being held: what it had read first. */
+	if (c->role == ROLE_PUB && c->in_len > 0 && consume(c) == -1)
+		return 0;
 	for (i = 0; i < PUB_READS; i++) {
 		n = read(c->w.fd, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n == -1 && errno == EINTR)
@@ -179,8 +199,8 @@ client_input(struct client *c, int *err)
 {
 	if (c->state == CS_DEPARTING)
 		return drain_input(c, err);
-	if (c->state == CS_CLOSED)
-		return 0;
+	if (c->state == CS_CLOSED || c->state == CS_HELD)
+		return 0;   /* held: its socket pushes back on it */
 	if (c->role == ROLE_SUB)
 		return subscriber_input(c, err);
 	return frame_input(c, err);

@@ -68,6 +68,10 @@ client_depart(struct client *c, const char *fmt, ...)
 		return;
 	if (c->role == ROLE_SUB)
 		owe_skip(c);   /* still owed, before the goodbye */
+	if (c->state == CS_HELD) {
+		c->stream->nheld--;
+		s->nheld--;
+	}
 	c->state = CS_DEPARTING;
 	va_start(ap, fmt);
 	queue_ctl(c, fmt, ap);
@@ -137,6 +141,7 @@ send_data(struct client *c)
 		    c->tail_len - c->tail_off)) == -1)
 			return -1;
 		c->tail_off += (size_t)n;
+		c->progress_ms = c->srv->now;
 	}
 	if (c->tail != NULL) {
 		free(c->tail);
@@ -149,7 +154,10 @@ send_data(struct client *c)
 		    == -1)
 			return -1;
 		c->pos += (uint64_t)n;
+		c->progress_ms = c->srv->now;
 	}
+	/* Nothing left to take is not a stall either. */
+	c->progress_ms = c->srv->now;
 	return 0;
 }
 
@@ -171,6 +179,16 @@ client_flush(struct client *c, int *err)
 			goto failed;
 		if (c->state != CS_FINISHING)
 			break;
+		if (c->mark_owed) {
+			/* The end mark it skips to is no longer in the
+			 * ring: announce the skip, then the mark itself. */
+			c->mark_owed = 0;
+			stream_skip(c, c->stop_seq, c->mark_seq);
+			owe_skip(c);
+			client_reply(c, "EOS seq=%llu",
+			    (unsigned long long)c->mark_seq);
+			c->stop_seq = c->mark_seq;
+		}
 		stream_jump(c, c->stop_seq);
 	}
 	if (c->state != CS_DEPARTING)

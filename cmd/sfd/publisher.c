@@ -2,7 +2,9 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "output.h"
 #include "publisher.h"
+#include "queue.h"
 #include "stream.h"
 
 #define PUB_BUF    APPEND_MAX     /* a publisher's read buffer */
@@ -24,10 +26,62 @@ publisher_start(struct client *c, struct stream *st)
 	return 0;
 }
 
-void
+int
 publisher_append(struct client *c, const unsigned char *frames, size_t len)
 {
-	stream_append(c->stream, frames, len);
+	struct stream *st = c->stream;
+
+	/*
+	 * Held, the publisher is simply not read: the kernel's socket
+	 * buffer fills and pushes back on it, and through it on whatever
+	 * feeds it.  Unpaced publishers of the same stream go on.
+	 */
+	if (c->paced && stream_must_wait(st, len)) {
+		c->state = CS_HELD;
+		st->nheld++;
+		c->srv->nheld++;
+		client_ready_clear(c);
+		server_tick_arm(c->srv);
+		client_log(c, LOG_DEBUG, "held: its next frames would "
+		    "overwrite some that a subscriber of %s still needs",
+		    st->name);
+		return -1;
+	}
+	stream_append(st, frames, len);
+	return 0;
+}
+
+void
+publisher_release(struct stream *st)
+{
+	struct client *c;
+
+	if (st->nheld == 0 || !stream_drained(st))
+		return;
+	TAILQ_FOREACH(c, &st->pubs, slink) {
+		if (c->state != CS_HELD)
+			continue;
+		c->state = CS_ACTIVE;
+		st->nheld--;
+		c->srv->nheld--;
+		client_log(c, LOG_DEBUG, "released: stream %s has drained",
+		    st->name);
+		/* What it had read is consumed first, then its socket. */
+		client_ready_set(c);
+	}
+}
+
+void
+publisher_subscribed(struct stream *st)
+{
+	struct client *c;
+
+	TAILQ_FOREACH(c, &st->pubs, slink) {
+		if (c->want_subs == 0 || st->nsubs < c->want_subs)
+			continue;
+		c->want_subs = 0;
+		client_reply(c, "READY subscribers=%u", st->nsubs);
+	}
 }
 
 void
@@ -39,8 +93,10 @@ publisher_eos(struct client *c)
 
 	n = ctl_frame(buf, sizeof(buf), "EOS seq=%llu",
 	    (unsigned long long)ring_head_seq(r));
-	if (n > 0)
-		stream_append(c->stream, buf, (size_t)n);
+	if (n > 0 && stream_append_mark(c->stream, buf, (size_t)n) == -1) {
+		client_error(c, "no-memory", "end of stream mark");
+		return;
+	}
 	client_log(c, LOG_DEBUG, "end of stream %s at seq %llu",
 	    c->stream->name, (unsigned long long)ring_head_seq(r));
 }

@@ -1,4 +1,7 @@
-/* Publishers: their frames into the stream's ring, and their end mark. */
+/*
+ * Publishers: their frames into the stream's ring, pacing, the wait for
+ * subscribers, and their end mark.
+ */
 #ifndef SFD_PUBLISHER_H
 #define SFD_PUBLISHER_H
 
@@ -8,8 +11,13 @@
  * errno) when its read buffer cannot be had. */
 int publisher_start(struct client *c, struct stream *st);
 
-/* Append len bytes of whole data frames from c to its stream. */
-void publisher_append(struct client *c, const unsigned char *frames,
+/*
+ * Append len bytes of whole data frames from c to its stream.  Returns
+ * -1 when c is paced and they would overwrite frames a subscriber still
+ * needs: nothing is appended, c is held (not read) until
+ * publisher_release() lets it go on.
+ */
+int publisher_append(struct client *c, const unsigned char *frames,
     size_t len);
 
 /*
@@ -17,5 +25,12 @@ void publisher_append(struct client *c, const unsigned char *frames,
  * subscriber gets it once it has every frame before it.
  */
 void publisher_eos(struct client *c);
+
+/* Let st's held publishers go on once its subscribers have drained a
+ * quarter of the ring (or left). */
+void publisher_release(struct stream *st);
+
+/* A subscriber joined st: tell publishers waiting for that many READY. */
+void publisher_subscribed(struct stream *st);
 
 #endif

@@ -55,3 +55,10 @@ client_unschedule(struct client *c)
 		c->pending = 0;
 	}
 }
+
+void
+server_tick_arm(struct server *s)
+{
+	if (s->tick == 0)
+		s->tick = s->now + TICK_MS;
+}

@@ -27,4 +27,12 @@ void client_ready_clear(struct client *c);
 void client_schedule(struct client *c);
 void client_unschedule(struct client *c);
 
+/*
+ * Ask for the periodic check of stalls and of sfd --max-lag (TICK_MS from
+ * now, unless one is due sooner): needed while a publisher is held or a
+ * subscriber is over --max-lag, whether or not anything else happens.
+ */
+#define TICK_MS 200
+void server_tick_arm(struct server *s);
+
 #endif

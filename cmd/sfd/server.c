@@ -38,10 +38,13 @@ server_turn(struct server *s, int max_wait)
 {
 	struct epoll_event evs[256];
 	struct watch *w;
-	int i, n, timeout;
+	int i, n, timeout, tick;
 
 	s->now = s->clock();
 	timeout = client_expire(s);
+	tick = client_tick(s);
+	if (tick != -1 && (timeout == -1 || tick < timeout))
+		timeout = tick;
 	client_settle(s);
 	client_reap(s);
 	if (s->stopping && s->nclients == 0)

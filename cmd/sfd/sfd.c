@@ -24,6 +24,7 @@
 #include "addr.h"
 #include "cli.h"
 #include "client.h"
+#include "frame.h"
 #include "io.h"
 #include "listener.h"
 #include "log.h"
@@ -42,10 +43,9 @@ static struct watch sigwatch;
 static struct server server;
 
 static const char usage_text[] =
-    "usage: sfd [-v | -q] [-l ADDR]... [--ring SIZE] "
-    "[--max-lag SIZE]\n"
-    "           [--max-frame SIZE] [--max-clients N] "
-    "[--max-streams N]\n"
+    "usage: sfd [-v | -q] [-l ADDR]... [--ring SIZE] [--max-frame SIZE]\n"
+    "           [--max-lag SIZE [--lag-time SECONDS]] [--stall SECONDS]\n"
+    "           [--max-clients N] [--max-streams N]\n"
     "           [--mode OCTAL] [--group NAME] [--publishers LIST]\n"
     "           [--grace SECONDS] [--hello-timeout SECONDS]\n";
 
@@ -196,13 +196,16 @@ cleanup(struct server *s)
 int
 main(int argc, char *argv[])
 {
-	enum { O_RING = 256, O_LAG, O_FRAME, O_CLIENTS, O_STREAMS, O_MODE,
-	    O_GROUP, O_PUBLISHERS, O_GRACE, O_HELLO, O_VERSION };
+	enum { O_RING = 256, O_LAG, O_LAGTIME, O_STALL, O_FRAME, O_CLIENTS,
+	    O_STREAMS, O_MODE, O_GROUP, O_PUBLISHERS, O_GRACE, O_HELLO,
+	    O_VERSION };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ "ring", required_argument, NULL, O_RING },
 		{ "max-lag", required_argument, NULL, O_LAG },
+		{ "lag-time", required_argument, NULL, O_LAGTIME },
+		{ "stall", required_argument, NULL, O_STALL },
 		{ "max-frame", required_argument, NULL, O_FRAME },
 		{ "max-clients", required_argument, NULL, O_CLIENTS },
 		{ "max-streams", required_argument, NULL, O_STREAMS },
@@ -220,11 +223,13 @@ main(int argc, char *argv[])
 	gid_t group = (gid_t)-1;
 	const char *e;
 	char msg[256];
-	int ch, i;
+	int ch, i, lag_time = 0;
 
 	cli_setup("sfd", usage_text);
 	cfg->ring = DEFAULT_RING;
-	cfg->max_lag = DEFAULT_MAX_LAG;
+	cfg->max_lag = 0;          /* no soft limit: the ring is the buffer */
+	cfg->lag_ms = 10000;
+	cfg->stall_ms = 5000;
 	cfg->max_frame = DEFAULT_MAX_FRAME;
 	cfg->max_clients = 1024;
 	cfg->max_streams = 64;
@@ -265,6 +270,15 @@ main(int argc, char *argv[])
 			cfg->max_lag = opt_size("--max-lag", optarg, 1,
 			    (uint64_t)64 << 30);
 			break;
+		case O_LAGTIME:
+			cfg->lag_ms = 1000 * opt_num("--lag-time", optarg, 0,
+			    86400);
+			lag_time = 1;
+			break;
+		case O_STALL:
+			cfg->stall_ms = 1000 * opt_num("--stall", optarg, 1,
+			    3600);
+			break;
 		case O_FRAME:
 			cfg->max_frame = opt_size("--max-frame", optarg, 1,
 			    1 << 30);
@@ -303,14 +317,23 @@ main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		cli_die(SF_EXIT_USAGE, "unexpected argument: %s", argv[optind]);
-	/* A subscriber within --max-lag must survive one more append. */
-	if (cfg->max_lag + cfg->max_frame + APPEND_MAX > cfg->ring)
+	if (lag_time && cfg->max_lag == 0)
+		cli_die(SF_EXIT_USAGE, "--lag-time needs --max-lag: it is how "
+		    "long a subscriber may stay past that");
+	/*
+	 * The hard limit is the ring less one frame and one append; a
+	 * subscriber with nothing left to take, or within --max-lag, must
+	 * still be inside it after the largest append (one frame, or a
+	 * read buffer of frames).
+	 */
+	if (cfg->max_lag + 2 * (cfg->max_frame + FRAME_HDR) + APPEND_MAX >
+	    cfg->ring)
 		cli_die(SF_EXIT_USAGE,
-		    "--max-lag (%llu) plus --max-frame (%llu) plus 256k "
-		    "must fit in --ring (%llu)",
-		    (unsigned long long)cfg->max_lag,
+		    "--ring (%llu) must hold twice --max-frame (%llu) and its "
+		    "header, plus 256k, plus --max-lag (%llu)",
+		    (unsigned long long)cfg->ring,
 		    (unsigned long long)cfg->max_frame,
-		    (unsigned long long)cfg->ring);
+		    (unsigned long long)cfg->max_lag);
 	if (nlisteners == 0) {
 		if ((e = addr_default(&listeners[0].addr)) != NULL)
 			cli_die(SF_EXIT_USAGE, "default address: %s", e);

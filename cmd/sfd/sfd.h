@@ -31,7 +31,10 @@
 
 struct config {
 	uint64_t ring;          /* --ring: bytes kept per stream */
-	uint64_t max_lag;       /* --max-lag: eviction threshold in bytes */
+	uint64_t max_lag;       /* --max-lag: the soft limit, 0 for none */
+	uint64_t lag_ms;        /* --lag-time: how long it may be exceeded */
+	uint64_t stall_ms;      /* --stall: this long without taking a byte,
+	                           a subscriber stops holding publishers */
 	uint64_t max_frame;     /* --max-frame: largest data body */
 	uint64_t max_clients;   /* --max-clients */
 	uint64_t max_streams;   /* --max-streams */
@@ -55,6 +58,8 @@ enum role { ROLE_HELLO, ROLE_PUB, ROLE_SUB };
 enum client_state {
 	CS_HELLO,       /* connected, waiting for its hello */
 	CS_ACTIVE,      /* publishing, or taking frames */
+	CS_HELD,        /* paced publisher not read: its next append would
+	                   overwrite frames a subscriber still needs */
 	CS_FINISHING,   /* subscriber sending the rest of its frame, then it
 	                   skips ahead (on-lag=skip) */
 	CS_DEPARTING,   /* up to its stop, then its goodbye, then closed */
@@ -64,9 +69,12 @@ enum client_state {
 /* Why a subscriber is cut off (or, with on-lag=skip, moved ahead). */
 enum cut {
 	CUT_NONE,
-	CUT_LAG,        /* too far behind */
+	CUT_RING,       /* frames it needs were about to be overwritten */
+	CUT_OWN,        /* past the max-lag it asked for in its hello */
+	CUT_SLOW,       /* over sfd --max-lag for longer than --lag-time */
 	CUT_SHUTDOWN,   /* the daemon is stopping */
-	CUT_TORN        /* its unsent frame was overwritten: closed at once */
+	CUT_TORN        /* its unsent frame is gone (no memory to keep it
+	                   aside): closed at once, nothing more can be sent */
 };
 
 struct client;
@@ -77,9 +85,6 @@ TAILQ_HEAD(client_list, client);
  * frame when larger).
  */
 #define APPEND_MAX (256u << 10)
-
-/* The most kept of a frame a departing subscriber was finishing. */
-#define TAIL_MAX (64u << 10)
 
 /* Room for an OK line followed by a goodbye line. */
 #define CLIENT_CTL_BUF 320
@@ -104,6 +109,8 @@ struct client {
 	int ready;                   /* on the ready list */
 	int pending;                 /* on the pending list */
 	int blocked;                 /* socket full: wait for EPOLLOUT */
+	int paced;                   /* PUB pace=1: held rather than overwrite */
+	uint64_t want_subs;          /* PUB min-subscribers=N, until READY */
 
 	/* Input: the hello, then a publisher's frames (NULL for subscribers). */
 	unsigned char *in;
@@ -113,9 +120,15 @@ struct client {
 	uint64_t pos, stop;
 	uint64_t stop_seq;           /* seq of the first frame after stop */
 	int skip_on_lag;             /* on-lag=skip: jump ahead, not cut off */
-	uint64_t lag_limit;          /* --max-lag, or more while replaying */
+	uint64_t own_lag;            /* max-lag= of its hello, 0 for none */
+	uint64_t lag_limit;          /* own_lag, or more while replaying */
+	long long over_since;        /* ms it went over sfd --max-lag, or 0 */
+	long long progress_ms;       /* last took a byte, or had none to take */
+	int untethered;              /* stalled: holds no paced publisher back */
 	enum cut cut;                /* decided, not yet acted on */
 	uint64_t cut_lag;            /* its lag when the cut was decided */
+	uint64_t mark_seq;           /* an end mark it had not reached went */
+	int mark_owed;               /* out of the ring: it ends there still */
 	uint64_t skip_seq;           /* frames skipped and not yet announced: */
 	uint64_t skip_count;         /* skip_seq .. skip_seq + skip_count - 1 */
 	uint64_t skipped;            /* frames skipped over its whole life */
@@ -137,7 +150,15 @@ struct stream {
 	struct client_list subs;
 	struct client_list pubs;
 	unsigned nsubs, npubs;
+	unsigned nheld;              /* paced publishers being held */
 	int dirty;                   /* new frames since the last fan-out */
+	/* The end-of-stream marks still in the ring, oldest first, so that a
+	 * subscriber skipping ahead stops at one. */
+	struct mark {
+		uint64_t pos;        /* where its frame starts */
+		uint64_t seq;        /* of the data frame after it */
+	} *marks;
+	size_t marks_len, marks_cap;
 	TAILQ_ENTRY(stream) link;
 	TAILQ_ENTRY(stream) dlink;   /* dirty list */
 };
@@ -149,6 +170,8 @@ struct server {
 	int ep;                      /* epoll */
 	long long now;               /* ms, refreshed once per loop turn */
 	long long (*clock)(void);    /* where now comes from: io_now_ms */
+	long long tick;              /* ms of the next stall and --max-lag
+	                                check, 0 while none is needed */
 	struct client_list clients;
 	struct client_list hello;    /* waiting for a hello, oldest first */
 	struct client_list leaving;  /* departing, oldest first */
@@ -157,6 +180,7 @@ struct server {
 	struct client_list graveyard;/* closed; freed after the event batch */
 	uint64_t nclients;
 	uint64_t nready;
+	uint64_t nheld;              /* paced publishers held, all streams */
 	uint64_t next_id;
 	struct stream_list streams;
 	struct stream_list dirty;

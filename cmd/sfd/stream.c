@@ -73,22 +73,42 @@ void
 stream_free(struct stream *st)
 {
 	ring_free(st->ring);
+	free(st->marks);
 	free(st);
 }
 
-/* How far behind the newest frame a subscriber can be and still be sure
- * to get its current frame whole after the next append. */
-static uint64_t
-safe_lag(const struct server *s, const struct ring *r)
+uint64_t
+stream_safe_lag(const struct stream *st)
 {
-	return ring_size(r) - s->cfg.max_frame - FRAME_HDR - APPEND_MAX;
+	return ring_size(st->ring) - st->srv->cfg.max_frame - FRAME_HDR -
+	    APPEND_MAX;
 }
 
 /*
- * Where a subscriber at c->pos can stop without cutting a frame, and the
- * seq of the first frame it will not have received.  -1 when its current
- * frame has already been overwritten.
+ * Where a paced publisher waits: an eighth of the ring short of the hard
+ * limit.  The slack lets an unpaced publisher of the same stream append
+ * without cutting anyone at once, and gives a stalled subscriber that no
+ * longer holds the publisher back a moment to come back before it is
+ * overwritten.
  */
+static uint64_t
+hold_lag(const struct stream *st)
+{
+	uint64_t safe = stream_safe_lag(st), eighth = ring_size(st->ring) / 8;
+
+	return safe > eighth ? safe - eighth : 0;
+}
+
+/* Where it goes on: a quarter of the ring lower, so that it does not
+ * flip on and off with every frame. */
+static uint64_t
+release_lag(const struct stream *st)
+{
+	uint64_t hold = hold_lag(st), quarter = ring_size(st->ring) / 4;
+
+	return hold > quarter ? hold - quarter : 0;
+}
+
 int
 stream_stop_point(const struct client *c, uint64_t *stop, uint64_t *seq)
 {
@@ -116,10 +136,12 @@ stream_cut(struct client *c, enum cut why, uint64_t lag)
 {
 	struct ring *r = c->stream->ring;
 
+	int lagging = why == CUT_RING || why == CUT_OWN || why == CUT_SLOW;
+
 	if (c->cut != CUT_NONE || c->state == CS_DEPARTING ||
 	    c->state == CS_CLOSED)
 		return;   /* already on its way out */
-	if (c->state == CS_FINISHING && why == CUT_LAG)
+	if (c->state == CS_FINISHING && lagging)
 		return;   /* a skip is under way */
 	if (c->state == CS_FINISHING) {
 		/* stop is the end of the frame it is finishing */
@@ -129,42 +151,93 @@ stream_cut(struct client *c, enum cut why, uint64_t lag)
 	} else if (stream_stop_point(c, &c->stop, &c->stop_seq) == -1) {
 		why = CUT_TORN;
 	}
-	if (why == CUT_SHUTDOWN)
+	/* Shutting down, it gets all there is; unless the ring already ran
+	 * over where its kept tail ends. */
+	if (why == CUT_SHUTDOWN && c->tail == NULL)
 		c->stop = ring_head(r);
 	c->cut = why;
 	c->cut_lag = lag;
-	if (why == CUT_LAG && c->skip_on_lag) {
+	if (lagging && c->skip_on_lag) {
 		/* A skip is not a departure: on a frame boundary it jumps
 		 * at once, else after the frame it is in. */
 		c->cut = CUT_NONE;
-		if (c->stop == c->pos)
-			stream_jump(c, c->stop_seq);
-		else
+		if (c->stop != c->pos)
 			c->state = CS_FINISHING;
+		else if (!stream_jump(c, c->stop_seq))
+			return;   /* nowhere to go: nothing to act on */
 	}
 	client_schedule(c);
 }
 
-void
+/*
+ * How far behind the newest frame a skip lands: half the tightest limit
+ * on it, so it has room to fall behind again before the next skip.
+ */
+static uint64_t
+skip_keep(const struct client *c)
+{
+	uint64_t limit = stream_safe_lag(c->stream);
+
+	if (c->own_lag > 0 && c->own_lag < limit)
+		limit = c->own_lag;
+	if (c->srv->cfg.max_lag > 0 && c->srv->cfg.max_lag < limit)
+		limit = c->srv->cfg.max_lag;
+	return limit / 2;
+}
+
+int
 stream_jump(struct client *c, uint64_t seq)
 {
-	struct ring *r = c->stream->ring;
-	uint64_t to, to_seq;
+	struct stream *st = c->stream;
+	struct ring *r = st->ring;
+	uint64_t keep = skip_keep(c), to, to_seq;
+	uint32_t len;
+	int control;
+	size_t i;
 
 	c->state = CS_ACTIVE;
-	if (ring_align(r, ring_head(r) - c->srv->cfg.max_lag / 2, &to,
-	    &to_seq) == -1 || to <= c->pos)
-		return;   /* caught up meanwhile: nothing to skip */
+	if (ring_head(r) - c->pos <= keep ||
+	    ring_align(r, ring_head(r) - keep, &to, &to_seq) == -1 ||
+	    to <= c->pos)
+		return 0;   /* caught up meanwhile: nothing to skip */
+	/* Never past an end of stream: one in the part skipped is where the
+	 * skip lands, so the subscriber ends there as it would have. */
+	for (i = 0; i < st->marks_len; i++) {
+		if (st->marks[i].pos < c->pos || st->marks[i].pos >= to)
+			continue;
+		if (st->marks[i].pos == c->pos) {
+			/* Standing on one: it goes out first, as if it were
+			 * the frame in progress; the skip follows it. */
+			frame_get_header(ring_at(r, c->pos), &len, &control);
+			c->stop = c->pos + FRAME_HDR + len;
+			c->stop_seq = seq;
+			c->state = CS_FINISHING;
+			return 1;
+		}
+		to = st->marks[i].pos;
+		to_seq = st->marks[i].seq;
+		break;
+	}
+	c->over_since = 0;   /* a new start for sfd --max-lag */
+	stream_skip(c, seq, to_seq);
+	c->pos = to;
+	return 1;
+}
+
+void
+stream_skip(struct client *c, uint64_t from, uint64_t to)
+{
+	if (to == from)
+		return;   /* nothing but marks passed over */
 	if (c->skip_count == 0)
-		c->skip_seq = seq;
-	c->skip_count += to_seq - seq;
+		c->skip_seq = from;
+	c->skip_count += to - from;
 	/* The first skip is news; the rest of a long stall only with -v. */
 	client_log(c, c->skipped == 0 ? LOG_INFO : LOG_DEBUG, "skipped ahead "
 	    "on stream %s: %llu frames (seq %llu..%llu)", c->stream->name,
-	    (unsigned long long)(to_seq - seq), (unsigned long long)seq,
-	    (unsigned long long)to_seq - 1);
-	c->skipped += to_seq - seq;
-	c->pos = to;
+	    (unsigned long long)(to - from), (unsigned long long)from,
+	    (unsigned long long)to - 1);
+	c->skipped += to - from;
 }
 
 /*
@@ -177,7 +250,8 @@ keep_tail(struct client *c)
 {
 	size_t len = (size_t)(c->stop - c->pos);
 
-	if (len > TAIL_MAX || (c->tail = malloc(len)) == NULL)
+	/* At most one frame: --max-frame bounds it. */
+	if ((c->tail = malloc(len)) == NULL)
 		return -1;
 	memcpy(c->tail, ring_at(c->stream->ring, c->pos), len);
 	c->tail_len = len;
@@ -188,6 +262,26 @@ keep_tail(struct client *c)
 	return 0;
 }
 
+/*
+ * End mark m went out of the ring.  A subscriber that had not reached it
+ * and is finishing a frame from what was kept aside, to skip after, is
+ * owed it: its skip ends there, as it would have in the ring.  (Any other
+ * subscriber behind it was cut off, or skipped to it, before the append.)
+ */
+static void
+owe_mark(struct stream *st, const struct mark *m)
+{
+	struct client *c;
+
+	TAILQ_FOREACH(c, &st->subs, slink) {
+		if (c->state == CS_FINISHING && !c->mark_owed &&
+		    c->pos <= m->pos) {
+			c->mark_owed = 1;
+			c->mark_seq = m->seq;
+		}
+	}
+}
+
 void
 stream_append(struct stream *st, const unsigned char *frames, size_t len)
 {
@@ -195,31 +289,109 @@ stream_append(struct stream *st, const unsigned char *frames, size_t len)
 	struct client *c;
 	uint64_t lag;
 
+	size_t i;
+
+	/*
+	 * The hard limit, the only one by default: a subscriber is cut off
+	 * only when frames it still needs are about to be overwritten.  Why
+	 * not wait for it?  Waiting would slow the publisher and every other
+	 * subscriber down to it; a publisher that can wait asks for pace=1.
+	 */
 	TAILQ_FOREACH(c, &st->subs, slink) {
 		lag = ring_head(r) + len - c->pos;
 		if (c->tail != NULL || c->cut == CUT_TORN) {
 			continue;   /* needs nothing more from the ring */
 		} else if (lag <= ring_size(r)) {
-			if (lag > safe_lag(c->srv, r))
-				stream_cut(c, CUT_LAG, lag);
-		} else if (c->state == CS_ACTIVE || keep_tail(c) == -1) {
+			if (lag > stream_safe_lag(st))
+				stream_cut(c, CUT_RING, lag);
+		} else if ((c->state == CS_ACTIVE && c->cut == CUT_NONE) ||
+		    keep_tail(c) == -1) {
 			c->cut = CUT_TORN;
 			client_schedule(c);
 		}
 	}
 	ring_append(r, frames, len);
+	for (i = 0; i < st->marks_len && st->marks[i].pos < ring_tail(r); i++)
+		owe_mark(st, &st->marks[i]);
+	if (i > 0) {
+		st->marks_len -= i;
+		memmove(st->marks, st->marks + i, st->marks_len *
+		    sizeof(*st->marks));
+	}
 	if (!st->dirty) {
 		st->dirty = 1;
 		TAILQ_INSERT_TAIL(&st->srv->dirty, st, dlink);
 	}
 }
 
+int
+stream_append_mark(struct stream *st, const unsigned char *frame,
+    size_t len)
+{
+	struct mark *p;
+	size_t cap;
+
+	if (st->marks_len == st->marks_cap) {
+		cap = st->marks_cap == 0 ? 8 : st->marks_cap * 2;
+		if ((p = realloc(st->marks, cap * sizeof(*p))) == NULL)
+			return -1;
+		st->marks = p;
+		st->marks_cap = cap;
+	}
+	st->marks[st->marks_len].pos = ring_head(st->ring);
+	st->marks[st->marks_len].seq = ring_head_seq(st->ring);
+	st->marks_len++;
+	stream_append(st, frame, len);
+	return 0;
+}
+
+/* A subscriber whose unsent frames a paced publisher must not overwrite:
+ * one taking frames that has not stalled. */
+static int
+holds_publishers(const struct client *c)
+{
+	return (c->state == CS_ACTIVE || c->state == CS_FINISHING) &&
+	    c->cut == CUT_NONE && !c->untethered;
+}
+
+int
+stream_must_wait(const struct stream *st, size_t len)
+{
+	const struct client *c;
+	uint64_t hold = hold_lag(st), head = ring_head(st->ring);
+
+	/* One with nothing left to take can take any one append: sfd
+	 * makes sure the ring holds two of the largest. */
+	TAILQ_FOREACH(c, &st->subs, slink)
+		if (holds_publishers(c) && c->pos < head &&
+		    head + len - c->pos > hold)
+			return 1;
+	return 0;
+}
+
+int
+stream_drained(const struct stream *st)
+{
+	const struct client *c;
+	uint64_t limit = release_lag(st), head = ring_head(st->ring);
+
+	TAILQ_FOREACH(c, &st->subs, slink)
+		if (holds_publishers(c) && head - c->pos > limit)
+			return 0;
+	return 1;
+}
+
+int
+stream_caught_up(const struct client *c)
+{
+	return ring_head(c->stream->ring) - c->pos <= release_lag(c->stream);
+}
+
 void
-stream_oldest(const struct server *s, const struct stream *st,
-    uint64_t *pos, uint64_t *seq)
+stream_oldest(const struct stream *st, uint64_t *pos, uint64_t *seq)
 {
 	const struct ring *r = st->ring;
-	uint64_t keep = safe_lag(s, r);
+	uint64_t keep = stream_safe_lag(st);
 	uint64_t from = ring_tail(r);
 
 	if (ring_head(r) - from > keep)

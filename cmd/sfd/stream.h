@@ -20,20 +20,47 @@ void stream_free(struct stream *st);
 
 /*
  * Append len bytes of whole frames (headers checked).  Before the ring
- * takes them, every subscriber they would leave too far behind is cut off
- * (stream_cut), and a departing one whose unsent bytes they would
- * overwrite keeps the rest of its frame aside.  The stream is marked for
- * fan-out.
+ * takes them, every subscriber whose unsent frames they would overwrite
+ * is cut off (stream_cut, CUT_RING), and a departing one keeps the rest
+ * of its frame aside.  The stream is marked for fan-out.
  */
 void stream_append(struct stream *st, const unsigned char *frames,
     size_t len);
 
 /*
+ * Append an end-of-stream mark, remembering where it is so that no skip
+ * passes over it.  -1 (ENOMEM, nothing appended) when that cannot be
+ * remembered.
+ */
+int stream_append_mark(struct stream *st, const unsigned char *frame,
+    size_t len);
+
+/*
+ * The hard limit: how far behind the newest frame a subscriber may be and
+ * still get its current frame whole after the next append.
+ */
+uint64_t stream_safe_lag(const struct stream *st);
+
+/*
+ * 1 if a paced publisher must wait before appending len bytes: they would
+ * take a subscriber that holds paced publishers back (one taking frames,
+ * not stalled) to within an eighth of the ring of the hard limit.
+ */
+int stream_must_wait(const struct stream *st, size_t len);
+
+/* 1 once every subscriber holding paced publishers back is a quarter of
+ * the ring below that: held publishers may go on. */
+int stream_drained(const struct stream *st);
+
+/* 1 if subscriber c is within that same distance of the newest frame. */
+int stream_caught_up(const struct client *c);
+
+/*
  * Decide that subscriber c is cut off for why, at lag bytes behind: fix
  * where it stops (the end of the frame it is in, or with CUT_SHUTDOWN the
  * newest frame) while the ring still holds it, and schedule it.  A
- * subscriber that asked for on-lag=skip is moved ahead instead when why
- * is CUT_LAG.  Nothing is sent here.
+ * subscriber that asked for on-lag=skip is moved ahead instead when it
+ * lags (CUT_RING, CUT_OWN, CUT_SLOW).  Nothing is sent here.
  */
 void stream_cut(struct client *c, enum cut why, uint64_t lag);
 
@@ -46,17 +73,21 @@ int stream_stop_point(const struct client *c, uint64_t *stop, uint64_t *seq);
 
 /*
  * Jump subscriber c, standing on the start of frame seq, ahead to where a
- * skip lands; the frames passed over are counted for the SKIP notice it
- * gets before its next data.
+ * skip lands (half its tightest limit behind the newest frame, or the
+ * first end mark before that); the frames passed over are counted for the
+ * SKIP notice it gets before its next data.  Returns 0 when there was
+ * nowhere to go.
  */
-void stream_jump(struct client *c, uint64_t seq);
+int stream_jump(struct client *c, uint64_t seq);
+
+/* Count data frames from .. to - 1 as skipped by c, for its SKIP notice. */
+void stream_skip(struct client *c, uint64_t from, uint64_t to);
 
 /*
  * The oldest frame a new subscriber may start from: the oldest in the
  * ring that the next append cannot overwrite.
  */
-void stream_oldest(const struct server *s, const struct stream *st,
-    uint64_t *pos, uint64_t *seq);
+void stream_oldest(const struct stream *st, uint64_t *pos, uint64_t *seq);
 
 /* Schedule every subscriber of every stream that got frames. */
 void stream_fanout(struct server *s);

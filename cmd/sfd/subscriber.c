@@ -1,23 +1,50 @@
+#include <stdio.h>
+
 #include "log.h"
 #include "output.h"
+#include "queue.h"
 #include "stream.h"
 #include "subscriber.h"
 
-/* Evict a subscriber that fell too far behind, telling it why. */
+/* The goodbye for a subscriber cut off for lagging, and the log line. */
 static void
-evict(struct client *c)
+evict(struct client *c, enum cut why)
 {
-	struct ring *r = c->stream->ring;
-	uint64_t seq = c->stop_seq;
+	struct server *s = c->srv;
+	struct stream *st = c->stream;
+	unsigned long long seq = c->stop_seq, head = ring_head_seq(st->ring),
+	    lag = c->cut_lag;
+	char why_text[160];
 
-	client_log(c, LOG_INFO, "evicted from stream %s: lag %llu bytes > "
-	    "max-lag %llu; %llu frames not received (seq %llu..%llu)",
-	    c->stream->name, (unsigned long long)c->cut_lag,
-	    (unsigned long long)c->srv->cfg.max_lag,
-	    (unsigned long long)(ring_head_seq(r) - seq),
-	    (unsigned long long)seq, (unsigned long long)ring_head_seq(r) - 1);
-	client_depart(c, "BYE reason=lag seq=%llu lag=%llu",
-	    (unsigned long long)seq, (unsigned long long)c->cut_lag);
+	switch (why) {
+	case CUT_OWN:
+		snprintf(why_text, sizeof(why_text), "reason=lag: %llu bytes "
+		    "behind, past its own max-lag %llu", lag,
+		    (unsigned long long)c->own_lag);
+		client_depart(c, "BYE reason=lag seq=%llu lag=%llu "
+		    "max-lag=%llu", seq, lag, (unsigned long long)c->own_lag);
+		break;
+	case CUT_SLOW:
+		snprintf(why_text, sizeof(why_text), "reason=slow: %llu bytes "
+		    "behind, over --max-lag %llu for %llu s", lag,
+		    (unsigned long long)s->cfg.max_lag,
+		    (unsigned long long)s->cfg.lag_ms / 1000);
+		client_depart(c, "BYE reason=slow seq=%llu lag=%llu "
+		    "max-lag=%llu lag-time=%llu", seq, lag,
+		    (unsigned long long)s->cfg.max_lag,
+		    (unsigned long long)s->cfg.lag_ms / 1000);
+		break;
+	default:
+		snprintf(why_text, sizeof(why_text), "reason=lag: %llu bytes "
+		    "behind, the ring of %zu bytes was about to overwrite "
+		    "frames it had not received", lag, ring_size(st->ring));
+		client_depart(c, "BYE reason=lag seq=%llu lag=%llu ring=%zu",
+		    seq, lag, ring_size(st->ring));
+		break;
+	}
+	client_log(c, LOG_INFO, "evicted from stream %s, %s; %llu frames not "
+	    "received (seq %llu..%llu)", st->name, why_text, head - seq, seq,
+	    head - 1);
 }
 
 int
@@ -29,8 +56,10 @@ subscriber_cut(struct client *c)
 	switch (why) {
 	case CUT_NONE:
 		break;
-	case CUT_LAG:
-		evict(c);
+	case CUT_RING:
+	case CUT_OWN:
+	case CUT_SLOW:
+		evict(c, why);
 		break;
 	case CUT_SHUTDOWN:
 		client_depart(c, "BYE reason=shutdown seq=%llu",
@@ -38,29 +67,80 @@ subscriber_cut(struct client *c)
 		break;
 	case CUT_TORN:
 		client_log(c, LOG_INFO, "closed: the ring wrapped over the "
-		    "frame it was in the middle of");
+		    "frame it was in the middle of, and there was no memory "
+		    "to keep its rest aside");
 		return -1;
 	}
 	return 0;
 }
 
+/* 1 once c has been over sfd --max-lag for --lag-time without a break. */
+static int
+too_slow(struct client *c, uint64_t lag)
+{
+	struct server *s = c->srv;
+
+	if (s->cfg.max_lag == 0 || lag <= s->cfg.max_lag) {
+		c->over_since = 0;
+		return 0;
+	}
+	if (c->over_since == 0) {
+		c->over_since = s->now;
+		server_tick_arm(s);
+	}
+	return s->now - c->over_since >= (long long)s->cfg.lag_ms;
+}
+
 int
 subscriber_check(struct client *c)
 {
-	uint64_t lag, max_lag = c->srv->cfg.max_lag;
+	uint64_t lag;
 
 	if (c->state != CS_ACTIVE)
 		return 0;
-	/* Lag is what the subscriber could not take: why cut it off rather
-	 * than wait?  Waiting would slow the publisher and every other
-	 * subscriber down to it. */
 	lag = ring_head(c->stream->ring) - c->pos;
-	if (lag <= max_lag) {
-		c->lag_limit = max_lag;   /* caught up */
-		return 0;
+	if (c->own_lag > 0) {
+		/* Its own limit: what it could not take, at once.  A replay
+		 * may start further back, but not fall further behind. */
+		if (lag <= c->own_lag) {
+			c->lag_limit = c->own_lag;
+		} else if (lag > c->lag_limit) {
+			stream_cut(c, CUT_OWN, lag);
+			return 1;
+		}
 	}
-	if (lag <= c->lag_limit)
+	if (too_slow(c, lag)) {
+		stream_cut(c, CUT_SLOW, lag);
+		return 1;
+	}
+	if (c->untethered && c->progress_ms == c->srv->now &&
+	    stream_caught_up(c)) {
+		c->untethered = 0;
+		client_log(c, LOG_INFO, "reading again on stream %s: holds "
+		    "paced publishers back again", c->stream->name);
+	}
+	return 0;
+}
+
+int
+subscriber_tick(struct client *c)
+{
+	struct server *s = c->srv;
+	struct stream *st = c->stream;
+	uint64_t lag = ring_head(st->ring) - c->pos;
+
+	if (c->state != CS_ACTIVE && c->state != CS_FINISHING)
 		return 0;
-	stream_cut(c, CUT_LAG, lag);
-	return 1;
+	if (st->nheld > 0 && !c->untethered && (lag > 0 || c->tail != NULL) &&
+	    s->now - c->progress_ms >= (long long)s->cfg.stall_ms) {
+		c->untethered = 1;
+		client_log(c, LOG_INFO, "stalled on stream %s: took no byte "
+		    "for %llu s, %llu bytes behind; no longer holds paced "
+		    "publishers back", st->name,
+		    (unsigned long long)(s->now - c->progress_ms) / 1000,
+		    (unsigned long long)lag);
+	}
+	if (c->state == CS_ACTIVE && too_slow(c, lag))
+		stream_cut(c, CUT_SLOW, lag);
+	return c->over_since != 0;
 }

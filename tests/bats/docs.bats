@@ -138,7 +138,7 @@ same_options() {
 	assert_eq "" "$(cd "$d" && find . -type f)"
 }
 
-@test "the demo runs to its end: a slow consumer evicted, then made whole" {
+@test "the demo runs to its end: a burst whole at the defaults, a paced file, a frozen consumer cut off" {
 	export SF_BUILD=$BUILD
 	# The demo bounds each of its own waits; this bounds their sum.
 	run --separate-stderr timeout "$(secs 120)" sh "$ROOT/examples/demo.sh"
@@ -147,11 +147,14 @@ same_options() {
 	local want
 	# The records are generated, not random: the consumers' summaries
 	# are fixed, and show that they ran to the end.
-	for want in "sfpipe exited 0 after 10000 records" \
-	    "kept 103 records" \
-	    "10000 records: 9135 info, 762 warn, 103 error" \
-	    "evicted from stream demo" "exit status 4:" \
-	    "all 10000 records, none twice, none missing" \
+	for want in "sfpipe exited 0 after 200000 records" \
+	    "kept 2061 records" \
+	    "200000 records: 182713 info, 15226 warn, 2061 error" \
+	    "it printed all 200000 records, exactly as published: nobody was cut off" \
+	    "kept 1030 records, all there are" \
+	    "stalled on stream file: took no byte for 1 s" \
+	    "evicted from stream file, reason=lag" "exit status 4:" \
+	    "all 100000 records, none twice, none missing" \
 	    "sfd exit status 0"; do
 		grep -qF "$want" <<<"$output" || fail "demo never said: $want"
 	done

@@ -264,3 +264,13 @@ evicted_seq() {
 	}
 	echo "${BASH_REMATCH[4]}${BASH_REMATCH[7]}"
 }
+
+# ring_evicted_seq TEXT: like evicted_seq, but TEXT must say the ring was
+# full (the daemon's hard limit), not another reason.
+ring_evicted_seq() {
+	[[ $1 =~ ^sfcat:\ evicted:\ fell\ $SIZE_RE\ behind\ \(the\ ring\ is\ full\) ]] || {
+		echo "not an eviction by the ring: $1" >&2
+		return 1
+	}
+	evicted_seq "$1"
+}

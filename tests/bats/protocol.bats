@@ -61,7 +61,7 @@ refused() {
 	# Only the header: the daemon must judge it before the body comes.
 	client 10 "ctl:PUB 1 stream=x" read hdr:65537 eof
 	[ "$status" -eq 0 ]
-	assert_eq "$(printf 'CTL OK stream=x seq=0 epoch=E max-frame=65536\nCTL ERR reason=frame-too-large\nEOF')" "$output"
+	assert_eq "$(printf 'CTL OK stream=x seq=0 epoch=E max-frame=65536 ring=67108864\nCTL ERR reason=frame-too-large\nEOF')" "$output"
 	wait_until 5 "grep -q 'reason=frame-too-large' '$LOG'"
 	pipeline_finish
 	stop_sfd
@@ -98,7 +98,7 @@ refused() {
 	client 10 "ctl:PUB 1 stream=part" read data:complete-1 data:complete-2 \
 	    hdr:100 bytes:0123456789
 	[ "$status" -eq 0 ]
-	assert_eq "CTL OK stream=part seq=0 epoch=E max-frame=65536" "$output"
+	assert_eq "CTL OK stream=part seq=0 epoch=E max-frame=65536 ring=67108864" "$output"
 	wait_until 5 "grep -q discarded '$LOG'"
 	printf 'after\n' | publish part
 	assert_exit part 0
@@ -112,7 +112,7 @@ refused() {
 	pipeline_start
 	client 10 "ctl:SUB 1 stream=x" read data:hello eof
 	[ "$status" -eq 0 ]
-	assert_eq "$(printf 'CTL OK stream=x seq=0 epoch=E max-frame=65536\nCTL ERR reason=not-a-publisher\nEOF')" "$output"
+	assert_eq "$(printf 'CTL OK stream=x seq=0 epoch=E max-frame=65536 ring=67108864\nCTL ERR reason=not-a-publisher\nEOF')" "$output"
 	wait_until 5 "grep -q 'reason=not-a-publisher' '$LOG'"
 	pipeline_finish
 	stop_sfd
@@ -123,7 +123,7 @@ refused() {
 	pipeline_start
 	client 10 "ctl:PUB 1 stream=x" read "ctl:SUB 1 stream=x" eof
 	[ "$status" -eq 0 ]
-	assert_eq "$(printf 'CTL OK stream=x seq=0 epoch=E max-frame=65536\nCTL ERR reason=unexpected-control\nEOF')" "$output"
+	assert_eq "$(printf 'CTL OK stream=x seq=0 epoch=E max-frame=65536 ring=67108864\nCTL ERR reason=unexpected-control\nEOF')" "$output"
 	wait_until 5 "grep -q 'reason=unexpected-control' '$LOG'"
 	pipeline_finish
 	stop_sfd
@@ -161,13 +161,13 @@ refused() {
 	assert_exit cat 0
 	client 10 "ctl:PUB 1 stream=default" read
 	[ "$status" -eq 0 ]
-	assert_eq "CTL OK stream=default seq=3 epoch=E max-frame=1048576" "$output"
+	assert_eq "CTL OK stream=default seq=3 epoch=E max-frame=1048576 ring=67108864" "$output"
 	spawn sub python3 "$RAWPY" client "$SOCK" 10 "ctl:SUB 1 stream=default" read read read
 	wait_subscribers 2
 	client 10 "ctl:PUB 1 stream=default" read "data:x y" data:
 	[ "$status" -eq 0 ]
-	assert_eq "CTL OK stream=default seq=3 epoch=E max-frame=1048576" "$output"
+	assert_eq "CTL OK stream=default seq=3 epoch=E max-frame=1048576 ring=67108864" "$output"
 	assert_exit sub 0
-	assert_eq "$(printf 'CTL OK stream=default seq=3 epoch=E max-frame=1048576\nDATA 3 x y\nDATA 0 ')" "$(cat "$T/sub.out")"
+	assert_eq "$(printf 'CTL OK stream=default seq=3 epoch=E max-frame=1048576 ring=67108864\nDATA 3 x y\nDATA 0 ')" "$(cat "$T/sub.out")"
 	stop_sfd
 }

@@ -154,11 +154,17 @@ load helpers
 	assert_eq "sfpipe: --max-frame 1q: invalid" "${stderr%%$'\n'*}"
 }
 
-@test "sfd rejects a ring too small for max-lag + max-frame + 256k" {
+@test "sfd rejects a ring too small for two frames + 256k + max-lag" {
 	sfrun "$SFD" -l "$SOCK" --ring 1M --max-lag 1M
 	[ "$status" -eq 2 ]
-	[[ $stderr == sfd:* ]]
+	assert_eq "sfd: --ring (1048576) must hold twice --max-frame (1048576) and its header, plus 256k, plus --max-lag (1048576)" "${stderr%%$'\n'*}"
 	[ ! -e "$SOCK" ]
+	# Exactly enough is enough: 2 * (1M + 4) + 256k + 1 = 2359305.
+	sfrun "$SFD" -l "$SOCK" --ring 2359305 --max-frame 1M --max-lag 2
+	[ "$status" -eq 2 ]
+	[ ! -e "$SOCK" ]
+	start_sfd --ring 2359305 --max-frame 1M --max-lag 1
+	stop_sfd
 	sfrun "$SFD" -l "$SOCK" --max-frame 2G
 	[ "$status" -eq 2 ]
 	[[ ${stderr%%$'\n'*} == "sfd: --max-frame 2G: too large" ]]

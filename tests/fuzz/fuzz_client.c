@@ -10,7 +10,7 @@
  * Input: [cfg] [L] [L schedule bytes] [F's stream bytes ...]
  *
  *   cfg bits 0-2  S's hello (see sub_hello[])
- *            3    --max-lag 1k instead of 256k
+ *            3    --max-lag 1k instead of 256k (--lag-time 1)
  *            4    --max-frame 300k (more than a publisher's read buffer)
  *                 instead of 64k
  *            5    --max-streams 1 instead of 64
@@ -66,8 +66,8 @@ static const char *const sub_hello[8] = {
 	"SUB 1 stream=default on-lag=skip",
 	"SUB 1 stream=default from=oldest",
 	"SUB 1 stream=default from=oldest on-lag=skip",
-	"SUB 1 stream=default from=-3",
-	"SUB 1 stream=default from=1 on-lag=skip",
+	"SUB 1 stream=default from=-3 max-lag=4096",
+	"SUB 1 stream=default from=1 on-lag=skip max-lag=20000",
 	"SUB 1 stream=default from=-100000 epoch=0000000000000000",
 	"SUB 1 stream=default from=5 on-lag=disconnect",
 };
@@ -537,6 +537,8 @@ setup(struct harness *h, uint8_t cfg)
 	c.max_streams = cfg & 0x20 ? 1 : 64;
 	c.grace_ms = 2000;
 	c.hello_ms = 5000;
+	c.lag_ms = 1000;
+	c.stall_ms = 1000;
 	/* As sfd.c insists: a subscriber within --max-lag survives an
 	 * append. */
 	FUZZ_CHECK(c.max_lag + c.max_frame + APPEND_MAX <= c.ring);

@@ -23,7 +23,7 @@ client() {
 	# Everything is slower under valgrind: stretch every bound.
 	SCALE=6
 	valgrind_wrapper "$T/vg-sfd" "$SFD" "$T/vg-sfd.log"
-	SFD=$T/vg-sfd start_sfd --ring 2M --max-lag 256k --max-frame 64k \
+	SFD=$T/vg-sfd start_sfd --ring 2M --max-lag 256k --lag-time 1 --max-frame 64k \
 	    --hello-timeout 1 --grace 1 --max-clients 8 --max-streams 4
 	sfraw lines data 1 40000 >"$T/in"
 	n=$(wc -l <"$T/in")
