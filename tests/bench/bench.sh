@@ -1,6 +1,7 @@
 #!/bin/sh
 # tests/bench/bench.sh - fan-out throughput of streamfan against socat and
-# ncat --broker.  Run by `make bench` (after `make`), or directly:
+# ncat --broker, with every record counted.  Run by `make bench` (after
+# `make`), or directly:
 #
 #     sh tests/bench/bench.sh
 #
@@ -8,16 +9,23 @@
 # fraction), setsid (util-linux, optional), and for the peers socat and ncat.
 # Nothing is installed by this script; a missing peer is reported as missing.
 #
-# Workload: one publisher sends BENCH_RECORDS records of 100 bytes (99
-# characters and '\n') to K subscribers, for each K in BENCH_K.  Every
-# subscriber counts what it got with `wc -lc`; a run in which any subscriber
-# got anything but exactly BENCH_RECORDS records (and RECORDS*100 bytes) is
-# a failed run, shown as FAILED or LOSS, never as a number.
+# Workload: one publisher sends RECORDS records of 100 bytes (99 characters
+# and '\n') to K subscribers, for each K in BENCH_K.  Every subscriber
+# counts what it got with `wc -lc`.  A subscriber that got
+# fewer than RECORDS records lost the rest; a run in which any subscriber
+# lost a record is a LOSS, shown with the records lost and never with a
+# rate.  A run that went wrong in any other way is FAILED.
 #
-#   streamfan  sfd on a Unix socket, ring and max-lag sized so that nothing
-#              is evicted during the burst; K `sfcat -n RECORDS` subscribers
-#              (all confirmed subscribed in sfd's -v log before the clock
-#              starts), then `sfpipe < input`.
+# Tools, run side by side for each K:
+#   streamfan  sfd at its defaults (no --ring, no --max-lag) on a Unix
+#              socket; K `sfcat -n RECORDS` subscribers, all confirmed in
+#              sfd's -v log before the clock starts; then
+#              `cat input | sfpipe`: a pipe, the way a producer feeds it.
+#   paced      the same with `sfpipe --pace < input`.  When the sfpipe under
+#              test does not list --pace in its --help, the row says n/a.
+#   sized      NOT the defaults: `cat input | sfpipe` to an sfd whose
+#              --ring and --max-lag hold the whole burst, so nobody can be
+#              evicted: the cost of the fan-out alone.
 #   socat      the floor: a plain relay, one publisher connection to one
 #              consumer over a Unix socket.  socat cannot fan out, so for K > 1
 #              it runs K independent publisher/consumer pairs at once, each
@@ -37,21 +45,23 @@
 #   BENCH_RECORDS  records per run (default 200000)
 #   BENCH_RUNS     runs per case; the median is reported (default 3)
 #   BENCH_K        subscriber counts (default "1 10 50")
-#   BENCH_TOOLS    which tools to run (default "streamfan socat ncat")
+#   BENCH_TOOLS    which tools to run (default "streamfan paced sized socat
+#                  ncat")
 #   BENCH_TIMEOUT  seconds one run may take before it is failed (default 60)
-#   BENCH_RING, BENCH_MAX_LAG  sfd --ring and --max-lag (default: sized so
-#                  the whole burst fits, at least 64M and 48M)
 #   BENCH_SOCAT_BLOCK  socat -b transfer block size (default 65536)
 #   BENCH_SUBSCRIBED_RE  ERE for sfd -v's subscribe log line
 #                  (default 'subscribed to bench ')
 #   SF_BUILD       directory holding cmd/<prog>/<prog> (default: repo root)
 #
-# Exit status: 0 if every streamfan run was clean, 1 if any streamfan run
-# failed, 2 on a setup error.  Peer failures or loss are reported, not fatal.
+# Exit status: 0 if every streamfan run (streamfan, paced, sized) delivered
+# every record, 1 if any lost records or failed, 2 on a setup error.  Peer
+# failures or loss are reported, not fatal; paced rows that are n/a are not
+# failures.
 
-# shellcheck disable=SC2016,SC2046,SC2317
-# (SC2016: job scripts expand later, in their own sh; SC2046: splitting
-# $(...) into set -- is intended; SC2317: functions called from traps.)
+# shellcheck disable=SC2016,SC2046,SC2086,SC2317
+# (SC2016: job scripts expand later, in their own sh; SC2046, SC2086:
+# splitting $(...) into set -- and $SFD_ARGS into words is intended; SC2317:
+# functions called from traps.)
 
 set -u
 
@@ -59,10 +69,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${SF_BUILD:-$root}
 
-N=${BENCH_RECORDS:-200000}
+NMAIN=${BENCH_RECORDS:-200000}
 RUNS=${BENCH_RUNS:-3}
 KS=${BENCH_K:-"1 10 50"}
-TOOLS=${BENCH_TOOLS:-"streamfan socat ncat"}
+TOOLS=${BENCH_TOOLS:-"streamfan paced sized socat ncat"}
 TMO=${BENCH_TIMEOUT:-60}
 RECLEN=100
 
@@ -72,17 +82,17 @@ SFCAT=$build/cmd/sfcat/sfcat
 
 die() { echo "bench: $*" >&2; exit 2; }
 
-case $N in ''|*[!0-9]*) die "BENCH_RECORDS=$N: not a number" ;; esac
+case $NMAIN in ''|*[!0-9]*) die "BENCH_RECORDS=$NMAIN: not a number" ;; esac
 case $RUNS in ''|*[!0-9]*|0) die "BENCH_RUNS=$RUNS: not a positive number" ;; esac
 case $TMO in ''|*[!0-9]*|0) die "BENCH_TIMEOUT=$TMO: not a positive number" ;; esac
-[ "$N" -gt 0 ] || die "BENCH_RECORDS must be at least 1"
+[ "$NMAIN" -gt 0 ] || die "BENCH_RECORDS must be at least 1"
 for k in $KS; do
 	case $k in ''|*[!0-9]*|0) die "BENCH_K: $k: not a positive number" ;; esac
 done
 for t in $TOOLS; do
-	case $t in streamfan|socat|ncat) ;; *) die "BENCH_TOOLS: unknown tool $t" ;; esac
+	case $t in streamfan|paced|sized|socat|ncat) ;; *) die "BENCH_TOOLS: unknown tool $t" ;; esac
 done
-for c in awk date timeout sleep wc head; do
+for c in awk date timeout sleep wc head cat; do
 	command -v "$c" >/dev/null 2>&1 || die "$c: not found"
 done
 case $(date +%N) in *N*|'') die "date +%N unsupported (GNU coreutils needed)" ;; esac
@@ -100,6 +110,24 @@ fi
 : >"$T/pids"
 # pidexec FILE CMD...: note its own pid in FILE, then become CMD.
 printf '%s\n' 'f=$1; shift; echo $$ >"$f"; exec "$@"' >"$T/pidexec"
+
+# consume I KIND CMD...: subscriber I of the run in $d.  Runs CMD (its
+# stderr to cI.err, its status to cI.rc), through `head -n $N` when KIND
+# is "head-wc", counts the result with `wc -lc` into cI.cnt and stamps
+# cI.end.  The stamp is
+# taken in the last stage, as soon as wc has its count: the shell would
+# wait for CMD too, and an ncat consumer past `head` only ends when the
+# broker does.
+cat >"$T/consume" <<'EOF'
+i=$1 kind=$2
+shift 2
+src() { "$@" 2>"$d/c$i.err"; echo $? >"$d/c$i.rc"; }
+count() { wc -lc >"$d/c$i.cnt"; date +%s.%N >"$d/c$i.end"; }
+case $kind in
+wc) src "$@" | count ;;
+head-wc) src "$@" | head -n "$N" | count ;;
+esac
+EOF
 
 # Signal every job of the current run (whole process groups when setsid is
 # there).  The list only ever holds the current run's jobs: end_run reaps
@@ -123,7 +151,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "bench: interrupted" >&2; exit 130' INT TERM HUP
 
-export SFD SFPIPE SFCAT N TMO T
+export SFD SFPIPE SFCAT TMO T
 
 # spawn SCRIPT [ARG...]: run `sh -c SCRIPT sh ARG...` in the background in a
 # session of its own; the pid (= process group id) is left in $spawned.
@@ -188,48 +216,74 @@ all_done() {
 	[ "$_n" -ge "$2" ]
 }
 
-# wait_done: poll (cheaply: no fork but sleep) until all K consumers of
-# run directory $d are done, at most TMO seconds.
+# wait_done [SECONDS]: poll (cheaply: no fork but sleep) until all K
+# consumers of run directory $d are done, at most SECONDS (default TMO).
 wait_done() {
 	_n=0
-	while ! all_done "$d" "$k" && [ $_n -lt $((TMO * 50)) ]; do
+	_max=$(( ${1:-$TMO} * 50 ))
+	while ! all_done "$d" "$k" && [ $_n -lt $_max ]; do
 		sleep 0.02
 		_n=$((_n + 1))
 	done
 }
 
 # Summarise the K consumers of one run in directory $d: sets ok (1/0),
-# recmin (fewest records at one consumer), recsum, bad, tend (last end stamp).
+# lostmin, lostmax, lostsum (records not received, per subscriber and in
+# all), bad (subscribers without exactly N records of RECLEN bytes), tend
+# (last end stamp), and adds a note for output that has every record but
+# the wrong size.
 judge() {
-	recmin='' recsum=0 bad=0
+	lostmin='' lostmax=0 lostsum=0 bad=0
 	_i=1
 	while [ $_i -le "$1" ]; do
 		set -- "$1" $(cat "$d/c$_i.cnt" 2>/dev/null)
 		_l=${2:-0} _y=${3:-0}
-		recsum=$((recsum + _l))
-		{ [ -z "$recmin" ] || [ "$_l" -lt "$recmin" ]; } && recmin=$_l
-		{ [ "$_l" -eq "$N" ] && [ "$_y" -eq $((N * RECLEN)) ]; } || bad=$((bad + 1))
+		_lost=$((N - _l))
+		[ $_lost -lt 0 ] && _lost=0
+		lostsum=$((lostsum + _lost))
+		{ [ -z "$lostmin" ] || [ "$_lost" -lt "$lostmin" ]; } && lostmin=$_lost
+		[ "$_lost" -gt "$lostmax" ] && lostmax=$_lost
+		if [ "$_l" -ne "$N" ] || [ "$_y" -ne $((N * RECLEN)) ]; then
+			bad=$((bad + 1))
+			[ "$_l" -ge "$N" ] && add_note "subscriber $_i: $_l records in $_y bytes, expected $N in $((N * RECLEN))"
+		fi
 		_i=$((_i + 1))
 	done
 	tend=$(cat "$d"/c*.end 2>/dev/null | awk '$1 > m { m = $1 } END { printf "%.6f\n", m }')
 	if [ "$bad" -eq 0 ]; then ok=1; else ok=0; fi
 }
 
+# verdict: the status of a finished run: ok, LOSS (records lost), or
+# FAILED (everything arrived, but something else went wrong).
+verdict() {
+	if [ "$lostsum" -gt 0 ]; then echo LOSS
+	elif [ $ok -eq 1 ] && [ -z "$note" ]; then echo ok
+	else echo FAILED
+	fi
+}
+
 # Data: N lines of 99 characters and '\n', generated once.
-INPUT=$T/input
-awk -v n="$N" 'BEGIN {
+awk -v n="$NMAIN" 'BEGIN {
 	f = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 	f = f f; f = substr(f, 1, 89)
 	for (i = 0; i < n; i++) printf "%09d %s\n", i, f
-}' >"$INPUT" || die "cannot write the input"
-[ "$(wc -c <"$INPUT" | tr -d ' ')" -eq $((N * RECLEN)) ] || die "input has the wrong size"
-export INPUT
+}' >"$T/input.$NMAIN" || die "cannot write the input"
+[ "$(wc -c <"$T/input.$NMAIN" | tr -d ' ')" -eq $((NMAIN * RECLEN)) ] || die "input has the wrong size"
 
-# Results: one line per run: K tool run status seconds recmin recsum daemoncpu busy% note
+# Cases: N:K:MIX, in the order they are run and reported, each once.
+CASES=
+add_case() {
+	case " $CASES " in *" $1 "*) ;; *) CASES="$CASES $1" ;; esac
+}
+for k in $KS; do add_case "$NMAIN:$k:wc"; done
+
+# Results: one line per run:
+#   case tool run status seconds lostmin lostmax lostsum srvcpu busy% note...
+# with the lost counts "-" when a run failed before anything was counted.
 RES=$T/results
 : >"$RES"
 
-record() { # K tool run status secs recmin recsum dcpu busy note...
+record() {
 	echo "$*" >>"$RES"
 }
 
@@ -243,44 +297,63 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f\n", b - a }'; }
 
 # ---------------------------------------------------------------- streamfan
 
-# Ring sizing: the whole burst may sit in the ring (frame = 4 + 99 bytes),
-# so no subscriber can be evicted however far it falls behind.
-burst_m=$(( (N * (RECLEN + 4)) / 1048576 + 1 ))
-lag_m=$(( burst_m * 5 / 4 + 1 ))
-[ $lag_m -lt 48 ] && lag_m=48
-ring_m=$(( lag_m + 16 ))
-RING=${BENCH_RING:-${ring_m}M}
-MAX_LAG=${BENCH_MAX_LAG:-${lag_m}M}
-export RING MAX_LAG
+# sized_args N: sfd options under which a burst of N records (frame = 4 +
+# 99 bytes) fits in the ring, so no subscriber can be evicted however far
+# it falls behind.
+sized_args() {
+	_b=$(( ($1 * (RECLEN + 4)) / 1048576 + 1 ))
+	_lag=$(( _b * 5 / 4 + 1 ))
+	[ $_lag -lt 48 ] && _lag=48
+	echo "--ring $((_lag + 16))M --max-lag ${_lag}M"
+}
 
-run_streamfan() { # K run
-	k=$1 r=$2 d=$T/sf.$k.$r
+# Does the sfpipe under test know --pace?  Its --help prints the synopsis.
+if "$SFPIPE" --help 2>&1 | grep -Eq -- '--pace([^a-z-]|$)'; then
+	HAVE_PACE=1
+else
+	HAVE_PACE=0
+fi
+
+run_streamfan() { # K run MODE (default, paced, sized)
+	k=$1 r=$2 mode=$3 d=$T/sf.$mode.$k.$r
+	tool=streamfan
+	[ "$mode" = default ] || tool=$mode
+	if [ "$mode" = paced ] && [ $HAVE_PACE -eq 0 ]; then
+		record "$CASE" "$tool" "$r" n/a - 0 0 0 - - "sfpipe has no --pace"
+		return
+	fi
 	mkdir -p "$d"
 	SOCK=$d/sfd.sock
-	export SOCK d
-	spawn 'timeout --foreground -k 2 $((TMO * 3)) sh "$T/pidexec" "$d/sfd.pid" "$SFD" -v -l "$SOCK" --ring "$RING" --max-lag "$MAX_LAG" 2>"$d/sfd.log"; echo $? >"$d/sfd.rc"'
+	SFD_ARGS=
+	[ "$mode" = sized ] && SFD_ARGS=$(sized_args "$N")
+	export SOCK d SFD_ARGS
+	spawn 'timeout --foreground -k 2 $((TMO * 3)) sh "$T/pidexec" "$d/sfd.pid" "$SFD" -v -l "$SOCK" $SFD_ARGS 2>"$d/sfd.log"; echo $? >"$d/sfd.rc"'
 	sfd_job=$spawned
 	sfd_pid=$(read_pidfile "$d/sfd.pid")
 	if ! wait_count "$d/sfd.log" 'listening on' 1 10; then
-		record "$k" streamfan "$r" FAILED - 0 0 - - "sfd did not start: $(tail -n 3 "$d/sfd.log" | tr '\n' ' ')"
+		record "$CASE" "$tool" "$r" FAILED - - - - - - "sfd did not start: $(tail -n 3 "$d/sfd.log" | tr '\n' ' ')"
 		stop TERM "$sfd_job"
 		return
 	fi
 	i=1
 	while [ $i -le "$k" ]; do
-		spawn '{ timeout --foreground -k 2 "$TMO" "$SFCAT" -s "$SOCK" -n "$N" bench 2>"$d/c$1.err"; echo $? >"$d/c$1.rc"; } | wc -lc >"$d/c$1.cnt"; date +%s.%N >"$d/c$1.end"' "$i"
+		spawn 'sh "$T/consume" "$1" "$2" timeout --foreground -k 2 "$TMO" "$SFCAT" -s "$SOCK" -n "$N" bench' "$i" wc
 		i=$((i + 1))
 	done
 	# sfd -v logs every subscribe; all K must be in before the clock starts.
 	if ! wait_count "$d/sfd.log" "$SUBSCRIBED_RE" "$k" 20; then
 		got=$(grep -Ec "$SUBSCRIBED_RE" "$d/sfd.log")
-		record "$k" streamfan "$r" FAILED - 0 0 - - "only $got of $k subscribers confirmed in sfd log within 20 s"
+		record "$CASE" "$tool" "$r" FAILED - - - - - - "only $got of $k subscribers confirmed in sfd log within 20 s"
 		stop TERM "$sfd_job"
 		return
 	fi
 	set -- $(sys_cpu); c0t=$1 c0i=$2
 	t0=$(now)
-	spawn 'timeout --foreground -k 2 "$TMO" "$SFPIPE" -s "$SOCK" bench <"$INPUT" 2>"$d/pub.err"; echo $? >"$d/pub.rc"'
+	if [ "$mode" = paced ]; then
+		spawn 'timeout --foreground -k 2 "$TMO" "$SFPIPE" --pace -s "$SOCK" bench <"$INPUT" 2>"$d/pub.err"; echo $? >"$d/pub.rc"'
+	else
+		spawn 'cat "$INPUT" | timeout --foreground -k 2 "$TMO" "$SFPIPE" -s "$SOCK" bench 2>"$d/pub.err"; echo $? >"$d/pub.rc"'
+	fi
 	pub=$spawned
 	wait_done
 	set -- $(sys_cpu); c1t=$1 c1i=$2
@@ -288,6 +361,11 @@ run_streamfan() { # K run
 	[ -n "$dcpu" ] && dcpu=$(awk -v t="$dcpu" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') || dcpu=-
 	timed_out=0
 	all_done "$d" "$k" || timed_out=1
+	# Every subscriber may have been evicted while sfpipe still writes: let
+	# it finish (bounded) so that its exit status is its own, not the
+	# shutdown's.
+	j=0
+	while [ ! -e "$d/pub.rc" ] && [ $j -lt 500 ]; do sleep 0.02; j=$((j + 1)); done
 	# Stop sfd cleanly (it drains, says goodbye and removes its socket).
 	# Signal sfd alone (not its job) so that its exit status gets recorded.
 	[ -n "$sfd_pid" ] && kill -TERM "$sfd_pid" 2>/dev/null
@@ -297,8 +375,8 @@ run_streamfan() { # K run
 	j=0
 	while ! all_done "$d" "$k" && [ $j -lt 250 ]; do sleep 0.02; j=$((j + 1)); done
 	stop KILL "$pub"
-	judge "$k"
 	note=
+	judge "$k"
 	[ $timed_out -eq 1 ] && add_note "timed out after ${TMO}s"
 	prc=$(cat "$d/pub.rc" 2>/dev/null) || prc=
 	[ "$prc" = 0 ] || add_note "sfpipe exit ${prc:-none}: $(head -c 200 "$d/pub.err" 2>/dev/null | tr '\n' ' ')"
@@ -307,13 +385,17 @@ run_streamfan() { # K run
 	rcs=$(cat "$d"/c*.rc 2>/dev/null | sort | uniq -c | awk '$2 != 0 { printf "%s%s sfcat exited %s", sep, $1, $2; sep = ", " }')
 	[ -n "$rcs" ] && add_note "$rcs"
 	ev=$(grep -c evicted "$d/sfd.log" 2>/dev/null) || ev=0
-	[ "$ev" -gt 0 ] && add_note "$ev evicted, first: $(grep -m1 evicted "$d/sfd.log")"
-	if [ $ok -eq 1 ] && [ -z "$note" ]; then
-		record "$k" streamfan "$r" ok "$(elapsed "$t0" "$tend")" "$recmin" "$recsum" "$dcpu" "$(busy_pct $c0t $c0i $c1t $c1i)"
+	[ "$ev" -gt 0 ] && add_note "$ev of $k evicted, first: $(grep -m1 evicted "$d/sfd.log" | sed 's/^sfd: #[0-9]* pid=[0-9]* uid=[0-9]* gid=[0-9]*: //')"
+	st=$(verdict)
+	if [ "$st" = ok ]; then
+		record "$CASE" "$tool" "$r" ok "$(elapsed "$t0" "$tend")" 0 0 0 "$dcpu" "$(busy_pct $c0t $c0i $c1t $c1i)"
 	else
-		err=$(cat "$d"/c*.err 2>/dev/null | sort | uniq -c | head -n 3 | awk '{ $1 = $1 "x"; printf "%s%s", sep, $0; sep = "; " }')
-		[ -n "$err" ] && add_note "sfcat said: $err"
-		record "$k" streamfan "$r" FAILED - "$recmin" "$recsum" "$dcpu" - "$note"
+		# sfd's eviction line says it all; otherwise sfcat may know why.
+		if [ "$ev" -eq 0 ]; then
+			err=$(cat "$d"/c*.err 2>/dev/null | sort | uniq -c | sort -rn | head -n 1 | awk '{ $1 = $1 "x"; print }')
+			[ -n "$err" ] && add_note "sfcat said: $err"
+		fi
+		record "$CASE" "$tool" "$r" "$st" - "$lostmin" "$lostmax" "$lostsum" "$dcpu" - "$note"
 	fi
 }
 
@@ -333,7 +415,7 @@ run_socat() { # K run
 	export d
 	i=1
 	while [ $i -le "$k" ]; do
-		spawn '{ timeout --foreground -k 2 "$TMO" socat -b "$SOCAT_BLOCK" -u UNIX-LISTEN:"$d/s$1.sock" STDOUT 2>"$d/c$1.err"; echo $? >"$d/c$1.rc"; } | wc -lc >"$d/c$1.cnt"; date +%s.%N >"$d/c$1.end"' "$i"
+		spawn 'sh "$T/consume" "$1" "$2" timeout --foreground -k 2 "$TMO" socat -b "$SOCAT_BLOCK" -u UNIX-LISTEN:"$d/s$1.sock" STDOUT' "$i" wc
 		i=$((i + 1))
 	done
 	i=1 j=0
@@ -341,7 +423,7 @@ run_socat() { # K run
 		if [ -S "$d/s$i.sock" ]; then i=$((i + 1)); else sleep 0.02; j=$((j + 1)); fi
 	done
 	if [ $i -le "$k" ]; then
-		record "$k" socat "$r" FAILED - 0 0 - - "listeners did not come up"
+		record "$CASE" socat "$r" FAILED - - - - - - "listeners did not come up"
 		return
 	fi
 	set -- $(sys_cpu); c0t=$1 c0i=$2
@@ -353,11 +435,14 @@ run_socat() { # K run
 	done
 	wait_done
 	set -- $(sys_cpu); c1t=$1 c1i=$2
+	note=
 	judge "$k"
-	if [ $ok -eq 1 ]; then
-		record "$k" socat "$r" ok "$(elapsed "$t0" "$tend")" "$recmin" "$recsum" - "$(busy_pct $c0t $c0i $c1t $c1i)"
+	st=$(verdict)
+	if [ "$st" = ok ]; then
+		record "$CASE" socat "$r" ok "$(elapsed "$t0" "$tend")" 0 0 0 - "$(busy_pct $c0t $c0i $c1t $c1i)"
 	else
-		record "$k" socat "$r" FAILED - "$recmin" "$recsum" - - "$(cat "$d"/*.err 2>/dev/null | head -n 2 | tr '\n' ' ')"
+		add_note "$(cat "$d"/*.err 2>/dev/null | head -n 2 | tr '\n' ' ')"
+		record "$CASE" socat "$r" "$st" - "$lostmin" "$lostmax" "$lostsum" - - "$note"
 	fi
 }
 
@@ -390,17 +475,17 @@ run_ncat() { # K run
 	done
 	NCAT_BASE=$(( NCAT_BASE + tries ))
 	if [ -z "$port" ]; then
-		record "$k" ncat "$r" FAILED - 0 0 - - "broker did not start: $(tail -n 2 "$d/broker.log" | tr '\n' ' ')"
+		record "$CASE" ncat "$r" FAILED - - - - - - "broker did not start: $(tail -n 2 "$d/broker.log" | tr '\n' ' ')"
 		return
 	fi
 	i=1
 	while [ $i -le "$k" ]; do
-		spawn 'timeout --foreground -k 2 "$TMO" ncat --recv-only 127.0.0.1 "$PORT" 2>"$d/c$1.err" | { head -n "$N" | wc -lc >"$d/c$1.cnt"; date +%s.%N >"$d/c$1.end"; }' "$i"
+		spawn 'sh "$T/consume" "$1" "head-$2" timeout --foreground -k 2 "$TMO" ncat --recv-only 127.0.0.1 "$PORT"' "$i" wc
 		i=$((i + 1))
 	done
 	# ncat -v logs each connection twice; count the lines that carry a port.
 	if ! wait_count "$d/broker.log" 'Connection from [0-9.]+:[0-9]' "$k" 20; then
-		record "$k" ncat "$r" FAILED - 0 0 - - "consumers did not all connect"
+		record "$CASE" ncat "$r" FAILED - - - - - - "consumers did not all connect"
 		stop TERM "$job"
 		return
 	fi
@@ -429,15 +514,17 @@ run_ncat() { # K run
 	[ -n "$dcpu" ] && dcpu=$(awk -v t="$dcpu" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') || dcpu=-
 	# Closing the broker ends the consumers still waiting for records.
 	stop TERM "$job"
-	j=0
-	while ! all_done "$d" "$k" && [ $j -lt 250 ]; do sleep 0.02; j=$((j + 1)); done
+	wait_done 10
+	note=
 	judge "$k"
-	if [ $ok -eq 1 ]; then
-		record "$k" ncat "$r" ok "$(elapsed "$t0" "$tend")" "$recmin" "$recsum" "$dcpu" "$(busy_pct $c0t $c0i $c1t $c1i)"
+	st=$(verdict)
+	if [ "$st" = ok ]; then
+		record "$CASE" ncat "$r" ok "$(elapsed "$t0" "$tend")" 0 0 0 "$dcpu" "$(busy_pct $c0t $c0i $c1t $c1i)"
 	else
 		why="broker idle, records missing"
 		[ $drained -eq 0 ] && why="timed out after ${TMO}s"
-		record "$k" ncat "$r" LOSS - "$recmin" "$recsum" "$dcpu" - "$why"
+		[ "$st" = LOSS ] || why=$note
+		record "$CASE" ncat "$r" "$st" - "$lostmin" "$lostmax" "$lostsum" "$dcpu" - "$why"
 	fi
 }
 
@@ -446,9 +533,9 @@ run_ncat() { # K run
 missing=
 have_tool() {
 	case $1 in
-	streamfan)
+	streamfan|paced|sized)
 		for p in "$SFD" "$SFPIPE" "$SFCAT"; do
-			[ -x "$p" ] || { missing="$missing|streamfan: $p not built (run make)"; return 1; }
+			[ -x "$p" ] || { missing="$missing|$1: $p not built (run make)"; return 1; }
 		done ;;
 	socat)
 		command -v socat >/dev/null 2>&1 || { missing="$missing|socat: not installed (apt-get install socat)"; return 1; } ;;
@@ -459,28 +546,48 @@ have_tool() {
 run_tools=
 for t in $TOOLS; do have_tool "$t" && run_tools="$run_tools $t"; done
 
+# Write down what each case is, for the report: case N K MIX sized-args.
+: >"$T/cases"
+for c in $CASES; do
+	IFS=: read -r cn ck cm <<EOF
+$c
+EOF
+	echo "$c $cn $ck $cm $(sized_args "$cn")" >>"$T/cases"
+done
+
 ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || ncpu='?'
-echo "streamfan bench: 1 publisher, $N records of $RECLEN bytes ($(awk -v b=$((N * RECLEN)) 'BEGIN { printf "%.1f", b / 1048576 }') MiB), K = $KS; $RUNS runs per case, median shown; $ncpu CPUs"
+echo "streamfan bench: 1 publisher, $NMAIN records of $RECLEN bytes to K = $KS; $RUNS runs per case, median shown; $ncpu CPUs"
 socat_v=$(socat -V 2>/dev/null | awk '/socat version/ { print $3; exit }')
 ncat_v=$(ncat --version 2>&1 | awk '/^Ncat: Version/ { print $3; exit }')
-echo "sfd --ring $RING --max-lag $MAX_LAG; socat ${socat_v:-(missing)} -b $SOCAT_BLOCK; ncat ${ncat_v:-(missing)}"
+pace_v="sfpipe has --pace"
+[ $HAVE_PACE -eq 1 ] || pace_v="sfpipe has no --pace"
+echo "sfd at its defaults unless a row says otherwise; $pace_v; socat ${socat_v:-(missing)} -b $SOCAT_BLOCK; ncat ${ncat_v:-(missing)}"
 
-for k in $KS; do
+for CASE in $CASES; do
+	IFS=: read -r N k _ <<EOF
+$CASE
+EOF
+	INPUT=$T/input.$N
+	export N INPUT
 	r=1
 	while [ $r -le "$RUNS" ]; do
 		for t in $run_tools; do
-			printf 'bench: K=%s run %s/%s %s ...' "$k" "$r" "$RUNS" "$t" >&2
-			"run_$t" "$k" "$r"
+			printf 'bench: %s records K=%s run %s/%s %s ...' "$N" "$k" "$r" "$RUNS" "$t" >&2
+			case $t in
+			streamfan) run_streamfan "$k" "$r" default ;;
+			paced|sized) run_streamfan "$k" "$r" "$t" ;;
+			*) "run_$t" "$k" "$r" ;;
+			esac
 			end_run
-			tail -n 1 "$RES" | awk '{ printf " %s %s\n", $4, $5 }' >&2
-			rm -rf "$T/sf.$k.$r" "$T/$t.$k.$r"
+			tail -n 1 "$RES" | awk '{ s = $5; if ($4 == "LOSS") s = "lost " $8; printf " %s %s\n", $4, s }' >&2
+			rm -rf "$T"/sf.*."$k"."$r" "$T/$t.$k.$r"
 		done
 		r=$((r + 1))
 	done
 done
 
 echo
-awk -v n="$N" -v runs="$RUNS" -v ks="$KS" -v tools="$run_tools" -v missing="$missing" '
+awk -v runs="$RUNS" -v tools="$run_tools" -v missing="$missing" '
 function median(s,   a, c, i, j, t) {
 	c = split(s, a, " ")
 	for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++)
@@ -488,64 +595,108 @@ function median(s,   a, c, i, j, t) {
 	if (c % 2) return a[(c + 1) / 2]
 	return (a[c / 2] + a[c / 2 + 1]) / 2
 }
+FILENAME ~ /cases$/ {
+	ncase++
+	C[ncase] = $1; CN[$1] = $2; CK[$1] = $3; CM[$1] = $4
+	sized[$1] = $5 " " $6 " " $7 " " $8
+	next
+}
 {
 	key = $1 SUBSEP $2
 	runs_[key]++
 	if ($4 == "ok") {
 		secs[key] = secs[key] " " $5
-		cpu[key] = cpu[key] " " $8
-		busy[key] = busy[key] " " $9
-	} else {
-		fail[key]++
-		st[key] = $4
-		note = ""
-		for (i = 10; i <= NF; i++) note = note " " $i
-		why[key] = why[key] sprintf("\n      run %s: %s, fewest records at one subscriber %d of %d, all deliveries %d of %d;%s",
-			$3, $4, $6, n, $7, n * $1, note)
+		cpu[key] = cpu[key] " " $9
+		busy[key] = busy[key] " " $10
+		next
 	}
+	note = ""
+	for (i = 11; i <= NF; i++) note = note " " $i
+	if ($4 == "n/a") { na[key] = note; next }
+	fail[key]++
+	# A LOSS anywhere makes the row a LOSS; the run that lost most is shown.
+	if ($4 == "LOSS" && (st[key] != "LOSS" || $8 + 0 > worst[key])) {
+		worst[key] = $8 + 0; wmax[key] = $7; wmin[key] = $6
+	}
+	if (st[key] != "LOSS") st[key] = $4
+	n = CN[$1]; k = CK[$1]
+	if ($6 == "-") {
+		uncounted[key] = 1
+		why[key] = why[key] sprintf("\n%6s run %d: %s, nothing counted;%s", "", $3, $4, note)
+	} else
+		why[key] = why[key] sprintf("\n%6s run %d: %s, lost per subscriber min %d max %d of %d, in all %d of %d;%s",
+			"", $3, $4, $6, $7, n, $8, n * k, note)
 }
 END {
-	nk = split(ks, K, " ")
 	nt = split(tools, TL, " ")
-	label["streamfan"] = "streamfan (sfd)"
-	label["ncat"] = "ncat --broker"
-	printf "%-4s %-20s %9s %14s %14s %10s %8s %6s  %s\n", "K", "tool", "seconds", "deliveries/s", "rec/s per sub", "sf speedup", "srv cpu", "busy", "notes"
-	for (x = 1; x <= nk; x++) {
-		k = K[x]
-		sfkey = k SUBSEP "streamfan"
-		sfmed = (sfkey in fail || !(sfkey in secs)) ? "" : median(secs[sfkey])
+	hdr = "%-42s %9s %13s %13s %15s %17s %7s %8s %8s %5s\n"
+	row = "%-42s %9.3f %13.0f %13.0f %15s %17s %7s %8s %8s %5s\n"
+	for (x = 1; x <= ncase; x++) {
+		c = C[x]; n = CN[c]; k = CK[c]
+		printf "%d records to K=%d, each subscriber `| wc -lc`\n", n, k
+		printf hdr, "  tool", "seconds", "deliveries/s", "rec/s per sub", "lost/sub (max)", "lost (all subs)", "vs sf", "vs paced", "srv cpu", "busy"
+		base[1] = "streamfan"; base[2] = "paced"
+		for (b = 1; b <= 2; b++) {
+			bk = c SUBSEP base[b]
+			bmed[b] = (bk in secs && !(bk in fail)) ? median(secs[bk]) : ""
+		}
 		for (y = 1; y <= nt; y++) {
-			t = TL[y]; key = k SUBSEP t
-			name = label[t]
-			if (t == "socat") name = (k == 1) ? "socat (relay)" : sprintf("socat (%d pairs)", k)
+			t = TL[y]; key = c SUBSEP t
 			if (!(key in runs_)) continue
+			if (t == "streamfan") name = "streamfan: cat | sfpipe"
+			else if (t == "paced") name = "streamfan: sfpipe --pace"
+			else if (t == "sized") name = "streamfan: sfd " sized[c]
+			else if (t == "socat") name = (k == 1) ? "socat (relay)" : sprintf("socat (%d pairs)", k)
+			else if (t == "ncat") name = "ncat --broker"
+			name = "  " name
+			if (key in na) {
+				printf "%-42s n/a:%s\n", name, na[key]
+				continue
+			}
 			if (key in fail) {
-				printf "%-4s %-20s %9s %14s %14s %10s %8s %6s  %s in %d of %d runs%s\n", k, name, st[key], "-", "-", "-", "-", "-",
-					st[key], fail[key], runs_[key], why[key]
+				if (st[key] == "LOSS")
+					printf "%-42s %9s %13s %13s %15s %17s %7s %8s %8s %5s  in %d of %d runs%s\n", name,
+						"LOSS", "-", "-", wmax[key] "/" n, worst[key] "/" n * k, "-", "-", "-", "-",
+						fail[key], runs_[key], why[key]
+				else
+					printf "%-42s %9s %13s %13s %15s %17s %7s %8s %8s %5s  in %d of %d runs%s\n", name,
+						st[key], "-", "-", (key in uncounted) ? "?" : "0/" n,
+						(key in uncounted) ? "?" : "0/" n * k, "-", "-", "-", "-",
+						fail[key], runs_[key], why[key]
 				continue
 			}
 			m = median(secs[key])
 			tot = (m > 0) ? n * k / m : 0
-			ratio = (sfmed != "" && sfmed > 0) ? sprintf("%.2fx", m / sfmed) : "-"
-			c = median(cpu[key]); if (cpu[key] ~ /-/) c = "-"; else c = sprintf("%.2fs", c)
-			b = median(busy[key]); b = (busy[key] ~ /-/) ? "-" : sprintf("%d%%", b)
-			printf "%-4s %-20s %9.3f %14.0f %14.0f %10s %8s %6s  %s\n", k, name, m, tot, tot / k, ratio, c, b,
-				"complete: " n " records at each of " k
+			for (b = 1; b <= 2; b++)
+				ratio[b] = (bmed[b] != "" && bmed[b] > 0) ? sprintf("%.2fx", m / bmed[b]) : "-"
+			cc = median(cpu[key]); if (cpu[key] ~ /-/) cc = "-"; else cc = sprintf("%.2fs", cc)
+			bb = median(busy[key]); bb = (busy[key] ~ /-/) ? "-" : sprintf("%d%%", bb)
+			printf row, name, m, tot, tot / k, "0/" n, "0/" n * k, ratio[1], ratio[2], cc, bb
 		}
+		print ""
 	}
 	nm = split(missing, M, "|")
-	for (i = 2; i <= nm; i++) printf "%-4s %s\n", "-", M[i]
-	print ""
+	for (i = 2; i <= nm; i++) printf "missing: %s\n", M[i]
+	if (nm > 1) print ""
 	print "seconds: median wall time from publisher start to the last subscriber holding all records."
 	print "deliveries/s = K * records / seconds; rec/s per sub = records / seconds."
-	print "sf speedup = tool seconds / streamfan seconds (above 1: streamfan faster)."
+	print "lost/sub (max): most records one subscriber did not get, of those sent; lost (all subs):"
+	print "  records not delivered, summed over the subscribers, of records * K.  A run that lost"
+	print "  any is a LOSS and has no rate; the run that lost most is shown, every run below it."
+	print "vs sf, vs paced = tool seconds / streamfan seconds (cat | sfpipe, sfpipe --pace; above 1:"
+	print "  streamfan faster); - when that streamfan row lost records or did not run."
+	print "sfd runs at its defaults (no --ring, no --max-lag) in every row but \"streamfan: sfd --ring\","
+	print "  which is sized so the whole burst fits and no one can be evicted: not the defaults."
 	print "srv cpu: CPU time of the relay process (sfd or the ncat broker) over the run."
 	print "busy: share of all CPUs busy during the timed part (whole machine)."
 	print "socat cannot fan out: for K > 1 it runs K independent publisher/consumer pairs."
-}' "$RES"
+	print "ncat consumers never see the end of the input: they count through head -n records."
+}' "$T/cases" "$RES"
 
-# Exit 1 if any streamfan run failed (a benchmark of a broken build is no result).
-if awk '$2 == "streamfan" && $4 != "ok" { bad = 1 } END { exit !bad }' "$RES"; then
+# Exit 1 if any streamfan run lost records or failed (a benchmark of a
+# broken build is no result).
+if awk '$2 ~ /^(streamfan|paced|sized)$/ && $4 != "ok" && $4 != "n/a" { bad = 1 } END { exit !bad }' "$RES"; then
+	echo "bench: streamfan lost records or failed in at least one run" >&2
 	exit 1
 fi
 exit 0
