@@ -6,17 +6,25 @@
 #     sh tests/bench/bench.sh
 #
 # POSIX sh.  Needs: awk, GNU coreutils (date +%N, timeout, sleep with a
-# fraction), setsid (util-linux, optional), and for the peers socat and ncat.
-# Nothing is installed by this script; a missing peer is reported as missing.
+# fraction), setsid (util-linux, optional), and for the peers socat and ncat,
+# for the slow-consumer case jq.  Nothing is installed by this script; a
+# missing peer is reported as missing.
 #
-# Workload: one publisher sends RECORDS records of 100 bytes (99 characters
-# and '\n') to K subscribers, for each K in BENCH_K.  Every subscriber
-# counts what it got with `wc -lc`.  A subscriber that got
+# Workload: one publisher sends RECORDS records to K subscribers.  A record
+# is a JSON line of exactly 100 bytes with its newline,
+# {"seq":N,"pad":"xxx..."}, so that a subscriber may run it through jq.
+# Every subscriber counts what it got with `wc -lc`.  A subscriber that got
 # fewer than RECORDS records lost the rest; a run in which any subscriber
 # lost a record is a LOSS, shown with the records lost and never with a
 # rate.  A run that went wrong in any other way is FAILED.
 #
-# Tools, run side by side for each K:
+# Cases, in this order, each run by every tool below, side by side:
+#   RECORDS records to K subscribers, for each K in BENCH_K;
+#   RECORDS records to 2 subscribers, one `sfcat | jq -c . | wc -lc` and one
+#     `sfcat | wc -lc` (a first try with a slow consumer; jq -c . gives the
+#     compact line back byte for byte, so both are counted alike).
+#
+# Tools:
 #   streamfan  sfd at its defaults (no --ring, no --max-lag) on a Unix
 #              socket; K `sfcat -n RECORDS` subscribers, all confirmed in
 #              sfd's -v log before the clock starts; then
@@ -25,7 +33,8 @@
 #              test does not list --pace in its --help, the row says n/a.
 #   sized      NOT the defaults: `cat input | sfpipe` to an sfd whose
 #              --ring and --max-lag hold the whole burst, so nobody can be
-#              evicted: the cost of the fan-out alone.
+#              evicted: the cost of the fan-out alone.  Only in the
+#              cases with `wc -lc` subscribers.
 #   socat      the floor: a plain relay, one publisher connection to one
 #              consumer over a Unix socket.  socat cannot fan out, so for K > 1
 #              it runs K independent publisher/consumer pairs at once, each
@@ -45,6 +54,8 @@
 #   BENCH_RECORDS  records per run (default 200000)
 #   BENCH_RUNS     runs per case; the median is reported (default 3)
 #   BENCH_K        subscriber counts (default "1 10 50")
+#   BENCH_JQ       1 to run the K=2 case with a jq subscriber, 0 not to
+#                  (default 1)
 #   BENCH_TOOLS    which tools to run (default "streamfan paced sized socat
 #                  ncat")
 #   BENCH_TIMEOUT  seconds one run may take before it is failed (default 60)
@@ -72,6 +83,7 @@ build=${SF_BUILD:-$root}
 NMAIN=${BENCH_RECORDS:-200000}
 RUNS=${BENCH_RUNS:-3}
 KS=${BENCH_K:-"1 10 50"}
+JQCASE=${BENCH_JQ:-1}
 TOOLS=${BENCH_TOOLS:-"streamfan paced sized socat ncat"}
 TMO=${BENCH_TIMEOUT:-60}
 RECLEN=100
@@ -85,7 +97,10 @@ die() { echo "bench: $*" >&2; exit 2; }
 case $NMAIN in ''|*[!0-9]*) die "BENCH_RECORDS=$NMAIN: not a number" ;; esac
 case $RUNS in ''|*[!0-9]*|0) die "BENCH_RUNS=$RUNS: not a positive number" ;; esac
 case $TMO in ''|*[!0-9]*|0) die "BENCH_TIMEOUT=$TMO: not a positive number" ;; esac
+case $JQCASE in 0|1) ;; *) die "BENCH_JQ=$JQCASE: not 0 or 1" ;; esac
 [ "$NMAIN" -gt 0 ] || die "BENCH_RECORDS must be at least 1"
+# Seven digits of seq leave 75 bytes of padding; more would not fit.
+[ "$NMAIN" -le 10000000 ] || die "BENCH_RECORDS: at most 10000000"
 for k in $KS; do
 	case $k in ''|*[!0-9]*|0) die "BENCH_K: $k: not a positive number" ;; esac
 done
@@ -113,8 +128,10 @@ printf '%s\n' 'f=$1; shift; echo $$ >"$f"; exec "$@"' >"$T/pidexec"
 
 # consume I KIND CMD...: subscriber I of the run in $d.  Runs CMD (its
 # stderr to cI.err, its status to cI.rc), through `head -n $N` when KIND
-# is "head-wc", counts the result with `wc -lc` into cI.cnt and stamps
-# cI.end.  The stamp is
+# has "head", through `jq -c .` when KIND has "jq" (its stderr and status to
+# cI.jqerr and cI.jqrc), counts the result with `wc -lc` into cI.cnt and
+# stamps cI.end.  No stage is added that KIND does not ask for, so the plain
+# `wc -lc` subscriber is the same pipeline whatever the tool.  The stamp is
 # taken in the last stage, as soon as wc has its count: the shell would
 # wait for CMD too, and an ncat consumer past `head` only ends when the
 # broker does.
@@ -122,10 +139,13 @@ cat >"$T/consume" <<'EOF'
 i=$1 kind=$2
 shift 2
 src() { "$@" 2>"$d/c$i.err"; echo $? >"$d/c$i.rc"; }
+jqf() { jq -c . 2>"$d/c$i.jqerr"; echo $? >"$d/c$i.jqrc"; }
 count() { wc -lc >"$d/c$i.cnt"; date +%s.%N >"$d/c$i.end"; }
 case $kind in
 wc) src "$@" | count ;;
+jq) src "$@" | jqf | count ;;
 head-wc) src "$@" | head -n "$N" | count ;;
+head-jq) src "$@" | head -n "$N" | jqf | count ;;
 esac
 EOF
 
@@ -227,11 +247,17 @@ wait_done() {
 	done
 }
 
+# kind_of I: the consume KIND of subscriber I in this case: in the jq case
+# the first subscriber runs jq, every other one only counts.
+kind_of() {
+	if [ "$MIX" = jq ] && [ "$1" -eq 1 ]; then echo jq; else echo wc; fi
+}
+
 # Summarise the K consumers of one run in directory $d: sets ok (1/0),
 # lostmin, lostmax, lostsum (records not received, per subscriber and in
 # all), bad (subscribers without exactly N records of RECLEN bytes), tend
-# (last end stamp), and adds a note for output that has every record but
-# the wrong size.
+# (last end stamp), and adds a note for a jq that failed or output that has
+# every record but the wrong size.
 judge() {
 	lostmin='' lostmax=0 lostsum=0 bad=0
 	_i=1
@@ -246,6 +272,9 @@ judge() {
 		if [ "$_l" -ne "$N" ] || [ "$_y" -ne $((N * RECLEN)) ]; then
 			bad=$((bad + 1))
 			[ "$_l" -ge "$N" ] && add_note "subscriber $_i: $_l records in $_y bytes, expected $N in $((N * RECLEN))"
+		fi
+		if [ -e "$d/c$_i.jqrc" ] && [ "$(cat "$d/c$_i.jqrc")" != 0 ]; then
+			add_note "jq exit $(cat "$d/c$_i.jqrc"): $(head -c 120 "$d/c$_i.jqerr" | tr '\n' ' ')"
 		fi
 		_i=$((_i + 1))
 	done
@@ -262,11 +291,15 @@ verdict() {
 	fi
 }
 
-# Data: N lines of 99 characters and '\n', generated once.
-awk -v n="$NMAIN" 'BEGIN {
+# Data: N JSON lines of exactly RECLEN bytes, generated once.
+awk -v n="$NMAIN" -v len="$RECLEN" 'BEGIN {
 	f = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
-	f = f f; f = substr(f, 1, 89)
-	for (i = 0; i < n; i++) printf "%09d %s\n", i, f
+	f = f f
+	for (i = 0; i < n; i++) {
+		s = sprintf("%d", i)
+		# {"seq": , "pad":" "} and the newline are 18 bytes.
+		printf "{\"seq\":%s,\"pad\":\"%s\"}\n", s, substr(f, 1, len - 18 - length(s))
+	}
 }' >"$T/input.$NMAIN" || die "cannot write the input"
 [ "$(wc -c <"$T/input.$NMAIN" | tr -d ' ')" -eq $((NMAIN * RECLEN)) ] || die "input has the wrong size"
 
@@ -276,6 +309,7 @@ add_case() {
 	case " $CASES " in *" $1 "*) ;; *) CASES="$CASES $1" ;; esac
 }
 for k in $KS; do add_case "$NMAIN:$k:wc"; done
+[ "$JQCASE" -eq 1 ] && add_case "$NMAIN:2:jq"
 
 # Results: one line per run:
 #   case tool run status seconds lostmin lostmax lostsum srvcpu busy% note...
@@ -337,7 +371,7 @@ run_streamfan() { # K run MODE (default, paced, sized)
 	fi
 	i=1
 	while [ $i -le "$k" ]; do
-		spawn 'sh "$T/consume" "$1" "$2" timeout --foreground -k 2 "$TMO" "$SFCAT" -s "$SOCK" -n "$N" bench' "$i" wc
+		spawn 'sh "$T/consume" "$1" "$2" timeout --foreground -k 2 "$TMO" "$SFCAT" -s "$SOCK" -n "$N" bench' "$i" "$(kind_of "$i")"
 		i=$((i + 1))
 	done
 	# sfd -v logs every subscribe; all K must be in before the clock starts.
@@ -415,7 +449,7 @@ run_socat() { # K run
 	export d
 	i=1
 	while [ $i -le "$k" ]; do
-		spawn 'sh "$T/consume" "$1" "$2" timeout --foreground -k 2 "$TMO" socat -b "$SOCAT_BLOCK" -u UNIX-LISTEN:"$d/s$1.sock" STDOUT' "$i" wc
+		spawn 'sh "$T/consume" "$1" "$2" timeout --foreground -k 2 "$TMO" socat -b "$SOCAT_BLOCK" -u UNIX-LISTEN:"$d/s$1.sock" STDOUT' "$i" "$(kind_of "$i")"
 		i=$((i + 1))
 	done
 	i=1 j=0
@@ -480,7 +514,7 @@ run_ncat() { # K run
 	fi
 	i=1
 	while [ $i -le "$k" ]; do
-		spawn 'sh "$T/consume" "$1" "head-$2" timeout --foreground -k 2 "$TMO" ncat --recv-only 127.0.0.1 "$PORT"' "$i" wc
+		spawn 'sh "$T/consume" "$1" "head-$2" timeout --foreground -k 2 "$TMO" ncat --recv-only 127.0.0.1 "$PORT"' "$i" "$(kind_of "$i")"
 		i=$((i + 1))
 	done
 	# ncat -v logs each connection twice; count the lines that carry a port.
@@ -512,7 +546,8 @@ run_ncat() { # K run
 	set -- $(sys_cpu); c1t=$1 c1i=$2
 	dcpu=$(cpu_ticks "$bpid")
 	[ -n "$dcpu" ] && dcpu=$(awk -v t="$dcpu" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') || dcpu=-
-	# Closing the broker ends the consumers still waiting for records.
+	# Closing the broker ends the consumers still waiting for records; a
+	# jq subscriber may still be working through what it was sent.
 	stop TERM "$job"
 	wait_done 10
 	note=
@@ -545,6 +580,10 @@ have_tool() {
 }
 run_tools=
 for t in $TOOLS; do have_tool "$t" && run_tools="$run_tools $t"; done
+if [ "$JQCASE" -eq 1 ] && ! command -v jq >/dev/null 2>&1; then
+	missing="$missing|jq: not installed (apt-get install jq); the K=2 jq case was not run"
+	CASES=$(echo "$CASES" | tr ' ' '\n' | grep -v ':jq$' | tr '\n' ' ')
+fi
 
 # Write down what each case is, for the report: case N K MIX sized-args.
 : >"$T/cases"
@@ -556,15 +595,16 @@ EOF
 done
 
 ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || ncpu='?'
-echo "streamfan bench: 1 publisher, $NMAIN records of $RECLEN bytes to K = $KS; $RUNS runs per case, median shown; $ncpu CPUs"
+echo "streamfan bench: 1 publisher, $NMAIN records of $RECLEN bytes (JSON lines) to K = $KS; $RUNS runs per case, median shown; $ncpu CPUs"
 socat_v=$(socat -V 2>/dev/null | awk '/socat version/ { print $3; exit }')
 ncat_v=$(ncat --version 2>&1 | awk '/^Ncat: Version/ { print $3; exit }')
+jq_v=$(jq --version 2>/dev/null)
 pace_v="sfpipe has --pace"
 [ $HAVE_PACE -eq 1 ] || pace_v="sfpipe has no --pace"
-echo "sfd at its defaults unless a row says otherwise; $pace_v; socat ${socat_v:-(missing)} -b $SOCAT_BLOCK; ncat ${ncat_v:-(missing)}"
+echo "sfd at its defaults unless a row says otherwise; $pace_v; socat ${socat_v:-(missing)} -b $SOCAT_BLOCK; ncat ${ncat_v:-(missing)}; ${jq_v:-jq (missing)}"
 
 for CASE in $CASES; do
-	IFS=: read -r N k _ <<EOF
+	IFS=: read -r N k MIX <<EOF
 $CASE
 EOF
 	INPUT=$T/input.$N
@@ -572,7 +612,11 @@ EOF
 	r=1
 	while [ $r -le "$RUNS" ]; do
 		for t in $run_tools; do
-			printf 'bench: %s records K=%s run %s/%s %s ...' "$N" "$k" "$r" "$RUNS" "$t" >&2
+			# The sized row belongs to the plain cases.
+			if [ "$t" = sized ] && [ "$MIX" != wc ]; then
+				continue
+			fi
+			printf 'bench: %s records K=%s%s run %s/%s %s ...' "$N" "$k" "$([ "$MIX" = jq ] && echo ' (jq)')" "$r" "$RUNS" "$t" >&2
 			case $t in
 			streamfan) run_streamfan "$k" "$r" default ;;
 			paced|sized) run_streamfan "$k" "$r" "$t" ;;
@@ -633,7 +677,10 @@ END {
 	row = "%-42s %9.3f %13.0f %13.0f %15s %17s %7s %8s %8s %5s\n"
 	for (x = 1; x <= ncase; x++) {
 		c = C[x]; n = CN[c]; k = CK[c]
-		printf "%d records to K=%d, each subscriber `| wc -lc`\n", n, k
+		if (CM[c] == "jq")
+			printf "%d records to K=%d: subscriber 1 `sfcat | jq -c . | wc -lc`, subscriber 2 `sfcat | wc -lc`\n", n, k
+		else
+			printf "%d records to K=%d, each subscriber `| wc -lc`\n", n, k
 		printf hdr, "  tool", "seconds", "deliveries/s", "rec/s per sub", "lost/sub (max)", "lost (all subs)", "vs sf", "vs paced", "srv cpu", "busy"
 		base[1] = "streamfan"; base[2] = "paced"
 		for (b = 1; b <= 2; b++) {
