@@ -22,7 +22,8 @@
 #   RECORDS records to K subscribers, for each K in BENCH_K;
 #   RECORDS records to 2 subscribers, one `sfcat | jq -c . | wc -lc` and one
 #     `sfcat | wc -lc` (a first try with a slow consumer; jq -c . gives the
-#     compact line back byte for byte, so both are counted alike).
+#     compact line back byte for byte, so both are counted alike);
+#   BIG records to K subscribers, for each K in BENCH_BIG_K.
 #
 # Tools:
 #   streamfan  sfd at its defaults (no --ring, no --max-lag) on a Unix
@@ -34,7 +35,7 @@
 #   sized      NOT the defaults: `cat input | sfpipe` to an sfd whose
 #              --ring and --max-lag hold the whole burst, so nobody can be
 #              evicted: the cost of the fan-out alone.  Only in the
-#              cases with `wc -lc` subscribers.
+#              RECORDS cases with `wc -lc` subscribers.
 #   socat      the floor: a plain relay, one publisher connection to one
 #              consumer over a Unix socket.  socat cannot fan out, so for K > 1
 #              it runs K independent publisher/consumer pairs at once, each
@@ -56,6 +57,9 @@
 #   BENCH_K        subscriber counts (default "1 10 50")
 #   BENCH_JQ       1 to run the K=2 case with a jq subscriber, 0 not to
 #                  (default 1)
+#   BENCH_BIG      records per run of the large cases, 0 for none
+#                  (default 1000000)
+#   BENCH_BIG_K    subscriber counts of the large cases (default "1 10")
 #   BENCH_TOOLS    which tools to run (default "streamfan paced sized socat
 #                  ncat")
 #   BENCH_TIMEOUT  seconds one run may take before it is failed (default 60)
@@ -84,6 +88,8 @@ NMAIN=${BENCH_RECORDS:-200000}
 RUNS=${BENCH_RUNS:-3}
 KS=${BENCH_K:-"1 10 50"}
 JQCASE=${BENCH_JQ:-1}
+NBIG=${BENCH_BIG:-1000000}
+BIGKS=${BENCH_BIG_K:-"1 10"}
 TOOLS=${BENCH_TOOLS:-"streamfan paced sized socat ncat"}
 TMO=${BENCH_TIMEOUT:-60}
 RECLEN=100
@@ -95,14 +101,16 @@ SFCAT=$build/cmd/sfcat/sfcat
 die() { echo "bench: $*" >&2; exit 2; }
 
 case $NMAIN in ''|*[!0-9]*) die "BENCH_RECORDS=$NMAIN: not a number" ;; esac
+case $NBIG in ''|*[!0-9]*) die "BENCH_BIG=$NBIG: not a number" ;; esac
 case $RUNS in ''|*[!0-9]*|0) die "BENCH_RUNS=$RUNS: not a positive number" ;; esac
 case $TMO in ''|*[!0-9]*|0) die "BENCH_TIMEOUT=$TMO: not a positive number" ;; esac
 case $JQCASE in 0|1) ;; *) die "BENCH_JQ=$JQCASE: not 0 or 1" ;; esac
 [ "$NMAIN" -gt 0 ] || die "BENCH_RECORDS must be at least 1"
 # Seven digits of seq leave 75 bytes of padding; more would not fit.
 [ "$NMAIN" -le 10000000 ] || die "BENCH_RECORDS: at most 10000000"
-for k in $KS; do
-	case $k in ''|*[!0-9]*|0) die "BENCH_K: $k: not a positive number" ;; esac
+[ "$NBIG" -le 10000000 ] || die "BENCH_BIG: at most 10000000"
+for k in $KS $BIGKS; do
+	case $k in ''|*[!0-9]*|0) die "BENCH_K, BENCH_BIG_K: $k: not a positive number" ;; esac
 done
 for t in $TOOLS; do
 	case $t in streamfan|paced|sized|socat|ncat) ;; *) die "BENCH_TOOLS: unknown tool $t" ;; esac
@@ -291,8 +299,11 @@ verdict() {
 	fi
 }
 
-# Data: N JSON lines of exactly RECLEN bytes, generated once.
-awk -v n="$NMAIN" -v len="$RECLEN" 'BEGIN {
+# Data: NMAX JSON lines of exactly RECLEN bytes, generated once; the
+# smaller cases read the first N lines of the same file.
+NMAX=$NMAIN
+[ "$NBIG" -gt "$NMAX" ] && NMAX=$NBIG
+awk -v n="$NMAX" -v len="$RECLEN" 'BEGIN {
 	f = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 	f = f f
 	for (i = 0; i < n; i++) {
@@ -300,8 +311,11 @@ awk -v n="$NMAIN" -v len="$RECLEN" 'BEGIN {
 		# {"seq": , "pad":" "} and the newline are 18 bytes.
 		printf "{\"seq\":%s,\"pad\":\"%s\"}\n", s, substr(f, 1, len - 18 - length(s))
 	}
-}' >"$T/input.$NMAIN" || die "cannot write the input"
-[ "$(wc -c <"$T/input.$NMAIN" | tr -d ' ')" -eq $((NMAIN * RECLEN)) ] || die "input has the wrong size"
+}' >"$T/input.$NMAX" || die "cannot write the input"
+[ "$(wc -c <"$T/input.$NMAX" | tr -d ' ')" -eq $((NMAX * RECLEN)) ] || die "input has the wrong size"
+if [ "$NMAIN" -ne "$NMAX" ]; then
+	head -n "$NMAIN" "$T/input.$NMAX" >"$T/input.$NMAIN" || die "cannot write the input"
+fi
 
 # Cases: N:K:MIX, in the order they are run and reported, each once.
 CASES=
@@ -310,6 +324,9 @@ add_case() {
 }
 for k in $KS; do add_case "$NMAIN:$k:wc"; done
 [ "$JQCASE" -eq 1 ] && add_case "$NMAIN:2:jq"
+if [ "$NBIG" -gt 0 ]; then
+	for k in $BIGKS; do add_case "$NBIG:$k:wc"; done
+fi
 
 # Results: one line per run:
 #   case tool run status seconds lostmin lostmax lostsum srvcpu busy% note...
@@ -595,7 +612,9 @@ EOF
 done
 
 ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null) || ncpu='?'
-echo "streamfan bench: 1 publisher, $NMAIN records of $RECLEN bytes (JSON lines) to K = $KS; $RUNS runs per case, median shown; $ncpu CPUs"
+big=
+[ "$NBIG" -gt 0 ] && big="; $NBIG records to K = $BIGKS"
+echo "streamfan bench: 1 publisher, records of $RECLEN bytes (JSON lines); $NMAIN records to K = $KS$big; $RUNS runs per case, median shown; $ncpu CPUs"
 socat_v=$(socat -V 2>/dev/null | awk '/socat version/ { print $3; exit }')
 ncat_v=$(ncat --version 2>&1 | awk '/^Ncat: Version/ { print $3; exit }')
 jq_v=$(jq --version 2>/dev/null)
@@ -612,8 +631,8 @@ EOF
 	r=1
 	while [ $r -le "$RUNS" ]; do
 		for t in $run_tools; do
-			# The sized row belongs to the plain cases.
-			if [ "$t" = sized ] && [ "$MIX" != wc ]; then
+			# The sized row belongs to the plain cases at BENCH_RECORDS.
+			if [ "$t" = sized ] && { [ "$MIX" != wc ] || [ "$N" -ne "$NMAIN" ]; }; then
 				continue
 			fi
 			printf 'bench: %s records K=%s%s run %s/%s %s ...' "$N" "$k" "$([ "$MIX" = jq ] && echo ' (jq)')" "$r" "$RUNS" "$t" >&2
