@@ -235,9 +235,11 @@ client_settle(struct server *s)
 	}
 	/* Subscribers took what they could, or left: held publishers may
 	 * go on (they are read on the next turn, without a wait). */
-	if (s->nheld > 0)
-		TAILQ_FOREACH(st, &s->streams, link)
-			publisher_release(st);
+	if (s->nheld == 0)
+		return;
+	for (st = TAILQ_FIRST(&s->streams); st != NULL;
+	    st = TAILQ_NEXT(st, link))
+		publisher_release(st);
 }
 
 int

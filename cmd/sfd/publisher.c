@@ -58,7 +58,7 @@ publisher_release(struct stream *st)
 
 	if (st->nheld == 0 || !stream_drained(st))
 		return;
-	TAILQ_FOREACH(c, &st->pubs, slink) {
+	for (c = TAILQ_FIRST(&st->pubs); c != NULL; c = TAILQ_NEXT(c, slink)) {
 		if (c->state != CS_HELD)
 			continue;
 		c->state = CS_ACTIVE;
@@ -76,7 +76,7 @@ publisher_subscribed(struct stream *st)
 {
 	struct client *c;
 
-	TAILQ_FOREACH(c, &st->pubs, slink) {
+	for (c = TAILQ_FIRST(&st->pubs); c != NULL; c = TAILQ_NEXT(c, slink)) {
 		if (c->want_subs == 0 || st->nsubs < c->want_subs)
 			continue;
 		c->want_subs = 0;

@@ -273,7 +273,7 @@ owe_mark(struct stream *st, const struct mark *m)
 {
 	struct client *c;
 
-	TAILQ_FOREACH(c, &st->subs, slink) {
+	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink)) {
 		if (c->state == CS_FINISHING && !c->mark_owed &&
 		    c->pos <= m->pos) {
 			c->mark_owed = 1;
@@ -297,7 +297,7 @@ stream_append(struct stream *st, const unsigned char *frames, size_t len)
 	 * not wait for it?  Waiting would slow the publisher and every other
 	 * subscriber down to it; a publisher that can wait asks for pace=1.
 	 */
-	TAILQ_FOREACH(c, &st->subs, slink) {
+	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink)) {
 		lag = ring_head(r) + len - c->pos;
 		if (c->tail != NULL || c->cut == CUT_TORN) {
 			continue;   /* needs nothing more from the ring */
@@ -362,7 +362,7 @@ stream_must_wait(const struct stream *st, size_t len)
 
 	/* One with nothing left to take can take any one append: sfd
 	 * makes sure the ring holds two of the largest. */
-	TAILQ_FOREACH(c, &st->subs, slink)
+	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink))
 		if (holds_publishers(c) && c->pos < head &&
 		    head + len - c->pos > hold)
 			return 1;
@@ -375,7 +375,7 @@ stream_drained(const struct stream *st)
 	const struct client *c;
 	uint64_t limit = release_lag(st), head = ring_head(st->ring);
 
-	TAILQ_FOREACH(c, &st->subs, slink)
+	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink))
 		if (holds_publishers(c) && head - c->pos > limit)
 			return 0;
 	return 1;
@@ -408,7 +408,8 @@ stream_fanout(struct server *s)
 	while ((st = TAILQ_FIRST(&s->dirty)) != NULL) {
 		TAILQ_REMOVE(&s->dirty, st, dlink);
 		st->dirty = 0;
-		TAILQ_FOREACH(c, &st->subs, slink)
+		for (c = TAILQ_FIRST(&st->subs); c != NULL;
+		    c = TAILQ_NEXT(c, slink))
 			client_schedule(c);
 	}
 }
