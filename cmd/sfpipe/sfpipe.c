@@ -111,8 +111,8 @@ await_ready(const struct pipe_state *p, int sock, char *msg, size_t cap)
 	if (p->min_subs == 0)
 		return SF_EXIT_OK;
 	do {
-		left = -1;
-		if (p->timeout_ms >= 0 && (left = deadline - io_now_ms()) < 0)
+		left = p->timeout_ms < 0 ? -1 : deadline - io_now_ms();
+		if (p->timeout_ms >= 0 && left < 0)
 			left = 0;
 		n = poll(&pfd, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
 		if (n == -1 && errno != EINTR)
