@@ -14,17 +14,22 @@ static const char *cli_usage_text = "";
 const char *
 cli_bad_option(int ch, char *const argv[], char *buf, size_t cap)
 {
-	/* A long option is only known by the word getopt just passed. */
+	/* A long option is only known by the word getopt just passed: its
+	 * optopt is the option's value in longopts, no character. */
 	const char *word = argv[optind - 1];
+	int n = (int)strcspn(word, "=");
 
-	if (ch == ':' && optopt != 0)
+	if (strncmp(word, "--", 2) == 0) {
+		if (ch == ':')
+			snprintf(buf, cap, "option %.*s needs a value", n, word);
+		else if (optopt != 0 && word[n] == '=')
+			snprintf(buf, cap, "option %.*s takes no value", n, word);
+		else
+			snprintf(buf, cap, "unknown option %.*s", n, word);
+	} else if (ch == ':')
 		snprintf(buf, cap, "option -%c needs a value", optopt);
-	else if (ch == ':')
-		snprintf(buf, cap, "option %s needs a value", word);
-	else if (optopt != 0)
-		snprintf(buf, cap, "unknown option -%c", optopt);
 	else
-		snprintf(buf, cap, "unknown option %s", word);
+		snprintf(buf, cap, "unknown option -%c", optopt);
 	return buf;
 }
 

@@ -16,7 +16,8 @@ enum record_mode {
 
 /*
  * Describe the option getopt_long(3) just refused, for a one-line usage
- * error: "unknown option --bogus" or "option -s needs a value".  Call it
+ * error: "unknown option --bogus", "option -s needs a value" or "option
+ * --eos takes no value".  Call it
  * with getopt's return (':' or '?', with ':' leading the optstring) and
  * with opterr set to 0, so getopt prints nothing itself.  Returns buf.
  */

@@ -139,6 +139,21 @@ load helpers
 	done
 }
 
+@test "a long option is named as written: missing value, value not taken" {
+	sfrun "$SFPIPE" --max-frame </dev/null
+	[ "$status" -eq 2 ]
+	assert_eq "sfpipe: option --max-frame needs a value" "${stderr%%$'\n'*}"
+	sfrun "$SFPIPE" --eos=1 </dev/null
+	[ "$status" -eq 2 ]
+	assert_eq "sfpipe: option --eos takes no value" "${stderr%%$'\n'*}"
+	sfrun "$SFCAT" --bogus=1
+	[ "$status" -eq 2 ]
+	assert_eq "sfcat: unknown option --bogus" "${stderr%%$'\n'*}"
+	sfrun "$SFCAT" -n
+	[ "$status" -eq 2 ]
+	assert_eq "sfcat: option -n needs a value" "${stderr%%$'\n'*}"
+}
+
 @test "bad numbers: exit 2 with '--opt value: invalid'" {
 	sfrun "$SFD" --ring 12x
 	[ "$status" -eq 2 ]
