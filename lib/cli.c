@@ -21,9 +21,11 @@ cli_bad_option(int ch, char *const argv[], char *buf, size_t cap)
 
 	if (strncmp(word, "--", 2) == 0) {
 		if (ch == ':')
-			snprintf(buf, cap, "option %.*s needs a value", n, word);
+			snprintf(buf, cap, "option %.*s needs a value", n,
+			    word);
 		else if (optopt != 0 && word[n] == '=')
-			snprintf(buf, cap, "option %.*s takes no value", n, word);
+			snprintf(buf, cap, "option %.*s takes no value", n,
+			    word);
 		else
 			snprintf(buf, cap, "unknown option %.*s", n, word);
 	} else if (ch == ':')

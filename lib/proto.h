@@ -23,7 +23,8 @@ enum sf_exit {
 	SF_EXIT_EVICTED = 4,    /* dropped for lagging */
 	SF_EXIT_GONE = 5,       /* daemon shut down or connection lost */
 	SF_EXIT_PROTOCOL = 6,   /* the daemon sent or said something wrong */
-	SF_EXIT_TIMEOUT = 7,    /* sfcat --timeout: no frame for that long */
+	SF_EXIT_TIMEOUT = 7,    /* --timeout: sfcat got no frame, sfpipe too few
+	                           subscribers, for that long */
 	SF_EXIT_SKIPPED = 8     /* sfpipe: records over --max-frame were skipped */
 };
 
