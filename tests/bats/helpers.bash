@@ -274,3 +274,13 @@ ring_evicted_seq() {
 	}
 	evicted_seq "$1"
 }
+
+# assert_cut_at_ring NAME INPUT: the spawned sfcat NAME exited 4 saying the
+# ring was full, and printed exactly INPUT up to the frame it names.
+assert_cut_at_ring() {
+	local seq
+	assert_exit "$1" 4 30
+	seq=$(ring_evicted_seq "$(cat "$T/$1.err")")
+	assert_eq "$seq" "$(wc -l <"$T/$1.out")"
+	head -n "$seq" "$2" | cmp - "$T/$1.out"
+}
