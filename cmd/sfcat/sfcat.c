@@ -12,6 +12,7 @@
  * (--state) and say exactly what, if anything, was lost in between.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -57,8 +58,10 @@ struct cat_state {
 	char epoch[17];          /* "" until known */
 	uint64_t next_seq;       /* seq of the next data frame to print */
 	int have_seq;            /* next_seq means something: resume there */
+	int after_eos;           /* ... after the end mark right before it */
 	uint64_t printed;
 	uint64_t saved_seq;      /* what the state file says */
+	int saved_eos;
 	long long saved_ms;
 	long long frame_ms;      /* when the last frame came, for --timeout */
 
@@ -83,37 +86,58 @@ on_signal(int sig)
 }
 
 /*
- * Write "epoch=E next=N" to the state file through a temporary file and
- * rename(2), so a reader never sees half of it.
+ * Write "epoch=E next=N", with " eos=1" when the end mark right before
+ * record N was handled, to the state file.  Through a temporary file,
+ * fsync(2) and rename(2), then fsync(2) of the folder: a reader never
+ * sees half a file, and a power cut leaves the old state or the new.
  */
 static void
 save_state(struct cat_state *c)
 {
 	char tmp[4096], line[128];
-	FILE *f;
-	int n;
+	const char *slash;
+	int fd, n, len;
 
-	if (c->state_path == NULL || !c->have_seq || c->saved_seq == c->next_seq)
+	if (c->state_path == NULL || !c->have_seq ||
+	    (c->saved_seq == c->next_seq && c->saved_eos == c->after_eos))
 		return;
 	c->saved_ms = io_now_ms();
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		cli_die(SF_EXIT_ERROR,
 		    "--state %s: path too long", c->state_path);
-	snprintf(line, sizeof(line), "epoch=%s next=%llu\n", c->epoch,
-	    (unsigned long long)c->next_seq);
-	if ((f = fopen(tmp, "w")) == NULL || fputs(line, f) == EOF ||
-	    fclose(f) == EOF || rename(tmp, c->state_path) == -1)
+	len = snprintf(line, sizeof(line), "epoch=%s next=%llu%s\n",
+	    c->epoch, (unsigned long long)c->next_seq,
+	    c->after_eos ? " eos=1" : "");
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0666)) == -1 || io_write_all(fd, line, (size_t)len) == -1 ||
+	    fsync(fd) == -1 || close(fd) == -1 ||
+	    rename(tmp, c->state_path) == -1)
 		cli_die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
 		    strerror(errno));
+	/* The rename is only durable once the folder is. */
+	if ((slash = strrchr(c->state_path, '/')) == NULL)
+		snprintf(tmp, sizeof(tmp), ".");
+	else
+		snprintf(tmp, sizeof(tmp), "%.*s", slash == c->state_path ? 1 :
+		    (int)(slash - c->state_path), c->state_path);
+	if ((fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(fd) == -1 || close(fd) == -1)
+		cli_die(SF_EXIT_ERROR, "--state %s: folder %s: %s",
+		    c->state_path, tmp, strerror(errno));
 	c->saved_seq = c->next_seq;
+	c->saved_eos = c->after_eos;
 }
 
-/* Resume from a state file, if there is one: "epoch=E next=N". */
+/*
+ * Resume from a state file, if there is one.  A file that exists but is
+ * empty or not one of ours is an error, never a silent fresh start: that
+ * would print from --from again, or skip what came meanwhile.
+ */
 static void
 load_state(struct cat_state *c)
 {
-	char line[128], *nl;
+	char line[128], *nl, *eos;
 	uint64_t next;
 	FILE *f;
 	int ok;
@@ -125,20 +149,28 @@ load_state(struct cat_state *c)
 		    strerror(errno));
 	}
 	ok = fgets(line, sizeof(line), f) != NULL;
-	if (fclose(f) == EOF)
+	if (ferror(f) || fclose(f) == EOF)
 		cli_die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
 		    strerror(errno));
-	if (ok && (nl = strchr(line, '\n')) != NULL)
+	if (!ok)
+		cli_die(SF_EXIT_ERROR, "--state %s: empty file; remove it to "
+		    "start again from --from", c->state_path);
+	if ((nl = strchr(line, '\n')) != NULL)
 		*nl = '\0';
-	if (!ok || strncmp(line, "epoch=", 6) != 0 ||
+	/* The sequence number ends at the space before eos=1, if any. */
+	if ((eos = strlen(line) > 28 ? strchr(line + 28, ' ') : NULL) != NULL)
+		*eos++ = '\0';
+	if (strncmp(line, "epoch=", 6) != 0 ||
 	    strspn(line + 6, "0123456789abcdef") != 16 ||
 	    strncmp(line + 22, " next=", 6) != 0 ||
-	    num_parse(line + 28, 0, UINT64_MAX, &next) != NULL)
+	    num_parse(line + 28, 0, UINT64_MAX, &next) != NULL ||
+	    (eos != NULL && strcmp(eos, "eos=1") != 0))
 		cli_die(SF_EXIT_ERROR, "--state %s: not a state file of sfcat",
 		    c->state_path);
 	memcpy(c->epoch, line + 6, 16);
 	c->epoch[16] = '\0';
 	c->next_seq = c->saved_seq = next;
+	c->after_eos = c->saved_eos = eos != NULL;
 	c->have_seq = 1;
 }
 
@@ -199,6 +231,7 @@ print_record(struct cat_state *c, const unsigned char *frame, uint32_t len)
 	if (c->mode != MODE_RAW)
 		c->out[c->out_len++] = term[c->mode == MODE_NUL];
 	c->next_seq++;
+	c->after_eos = 0;
 	if (++c->printed == c->count)
 		finish(c, SF_EXIT_OK);
 }
@@ -220,8 +253,10 @@ control(struct cat_state *c, const struct frame *f, char *msg, size_t cap)
 		snprintf(msg, cap, "sfd sent a malformed control frame");
 		return SF_EXIT_PROTOCOL;
 	}
-	if (strcmp(m.verb, "EOS") == 0)
+	if (strcmp(m.verb, "EOS") == 0) {
+		c->after_eos = 1;
 		finish(c, SF_EXIT_OK);
+	}
 	if (strcmp(m.verb, "SKIP") == 0) {
 		if ((a = ctl_get(&m, "seq")) == NULL ||
 		    (b = ctl_get(&m, "count")) == NULL ||
@@ -234,6 +269,7 @@ control(struct cat_state *c, const struct frame *f, char *msg, size_t cap)
 		    (unsigned long long)count, (unsigned long long)seq,
 		    (unsigned long long)(seq + count - 1));
 		c->next_seq = seq + count;
+		c->after_eos = 0;
 		return SF_EXIT_OK;
 	}
 	return session_verdict(&m, msg, cap);
@@ -366,8 +402,12 @@ subscribe(struct cat_state *c, char *msg, size_t cap)
 		n += snprintf(hello + n, sizeof(hello) - (size_t)n,
 		    " max-lag=%llu", (unsigned long long)c->max_lag);
 	if (c->have_seq && c->epoch[0] != '\0')
-		snprintf(hello + n, sizeof(hello) - (size_t)n, " epoch=%s",
-		    c->epoch);
+		n += snprintf(hello + n, sizeof(hello) - (size_t)n,
+		    " epoch=%s", c->epoch);
+	/* Going on after the last record it had: the end of stream that may
+	 * follow it is still to come, unless it was what ended the run. */
+	if (c->have_seq && !c->after_eos)
+		snprintf(hello + n, sizeof(hello) - (size_t)n, " resume=1");
 
 	if ((c->sock = session_open(c->addr, hello, HELLO_WAIT, &reply)) == -1)
 		return session_open_failure(errno, c->addr, msg, cap);

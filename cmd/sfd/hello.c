@@ -18,21 +18,33 @@
 #include "queue.h"
 #include "stream.h"
 
+struct hello_numbers {
+	uint64_t max_lag;    /* SUB max-lag=, 0 for none */
+	uint64_t resume;     /* SUB resume= */
+	uint64_t min_subs;   /* PUB min-subscribers=, 0 for none */
+	uint64_t pace;       /* PUB pace= */
+};
+
 /*
- * Where a new subscriber starts, from its hello's from= and epoch=: "now"
- * (default), "oldest", "-N" (the last N frames) or a sequence number.  A
- * sequence from another epoch of the stream means nothing here, so that
- * subscriber gets all the ring holds and sees the new epoch in the answer.
+ * Where a new subscriber starts, from its hello's from=, epoch= and
+ * resume=: "now" (default), "oldest", "-N" (the last N frames) or a
+ * sequence number.  A sequence from another epoch of the stream means
+ * nothing here, so that subscriber gets the oldest frames and sees the new
+ * epoch in the answer.  An end mark right before the start is left out,
+ * unless resume=1 and the start is the frame asked for: a client that had
+ * frame SEQ - 1 but not the end that may follow it.
  * Returns -1 when from= is not one of these.
  */
 static int
 start_point(const struct stream *st, const char *from, const char *epoch,
-    uint64_t *pos, uint64_t *seq)
+    int resume, uint64_t *pos, uint64_t *seq)
 {
 	struct ring *r = st->ring;
-	uint64_t oldest_pos, oldest, n;
+	uint64_t oldest_pos, oldest, hard_pos, hard, n;
+	int exact = 0;
 
-	stream_oldest(st, &oldest_pos, &oldest);
+	stream_oldest(st, 1, &oldest_pos, &oldest);
+	stream_oldest(st, 0, &hard_pos, &hard);
 	*pos = ring_head(r);
 	*seq = ring_head_seq(r);
 	if (from == NULL || strcmp(from, "now") == 0)
@@ -47,40 +59,50 @@ start_point(const struct stream *st, const char *from, const char *epoch,
 		if (num_parse(from, 0, UINT64_MAX, &n) != NULL)
 			return -1;
 		/* Gone from the ring, or from another epoch: the oldest;
-		 * the answer's seq (or epoch) shows the gap. */
+		 * the answer's seq (or epoch) shows the gap.  A frame still
+		 * held is given even without the headroom of "oldest". */
 		if ((epoch != NULL && strcmp(epoch, st->epoch) != 0) ||
-		    n < oldest)
+		    n < hard)
 			n = oldest;
 		else if (n > *seq)
 			n = *seq;
+		else
+			exact = 1;
 	}
 	*seq = n;
 	if (n == oldest)
 		*pos = oldest_pos;
+	else if (n == hard)
+		*pos = hard_pos;
 	else if (ring_find(r, n, pos) == -1)
 		return -1;
+	if (!(resume && exact))
+		*pos = stream_past_marks(st, *pos);
 	return 0;
 }
 
 /*
- * The numbers a hello may carry: max-lag= (SUB), min-subscribers= and
- * pace= (PUB).  Returns NULL, or what was wrong for the ERR's detail.
+ * The numbers a hello may carry: max-lag= and resume= (SUB),
+ * min-subscribers= and pace= (PUB).  Returns NULL, or what was wrong for
+ * the ERR's detail.
  */
 static const char *
-hello_numbers(const struct ctl *m, enum role role, uint64_t *max_lag,
-    uint64_t *min_subs, uint64_t *pace)
+hello_numbers(const struct ctl *m, enum role role, struct hello_numbers *h)
 {
 	const char *v;
 
-	*max_lag = *min_subs = *pace = 0;
+	memset(h, 0, sizeof(*h));
 	if ((v = ctl_get(m, "max-lag")) != NULL && (role != ROLE_SUB ||
-	    num_parse(v, 1, UINT64_MAX, max_lag) != NULL))
+	    num_parse(v, 1, UINT64_MAX, &h->max_lag) != NULL))
 		return "max-lag= is a subscriber's limit in bytes, at least 1";
+	if ((v = ctl_get(m, "resume")) != NULL && (role != ROLE_SUB ||
+	    num_parse(v, 0, 1, &h->resume) != NULL))
+		return "resume= is 0 or 1, for a subscriber";
 	if ((v = ctl_get(m, "min-subscribers")) != NULL && (role != ROLE_PUB ||
-	    num_parse(v, 1, UINT32_MAX, min_subs) != NULL))
+	    num_parse(v, 1, UINT32_MAX, &h->min_subs) != NULL))
 		return "min-subscribers= is a publisher's count, at least 1";
 	if ((v = ctl_get(m, "pace")) != NULL && (role != ROLE_PUB ||
-	    num_parse(v, 0, 1, pace) != NULL))
+	    num_parse(v, 0, 1, &h->pace) != NULL))
 		return "pace= is 0 or 1, for a publisher";
 	return NULL;
 }
@@ -95,7 +117,8 @@ hello(struct client *c, const struct ctl *m, enum role role)
 	const char *e;
 	struct stream *st;
 	struct ring *r;
-	uint64_t pos = 0, seq = 0, max_lag, min_subs, pace;
+	struct hello_numbers h;
+	uint64_t pos = 0, seq = 0;
 
 	if (version == NULL || strcmp(version, PROTO_VERSION) != 0) {
 		client_error(c, "bad-version", "this sfd speaks version "
@@ -116,7 +139,7 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		client_error(c, "bad-hello", "on-lag= is skip or disconnect");
 		return;
 	}
-	if ((e = hello_numbers(m, role, &max_lag, &min_subs, &pace)) != NULL) {
+	if ((e = hello_numbers(m, role, &h)) != NULL) {
 		client_error(c, "bad-hello", e);
 		return;
 	}
@@ -137,7 +160,7 @@ hello(struct client *c, const struct ctl *m, enum role role)
 	}
 	r = st->ring;
 	if (role == ROLE_SUB && start_point(st, ctl_get(m, "from"),
-	    ctl_get(m, "epoch"), &pos, &seq) == -1) {
+	    ctl_get(m, "epoch"), h.resume == 1, &pos, &seq) == -1) {
 		client_error(c, "bad-hello", "from= is now, oldest, -N or a "
 		    "sequence number");
 		return;
@@ -153,11 +176,11 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		c->state = CS_ACTIVE;
 		c->pos = pos;
 		c->skip_on_lag = on_lag != NULL && strcmp(on_lag, "skip") == 0;
-		c->own_lag = max_lag;
+		c->own_lag = h.max_lag;
 		/* A replay may start further back than its max-lag; it must
 		 * not fall further behind than that until it catches up. */
-		c->lag_limit = ring_head(r) - pos > max_lag ?
-		    ring_head(r) - pos : max_lag;
+		c->lag_limit = ring_head(r) - pos > h.max_lag ?
+		    ring_head(r) - pos : h.max_lag;
 		c->progress_ms = s->now;
 		TAILQ_INSERT_TAIL(&st->subs, c, slink);
 		st->nsubs++;
@@ -168,7 +191,7 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		    (unsigned long long)s->cfg.max_frame, ring_size(r));
 		publisher_subscribed(st);
 	} else {
-		c->paced = pace == 1;
+		c->paced = h.pace == 1;
 		client_log(c, LOG_DEBUG, "publishing to %s at seq %llu%s",
 		    st->name, (unsigned long long)ring_head_seq(r),
 		    c->paced ? ", paced" : "");
@@ -176,8 +199,8 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		    "ring=%zu", st->name, (unsigned long long)ring_head_seq(r),
 		    st->epoch, (unsigned long long)s->cfg.max_frame,
 		    ring_size(r));
-		if (min_subs > 0) {
-			c->want_subs = min_subs;
+		if (h.min_subs > 0) {
+			c->want_subs = h.min_subs;
 			publisher_subscribed(st);
 		}
 	}

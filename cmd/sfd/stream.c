@@ -388,15 +388,36 @@ stream_caught_up(const struct client *c)
 }
 
 void
-stream_oldest(const struct stream *st, uint64_t *pos, uint64_t *seq)
+stream_oldest(const struct stream *st, int headroom, uint64_t *pos,
+    uint64_t *seq)
 {
 	const struct ring *r = st->ring;
-	uint64_t keep = stream_safe_lag(st);
+	uint64_t keep = stream_safe_lag(st), room = ring_size(r) / 4;
 	uint64_t from = ring_tail(r);
 
+	if (headroom)
+		keep = keep > room ? keep - room : 0;
 	if (ring_head(r) - from > keep)
 		from = ring_head(r) - keep;
 	(void)ring_align(r, from, pos, seq);   /* tail <= from <= head */
+}
+
+uint64_t
+stream_past_marks(const struct stream *st, uint64_t pos)
+{
+	uint32_t len;
+	int control;
+	size_t i;
+
+	/* The marks are kept in ring order, so one loop passes a run of
+	 * them (EOS sent twice). */
+	for (i = 0; i < st->marks_len; i++) {
+		if (st->marks[i].pos != pos)
+			continue;
+		frame_get_header(ring_at(st->ring, pos), &len, &control);
+		pos += FRAME_HDR + len;
+	}
+	return pos;
 }
 
 void

@@ -84,10 +84,20 @@ int stream_jump(struct client *c, uint64_t seq);
 void stream_skip(struct client *c, uint64_t from, uint64_t to);
 
 /*
- * The oldest frame a new subscriber may start from: the oldest in the
- * ring that the next append cannot overwrite.
+ * The oldest frame a new subscriber may start from.  With headroom, the
+ * oldest that leaves it a quarter of the ring to fall behind before the
+ * hard limit (from=oldest, -N); without, the oldest that the next append
+ * cannot overwrite (a subscriber resuming at a sequence number it asked
+ * for gets all the ring can still give it).
  */
-void stream_oldest(const struct stream *st, uint64_t *pos, uint64_t *seq);
+void stream_oldest(const struct stream *st, int headroom, uint64_t *pos,
+    uint64_t *seq);
+
+/*
+ * pos, moved past any end marks that stand there: a new subscriber never
+ * starts with the end of a stream that came before it.
+ */
+uint64_t stream_past_marks(const struct stream *st, uint64_t pos);
 
 /* Schedule every subscriber of every stream that got frames. */
 void stream_fanout(struct server *s);

@@ -208,6 +208,18 @@ assert_file_eq() {
 	}
 }
 
+# state_is FILE NEXT [eos]: FILE is exactly one line "epoch=<16 hex>
+# next=NEXT", with " eos=1" after it when asked for; sets EPOCH.
+state_is() {
+	local content want
+	content=$(cat "$1")
+	[[ $content =~ ^epoch=([0-9a-f]{16})\ next=([0-9]+)( eos=1)?$ ]] ||
+		fail "state file: $content"
+	EPOCH=${BASH_REMATCH[1]}
+	want="epoch=$EPOCH next=$2${3:+ eos=1}"
+	assert_eq "$want" "$content"
+}
+
 # assert_eq EXPECTED ACTUAL
 assert_eq() {
 	if [ "$1" != "$2" ]; then

@@ -13,6 +13,7 @@ Client operations, run in order:
     hdr:N       send only a 4-byte header with value N (e.g. 0x80002000)
     bytes:TEXT  send TEXT as it is, without a header
     sleep:S     wait S seconds
+    wait:PATH   wait until the file PATH exists (within TIMEOUT)
     read        read one frame and print it
     eof         print every frame until the daemon closes, then "EOF"
 
@@ -179,6 +180,11 @@ def client(path, timeout, ops):
                 c.send(arg.encode("latin-1"))
             elif verb == "sleep":
                 time.sleep(float(arg))
+            elif verb == "wait":
+                while not os.path.exists(arg):
+                    if time.monotonic() > c.deadline:
+                        raise Timeout()
+                    time.sleep(0.02)
             elif verb == "read":
                 c.read_frame()
             elif verb == "eof":

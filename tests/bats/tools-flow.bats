@@ -223,8 +223,9 @@ sfpipe_hello() {
 	    'sfcat: --max-lag 2 MiB is not below the ring of stream default (1 MiB): the ring fills first' \
 	    'sfcat: evicted: fell 1 MiB behind (the ring is full); first frame not received: seq 1233; read faster, raise sfd --ring, publish with sfpipe --pace, or use --on-lag skip; reconnecting')" \
 	    "$stderr"
-	# The next hello resumes where it stopped and asks for its limit again.
-	assert_eq "SUB 1 stream=default from=1233 max-lag=2097152 epoch=0123456789abcdef" \
+	# The next hello resumes where it stopped (with the end of stream
+	# that may follow) and asks for its limit again.
+	assert_eq "SUB 1 stream=default from=1233 max-lag=2097152 epoch=0123456789abcdef resume=1" \
 	    "$(hello 2)"
 	sfrun "$SFCAT" --max-lag 2M
 	[ "$status" -eq 0 ] || fail "sfcat exit $status: $stderr"
