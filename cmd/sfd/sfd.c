@@ -148,8 +148,7 @@ on_signal(struct watch *w, uint32_t events)
 
 	(void)events;
 	while ((n = read(w->fd, &si, sizeof(si))) == (ssize_t)sizeof(si))
-		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
-			shutdown_server(&server);
+		shutdown_server(&server);   /* all three mean "stop" */
 	if (n == -1 && errno != EAGAIN && errno != EINTR)
 		log_msg(LOG_ERROR, "signalfd: %s", strerror(errno));
 }
@@ -176,6 +175,9 @@ setup_signals(int ep)
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
 		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 	sigemptyset(&set);
+	/* SIGHUP too: the daemon has no file to reopen (its log is
+	 * stderr), and a hang-up must not leave the socket file behind. */
+	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1 ||
