@@ -98,7 +98,13 @@ lint:
 	sh tests/lint/lint.sh
 
 # Stress and fault-injection tests: slower, run by CI after make check.
-stress: all
+# Preloaded into sfd by the stress tests to make a system call fail.
+FAULT     = $(O)/tests/stress/fault.so
+$(FAULT): tests/stress/fault.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -shared -o $@ tests/stress/fault.c -ldl
+
+stress: all $(FAULT)
 	SF_BUILD=$(CURDIR)/$(O) bats tests/stress
 
 # Random clients joining, leaving, stalling for SOAK_SECONDS (not in CI).

@@ -225,7 +225,7 @@ main(int argc, char *argv[])
 	gid_t group = (gid_t)-1;
 	const char *e;
 	char msg[256];
-	int ch, i, lag_time = 0;
+	int ch, i, lag_time = 0, rc;
 
 	cli_setup("sfd", usage_text);
 	cfg->ring = DEFAULT_RING;
@@ -357,9 +357,14 @@ main(int argc, char *argv[])
 	for (i = 0; i < nlisteners; i++)
 		log_msg(LOG_NOTICE, "listening on %s", listeners[i].addr.text);
 
-	while (server_turn(s, -1) == 0 && !(s->stopping && s->nclients == 0))
+	while ((rc = server_turn(s, -1)) == 0 &&
+	    !(s->stopping && s->nclients == 0))
 		;
+	/* A loop that cannot wait is an error, after the same clean-up:
+	 * server_turn has said why. */
+	if (rc == -1)
+		log_msg(LOG_ERROR, "stopping on an error");
 	cleanup(s);
 	log_msg(LOG_INFO, "exit");
-	return 0;
+	return rc == -1 ? SF_EXIT_ERROR : SF_EXIT_OK;
 }
