@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -10,8 +9,57 @@
 #include "client.h"
 #include "listener.h"
 #include "log.h"
+#include "queue.h"
 
 #define ACCEPTS_PER_TURN 64
+
+/*
+ * Out of descriptors with no spare to refuse the waiting connection by:
+ * it would make epoll report this listener at once, forever.  Stop
+ * watching it for a moment instead; the connection waits in the backlog.
+ */
+static void
+pause_listener(struct listener *l)
+{
+	struct server *s = l->srv;
+	struct epoll_event ev;
+	int err = errno;   /* why the spare could not be had */
+
+	memset(&ev, 0, sizeof(ev));
+	ev.data.ptr = &l->w;
+	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, l->w.fd, &ev) == -1) {
+		log_msg(LOG_ERROR, "epoll_ctl on %s: %s", l->addr.text,
+		    strerror(errno));
+		return;
+	}
+	if (!s->spare_lost)
+		log_msg(LOG_ERROR, "out of file descriptors and none spare "
+		    "(open /dev/null: %s): new connections wait until some "
+		    "are free", strerror(err));
+	s->spare_lost = 1;
+	l->paused = 1;
+	if (s->accept_resume == 0)
+		s->accept_resume = s->now + ACCEPT_PAUSE_MS;
+}
+
+void
+listener_resume(struct listener *l)
+{
+	struct epoll_event ev;
+
+	if (!l->paused || l->w.fd == -1)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = &l->w;
+	if (epoll_ctl(l->srv->ep, EPOLL_CTL_MOD, l->w.fd, &ev) == -1) {
+		log_msg(LOG_ERROR, "epoll_ctl on %s: %s", l->addr.text,
+		    strerror(errno));
+		l->srv->accept_resume = l->srv->now + ACCEPT_PAUSE_MS;
+		return;
+	}
+	l->paused = 0;
+}
 
 /* Accept what is waiting.  Level-triggered: what is left waits for the
  * next turn, so one busy listener cannot starve the clients. */
@@ -19,13 +67,14 @@ static void
 on_accept(struct watch *w, uint32_t events)
 {
 	struct listener *l = (struct listener *)w;
+	struct server *s = l->srv;
 	int i, fd;
 
 	(void)events;
 	for (i = 0; i < ACCEPTS_PER_TURN; i++) {
 		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd != -1) {
-			client_accept(l->srv, fd);
+			client_accept(s, fd);
 			continue;
 		}
 		switch (errno) {
@@ -41,20 +90,25 @@ on_accept(struct watch *w, uint32_t events)
 			 * make epoll report this listener forever.  Spend the
 			 * spare descriptor to take it, tell it, and close it.
 			 */
-			if (l->srv->spare_fd == -1) {
-				log_msg(LOG_ERROR, "accept: %s; no spare "
-				    "descriptor", strerror(errno));
+			if (server_spare_restore(s) == -1) {
+				pause_listener(l);
 				return;
 			}
-			close(l->srv->spare_fd);
+			if (s->spare_lost)
+				log_msg(LOG_INFO, "have a spare descriptor "
+				    "again");
+			s->spare_lost = 0;
+			(void)server_spare_lend(s);
 			fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd != -1) {
 				log_msg(LOG_INFO, "refused a connection: out of "
 				    "file descriptors");
 				client_refuse(fd, "full");
 			}
-			l->srv->spare_fd = open("/dev/null",
-			    O_RDONLY | O_CLOEXEC);
+			if (server_spare_restore(s) == -1) {
+				pause_listener(l);
+				return;
+			}
 			if (fd == -1)
 				return;
 			continue;

@@ -11,7 +11,11 @@ struct listener {
 	struct watch w;
 	struct server *srv;
 	struct addr addr;
+	int paused;          /* out of descriptors, with no spare: not read */
 };
+
+/* How long a listener rests when it cannot take a connection. */
+#define ACCEPT_PAUSE_MS 100
 
 /*
  * Listen on l for s, its epoll set included.  The socket is made
@@ -21,6 +25,9 @@ struct listener {
  */
 const char *listener_open(struct server *s, struct listener *l, mode_t mode,
     gid_t group, char *msg, size_t cap);
+
+/* Take connections on l again after a pause (a no-op when not paused). */
+void listener_resume(struct listener *l);
 
 /* Stop listening on l, remove its socket file; a no-op when closed. */
 void listener_close(struct listener *l);

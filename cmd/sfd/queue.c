@@ -1,3 +1,6 @@
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "queue.h"
 
 void
@@ -61,4 +64,23 @@ server_tick_arm(struct server *s)
 {
 	if (s->tick == 0)
 		s->tick = s->now + TICK_MS;
+}
+
+int
+server_spare_lend(struct server *s)
+{
+	if (s->spare_fd == -1)
+		return 0;
+	close(s->spare_fd);
+	s->spare_fd = -1;
+	return 1;
+}
+
+int
+server_spare_restore(struct server *s)
+{
+	if (s->spare_fd == -1 &&
+	    (s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	return 0;
 }

@@ -35,4 +35,13 @@ void client_unschedule(struct client *c);
 #define TICK_MS 200
 void server_tick_arm(struct server *s);
 
+/*
+ * The spare descriptor, held back for when descriptors run out: lend it
+ * (close it, so the next open or accept gets its slot; 0 when there was
+ * none to lend) and get it back (open it again unless held; -1 with errno
+ * when that fails, and the spare stays missing until a later call).
+ */
+int server_spare_lend(struct server *s);
+int server_spare_restore(struct server *s);
+
 #endif

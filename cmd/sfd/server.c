@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -7,7 +6,9 @@
 #include "access.h"
 #include "client.h"
 #include "io.h"
+#include "listener.h"
 #include "log.h"
+#include "queue.h"
 #include "server.h"
 #include "stream.h"
 
@@ -29,7 +30,8 @@ server_init(struct server *s, const struct config *cfg)
 		return -1;
 	/* Without it descriptors can still run out; with it that is
 	 * handled without a busy loop (see on_accept in sfd.c). */
-	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	s->spare_fd = -1;
+	(void)server_spare_restore(s);
 	return 0;
 }
 
@@ -49,6 +51,16 @@ server_turn(struct server *s, int max_wait)
 	client_reap(s);
 	if (s->stopping && s->nclients == 0)
 		return 0;
+	if (s->accept_resume > 0) {
+		if (s->now >= s->accept_resume) {
+			s->accept_resume = 0;
+			for (i = 0; i < s->nlisteners; i++)
+				listener_resume(&s->listeners[i]);
+		} else if (timeout == -1 ||
+		    s->accept_resume - s->now < timeout) {
+			timeout = (int)(s->accept_resume - s->now);
+		}
+	}
 	if (s->nready > 0)
 		timeout = 0;
 	if (max_wait >= 0 && (timeout == -1 || timeout > max_wait))
@@ -85,8 +97,7 @@ server_free(struct server *s)
 		TAILQ_REMOVE(&s->streams, st, link);
 		stream_free(st);
 	}
-	if (s->spare_fd != -1)
-		close(s->spare_fd);
+	(void)server_spare_lend(s);
 	access_free(s->cfg.publishers);
 	close(s->ep);
 }

@@ -346,6 +346,8 @@ main(int argc, char *argv[])
 		cli_die(SF_EXIT_ERROR, "%s", strerror(errno));
 	for (i = 0; i < nlisteners; i++)
 		listeners[i].w.fd = -1;
+	s->listeners = listeners;
+	s->nlisteners = nlisteners;
 	setup_signals(s->ep);
 	for (i = 0; i < nlisteners; i++) {
 		if ((e = listener_open(s, &listeners[i], mode, group, msg,

@@ -45,6 +45,7 @@ struct config {
 
 /* Something in the epoll set: its callback gets the ready events. */
 struct watch;
+struct listener;
 typedef void watch_fn(struct watch *w, uint32_t events);
 struct watch {
 	int fd;
@@ -187,6 +188,10 @@ struct server {
 	uint64_t nstreams;
 	int stopping;                /* shutdown in progress */
 	int spare_fd;                /* held back for when descriptors run out */
+	int spare_lost;              /* logged that it could not be had */
+	struct listener *listeners;  /* to take up again after a pause: */
+	int nlisteners;
+	long long accept_resume;     /* ms when paused ones listen again, or 0 */
 };
 
 #endif

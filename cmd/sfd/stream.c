@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +44,11 @@ stream_get(struct server *s, const char *name)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NULL;
 	st->ring = ring_new(s->cfg.ring);
-	if (st->ring == NULL && errno == EMFILE && s->spare_fd != -1) {
-		/* The ring needs a descriptor for a moment: lend it ours. */
-		close(s->spare_fd);
+	if (st->ring == NULL && errno == EMFILE && server_spare_lend(s)) {
+		/* The ring needs a descriptor for a moment: lend it ours.
+		 * Not getting it back is handled where it is needed. */
 		st->ring = ring_new(s->cfg.ring);
-		s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		(void)server_spare_restore(s);
 	}
 	if (st->ring == NULL) {
 		int saved = errno;
