@@ -38,6 +38,12 @@ setup() {
 }
 
 teardown() {
+	sf_teardown
+}
+
+# sf_teardown: end what the test left running, then fail on any sanitizer
+# report in the logs; for a file with its own teardown to call.
+sf_teardown() {
 	local p bad
 	# Every program still running: continue it if stopped, then kill it;
 	# its wrapper then records the status and ends by itself.
@@ -206,6 +212,55 @@ assert_file_eq() {
 		echo "expected $(wc -c <"$1") bytes, got $(wc -c <"$2")" >&2
 		return 1
 	}
+}
+
+# assert_no_match REGEX FILE: no line of FILE matches the extended REGEX;
+# else show the lines that do and fail.  (A bare "! grep" never fails a
+# test: errexit ignores a negated command.)
+assert_no_match() {
+	local hits rc=0
+	hits=$(grep -E -- "$1" "$2") || rc=$?
+	case $rc in
+	0)
+		printf 'unexpected in %s:\n%s\n' "$2" "$hits" >&2
+		return 1
+		;;
+	1)	return 0 ;;
+	*)	fail "cannot read $2" ;;
+	esac
+}
+
+# still_running SECONDS NAME...: for what must not happen, there is no
+# state to poll for: let SECONDS pass on purpose, then every spawned NAME
+# must still be running.
+still_running() {
+	local name pid_var
+	sleep "$1"
+	shift
+	for name in "$@"; do
+		pid_var=${name}_pid
+		if [ -s "$T/$name.rc" ] || ! kill -0 "${!pid_var}" 2>/dev/null; then
+			echo "$name exited $(cat "$T/$name.rc" 2>/dev/null); stderr:" >&2
+			cat "$T/$name.err" >&2
+			return 1
+		fi
+	done
+}
+
+# skipped_total FILE: FILE (what an sfcat --on-lag skip said) holds only
+# lines "sfcat: skipped K frames (seq A..B)", each with K = B - A + 1;
+# prints the sum of the K.  Fails on any other line.
+skipped_total() {
+	local line sum=0
+	while IFS= read -r line; do
+		if ! [[ $line =~ ^sfcat:\ skipped\ ([0-9]+)\ frames\ \(seq\ ([0-9]+)\.\.([0-9]+)\)$ ]] ||
+		    [ "${BASH_REMATCH[1]}" -ne $((BASH_REMATCH[3] - BASH_REMATCH[2] + 1)) ]; then
+			echo "not a skip report: $line" >&2
+			return 1
+		fi
+		sum=$((sum + BASH_REMATCH[1]))
+	done <"$1"
+	echo "$sum"
 }
 
 # assert_eq EXPECTED ACTUAL
