@@ -118,21 +118,11 @@ start_sfd_at() {
 }
 
 @test "--publishers and --group name unknown users and groups" {
-	usage=$("$SFD" --help)
-	sfrun "$SFD" -l "$SOCK" --publishers nosuchuser$$
-	[ "$status" -eq 2 ]
-	[ -z "$output" ]
-	assert_eq "sfd: --publishers nosuchuser$$: no such user" "${stderr%%$'\n'*}"
-	assert_eq "$usage" "${stderr#*$'\n'}"
-	sfrun "$SFD" -l "$SOCK" --publishers "@nosuchgroup$$"
-	[ "$status" -eq 2 ]
-	[ -z "$output" ]
-	assert_eq "sfd: --publishers @nosuchgroup$$: no such group" "${stderr%%$'\n'*}"
-	assert_eq "$usage" "${stderr#*$'\n'}"
-	sfrun "$SFD" -l "$SOCK" --group "nosuchgroup$$"
-	[ "$status" -eq 2 ]
-	[ -z "$output" ]
-	assert_eq "sfd: --group nosuchgroup$$: no such group" "${stderr%%$'\n'*}"
-	assert_eq "$usage" "${stderr#*$'\n'}"
+	usage_error "sfd: --publishers nosuchuser$$: no such user" \
+	    "$SFD" -l "$SOCK" --publishers "nosuchuser$$"
+	usage_error "sfd: --publishers @nosuchgroup$$: no such group" \
+	    "$SFD" -l "$SOCK" --publishers "@nosuchgroup$$"
+	usage_error "sfd: --group nosuchgroup$$: no such group" \
+	    "$SFD" -l "$SOCK" --group "nosuchgroup$$"
 	[ ! -e "$SOCK" ]
 }

@@ -263,19 +263,11 @@ PY
 }
 
 @test "--lag-time without --max-lag, and bad --stall values: exit 2 with a one-line reason" {
-	usage=$("$SFD" --help)
-	sfrun "$SFD" --lag-time 5
-	[ "$status" -eq 2 ]
-	[ -z "$output" ]
-	assert_eq "sfd: --lag-time needs --max-lag: it is how long a subscriber may stay past that" "${stderr%%$'\n'*}"
-	assert_eq "$usage" "${stderr#*$'\n'}"
-	for v in "0 too small" "x invalid" "3601 too large"; do
-		sfrun "$SFD" --stall "${v%% *}"
-		[ "$status" -eq 2 ]
-		[ -z "$output" ]
-		assert_eq "sfd: --stall ${v%% *}: ${v#* }" "${stderr%%$'\n'*}"
-		assert_eq "$usage" "${stderr#*$'\n'}"
-	done
+	usage_error "sfd: --lag-time needs --max-lag: it is how long a subscriber may stay past that" \
+	    "$SFD" --lag-time 5
+	usage_error "sfd: --stall 0: too small" "$SFD" --stall 0
+	usage_error "sfd: --stall x: invalid" "$SFD" --stall x
+	usage_error "sfd: --stall 3601: too large" "$SFD" --stall 3601
 }
 
 @test "a hello with a bad max-lag=, pace= or min-subscribers= gets ERR reason=bad-hello" {

@@ -214,6 +214,20 @@ assert_file_eq() {
 	}
 }
 
+# usage_error EXPECTED COMMAND...: COMMAND, stdin from /dev/null, exits 2
+# with nothing on stdout and on stderr the line EXPECTED, then exactly
+# the usage that its --help prints.
+usage_error() {
+	local want=$1 usage
+	shift
+	usage=$("$1" --help) || fail "$1 --help failed" || return
+	sfrun "$@" </dev/null
+	[ "$status" -eq 2 ] || fail "exit $status, not 2: $stderr" || return
+	[ -z "$output" ] || fail "stdout: $output" || return
+	assert_eq "$want" "${stderr%%$'\n'*}" || return
+	assert_eq "$usage" "${stderr#*$'\n'}"
+}
+
 # assert_no_match REGEX FILE: no line of FILE matches the extended REGEX;
 # else show the lines that do and fail.  (A bare "! grep" never fails a
 # test: errexit ignores a negated command.)

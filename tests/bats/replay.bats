@@ -471,20 +471,13 @@ reconnect_re() {
 }
 
 @test "bad --from and --on-lag values: exit 2, a one-line error, then usage" {
-	usage=$("$SFCAT" --help)
 	for v in bogus -x 12x 1.5 - ''; do
-		sfrun "$SFCAT" --from "$v"
-		[ "$status" -eq 2 ]
-		[ -z "$output" ]
-		assert_eq "sfcat: --from $v: use now, oldest, -N or a sequence number" "${stderr%%$'\n'*}"
-		assert_eq "$usage" "${stderr#*$'\n'}"
+		usage_error "sfcat: --from $v: use now, oldest, -N or a sequence number" \
+		    "$SFCAT" --from "$v"
 	done
 	for v in drop Skip ''; do
-		sfrun "$SFCAT" --on-lag "$v"
-		[ "$status" -eq 2 ]
-		[ -z "$output" ]
-		assert_eq "sfcat: --on-lag $v: use disconnect or skip" "${stderr%%$'\n'*}"
-		assert_eq "$usage" "${stderr#*$'\n'}"
+		usage_error "sfcat: --on-lag $v: use disconnect or skip" \
+		    "$SFCAT" --on-lag "$v"
 	done
 }
 

@@ -30,18 +30,6 @@ sent() {
 	sed -n 's/^< DATA //p' "$T/fake.log"
 }
 
-# usage_error EXPECTED COMMAND...: exit 2, EXPECTED as the first line of
-# stderr, then the usage.
-usage_error() {
-	local want=$1
-	shift
-	sfrun "$@" </dev/null
-	[ "$status" -eq 2 ] || fail "exit $status, not 2: $stderr"
-	[ -z "$output" ]
-	assert_eq "$want" "${stderr%%$'\n'*}"
-	[[ $(sed -n 2p <<<"$stderr") == usage:* ]]
-}
-
 # sfpipe_hello WANT [SFPIPE-ARGS]: sfpipe publishing two lines from a
 # file says WANT as its hello and publishes both.
 sfpipe_hello() {
