@@ -74,8 +74,12 @@ refused() {
 	body=$(printf 'y%.0s' $(seq 1 65536))
 	client 10 "ctl:PUB 1 stream=x" read "data:$body"
 	[ "$status" -eq 0 ]
+	assert_eq "CTL OK stream=x seq=0 epoch=E max-frame=65536 ring=67108864" "$output"
 	assert_exit cat 0
-	assert_eq $((65536 + 4)) "$(wc -c <"$T/cat.out")"
+	# The frame as it was sent: its header (65536) and its body.
+	{ printf '\0\1\0\0'; printf '%s' "$body"; } >"$T/want"
+	assert_file_eq "$T/want" "$T/cat.out"
+	[ ! -s "$T/cat.err" ]
 	stop_sfd
 }
 
