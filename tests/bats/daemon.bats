@@ -21,7 +21,7 @@ one_line() {
 	spawn c3 "$SFCAT"
 	wait_subscribers 3
 	t0=$(now_ms)
-	sfrun python3 "$RAWPY" client "$SOCK" 10 eof
+	client 10 eof
 	t1=$(now_ms)
 	[ "$status" -eq 0 ]
 	assert_eq "$(printf 'CTL ERR reason=full\nEOF')" "$output"

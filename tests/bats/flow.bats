@@ -275,7 +275,7 @@ PY
 	for h in "SUB 1 stream=x max-lag=0" "SUB 1 stream=x max-lag=1k" \
 	    "PUB 1 stream=x pace=2" "PUB 1 stream=x min-subscribers=0" \
 	    "SUB 1 stream=x pace=1" "PUB 1 stream=x max-lag=100"; do
-		sfrun python3 "$RAWPY" client "$SOCK" 10 "ctl:$h" eof
+		client 10 "ctl:$h" eof
 		[ "$status" -eq 0 ]
 		assert_eq "$(printf 'CTL ERR reason=bad-hello\nEOF')" "$output"
 	done

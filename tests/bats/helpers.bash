@@ -166,6 +166,15 @@ sfrun() {
 	printf '%s\n' "$stderr" >>"$T/run.err"
 }
 
+# client SECONDS OP...: the raw protocol client (sfraw.py client) on
+# T/sf.sock through sfrun; its whole run bounded by SECONDS, stretched
+# for slow builds.
+client() {
+	local t=$1
+	shift
+	sfrun python3 "$RAWPY" client "$SOCK" "$(secs "$t")" "$@"
+}
+
 # publish [SFPIPE-ARGS]: sfpipe in the foreground, stdin from the caller,
 # bounded; its stderr is kept for the sanitizer check.
 publish() {

@@ -5,13 +5,6 @@
 
 load helpers
 
-# client TIMEOUT OP...: the raw protocol client against the daemon.
-client() {
-	local t=$1
-	shift
-	sfrun python3 "$RAWPY" client "$SOCK" "$t" "$@"
-}
-
 # refused HELLO REASON: send HELLO (a control line), expect ERR reason=REASON
 # and then the end of the connection.
 refused() {
@@ -166,7 +159,7 @@ refused() {
 	client 10 "ctl:PUB 1 stream=default" read
 	[ "$status" -eq 0 ]
 	assert_eq "CTL OK stream=default seq=3 epoch=E max-frame=1048576 ring=67108864" "$output"
-	spawn sub python3 "$RAWPY" client "$SOCK" 10 "ctl:SUB 1 stream=default" read read read
+	spawn sub python3 "$RAWPY" client "$SOCK" "$(secs 10)" "ctl:SUB 1 stream=default" read read read
 	wait_subscribers 2
 	client 10 "ctl:PUB 1 stream=default" read "data:x y" data:
 	[ "$status" -eq 0 ]

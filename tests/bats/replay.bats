@@ -105,13 +105,13 @@ reconnect_re() {
 @test "OK carries the epoch; from=SEQ with another epoch starts at the oldest frame" {
 	start_sfd
 	printf 'a\nb\nc\n' | publish x
-	sfrun python3 "$RAWPY" client "$SOCK" 10 "ctl:SUB 1 stream=x from=1" read read read
+	client 10 "ctl:SUB 1 stream=x from=1" read read read
 	[ "$status" -eq 0 ]
 	assert_eq "$(printf 'CTL OK stream=x seq=1 epoch=E max-frame=1048576 ring=67108864\nDATA 1 b\nDATA 1 c')" "$output"
-	sfrun python3 "$RAWPY" client "$SOCK" 10 "ctl:SUB 1 stream=x from=2 epoch=0123456789abcdef" read read
+	client 10 "ctl:SUB 1 stream=x from=2 epoch=0123456789abcdef" read read
 	[ "$status" -eq 0 ]
 	assert_eq "$(printf 'CTL OK stream=x seq=0 epoch=E max-frame=1048576 ring=67108864\nDATA 1 a')" "$output"
-	sfrun python3 "$RAWPY" client "$SOCK" 10 "ctl:SUB 1 stream=x from=-1 on-lag=skip" read read
+	client 10 "ctl:SUB 1 stream=x from=-1 on-lag=skip" read read
 	[ "$status" -eq 0 ]
 	assert_eq "$(printf 'CTL OK stream=x seq=2 epoch=E max-frame=1048576 ring=67108864\nDATA 1 c')" "$output"
 	stop_sfd
@@ -485,7 +485,7 @@ reconnect_re() {
 	start_sfd
 	for hello in "SUB 1 stream=x from=bogus" "SUB 1 stream=x from=-" \
 	    "SUB 1 stream=x from=12x" "SUB 1 stream=x on-lag=drop"; do
-		sfrun python3 "$RAWPY" client "$SOCK" 10 "ctl:$hello" eof
+		client 10 "ctl:$hello" eof
 		[ "$status" -eq 0 ]
 		assert_eq "$(printf 'CTL ERR reason=bad-hello\nEOF')" "$output"
 	done

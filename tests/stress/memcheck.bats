@@ -11,13 +11,6 @@ need_valgrind() {
 	[ "${SF_SANITIZED:-0}" != 1 ] || skip "sanitizer builds do not run under valgrind"
 }
 
-# client TIMEOUT OP...: the raw protocol client.
-client() {
-	local t=$1
-	shift
-	sfrun python3 "$RAWPY" client "$SOCK" "$t" "$@"
-}
-
 @test "sfd under memcheck: publish, subscribe, replay, skip, evict, bad input, limits, end of stream, SIGTERM" {
 	need_valgrind
 	# Everything is slower under valgrind: stretch every bound.
