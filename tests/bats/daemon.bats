@@ -140,7 +140,7 @@ one_line() {
 	SFD_QUIET=1 start_sfd -q
 	spawn cat "$SFCAT" -n 1
 	# No subscribe log with -q: retry the publish until it is received.
-	wait_until 10 "echo x | timeout 5 '$SFPIPE'; [ -s '$T/cat.rc' ]"
+	wait_until 10 "echo x | timeout $(secs 5) '$SFPIPE'; [ -s '$T/cat.rc' ]"
 	assert_exit cat 0
 	assert_eq x "$(cat "$T/cat.out")"
 	kill -TERM "$SFD_PID"
