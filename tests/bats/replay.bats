@@ -512,8 +512,9 @@ for i in range(20000):
     print(str(i) + "x" * random.randint(0, 9000))' >"$T/in"
 	spawn skip "$SFCAT" --on-lag skip --print-seq
 	wait_subscribers 1
-	# sfcat may finish at any moment: a stop can land on its zombie,
-	# whose reaping then makes the matching CONT fail.
+	# Six stalls of 0.3 s, 0.05 s apart: these sleeps are the stalls, not
+	# waits for a state.  sfcat may finish at any moment: a stop can land
+	# on its zombie, whose reaping then makes the matching CONT fail.
 	(for _ in 1 2 3 4 5 6; do
 		sleep 0.05
 		kill -STOP "$skip_pid" 2>/dev/null || break
