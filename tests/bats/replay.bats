@@ -160,6 +160,8 @@ reconnect_re() {
 	[[ $(sed -n 2p "$T/slow.err") =~ ^sfcat:\ lost\ ([0-9]+)\ frames\ \(seq\ ([0-9]+)\.\.([0-9]+)\):\ no\ longer\ in\ the\ ring$ ]]
 	k=${BASH_REMATCH[1]} a=${BASH_REMATCH[2]} b=${BASH_REMATCH[3]}
 	assert_eq "$k" $((b - a + 1))
+	# The loss starts at the frame the eviction named.
+	assert_eq "$a" "$(sed -n '1s/.*; first frame not received: seq \([0-9]*\);.*/\1/p' "$T/slow.err")"
 	[ "$k" -gt 0 ]
 	[ "$b" -lt $((n - 1)) ]
 	# Exactly the input without the frames of seq A..B.
