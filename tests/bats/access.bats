@@ -42,15 +42,8 @@ setup() {
 
 teardown() {
 	[ -n "${SOCKDIR:-}" ] || return 0
-	kill_all
+	sf_teardown
 	rm -rf "$SOCKDIR"
-}
-
-kill_all() {
-	local p
-	while read -r p; do
-		kill -KILL "$p" 2>/dev/null || true
-	done <"$T/.pids"
 }
 
 # as_other COMMAND...: run as the second user, in its own groups; exec,
@@ -60,9 +53,10 @@ as_other() {
 	    --groups="$(getent group "$SF_OTHER_GROUP" | cut -d: -f3)" "$@"
 }
 
-# start_sfd_at ARGS: the daemon on $SOCK.
+# start_sfd_at ARGS: the daemon on $SOCK, with -v so that the tests can
+# wait for its subscribers.
 start_sfd_at() {
-	spawn sfd "$SFD" -l "$SOCK" "$@"
+	spawn sfd "$SFD" -v -l "$SOCK" "$@"
 	SFD_PID=$sfd_pid
 	ln -sf sfd.err "$LOG"
 	wait_until 10 "grep -q '^sfd: listening on' '$LOG'" ||
@@ -82,30 +76,33 @@ start_sfd_at() {
 
 @test "the default 0600 socket keeps another user out" {
 	start_sfd_at
-	run as_other timeout 10 "$SFCAT" -s "$SOCK" -n 1
+	run --separate-stderr as_other timeout "$(secs 10)" "$SFCAT" -s "$SOCK" -n 1
 	[ "$status" -eq 3 ]
-	[[ $output == "sfcat: cannot connect to $SOCK: Permission denied"* ]]
+	[ -z "$output" ]
+	assert_eq "sfcat: cannot connect to $SOCK: Permission denied (is sfd running? start it with: sfd -l $SOCK)" "$stderr"
 }
 
 @test "every connection's pid, uid and gid are logged" {
 	start_sfd_at --mode 0666
 	spawn cat as_other "$SFCAT" -s "$SOCK" -n 1
-	wait_until 10 "grep -q 'uid=$(id -u "$SF_OTHER_USER") gid=' '$LOG'"
+	wait_subscribers 1
 	grep -q "pid=$cat_pid uid=$(id -u "$SF_OTHER_USER") gid=$(getent group nogroup | cut -d: -f3): connected" "$LOG"
-	echo hi | timeout 10 "$SFPIPE" -s "$SOCK"
+	echo hi | timeout "$(secs 10)" "$SFPIPE" -s "$SOCK"
 	assert_exit cat 0
+	assert_eq hi "$(cat "$T/cat.out")"
 	grep -q "uid=0 gid=0: connected" "$LOG"
 }
 
 @test "--publishers: anyone else gets ERR reason=denied; subscribing stays allowed" {
 	start_sfd_at --mode 0666 --publishers root
 	spawn cat as_other "$SFCAT" -s "$SOCK" -n 2
-	wait_until 10 "grep -q 'uid=$(id -u "$SF_OTHER_USER") .*connected' '$LOG'"
-	run as_other timeout 10 "$SFPIPE" -s "$SOCK" </dev/null
+	wait_subscribers 1
+	run --separate-stderr as_other timeout "$(secs 10)" "$SFPIPE" -s "$SOCK" </dev/null
 	[ "$status" -eq 3 ]
-	assert_eq "sfpipe: sfd refused: reason=denied" "$output"
-	grep -q "ERR reason=denied" "$LOG"
-	printf 'a\nb\n' | timeout 10 "$SFPIPE" -s "$SOCK"
+	[ -z "$output" ]
+	assert_eq "sfpipe: sfd refused: reason=denied" "$stderr"
+	grep -q "uid=$(id -u "$SF_OTHER_USER") gid=[0-9]*: ERR reason=denied" "$LOG"
+	printf 'a\nb\n' | timeout "$(secs 10)" "$SFPIPE" -s "$SOCK"
 	assert_exit cat 0
 	assert_eq "$(printf 'a\nb')" "$(cat "$T/cat.out")"
 }
@@ -113,22 +110,19 @@ start_sfd_at() {
 @test "--publishers @group admits its members, by name or id" {
 	start_sfd_at --mode 0666 --publishers "0,@$SF_OTHER_GROUP"
 	spawn cat "$SFCAT" -s "$SOCK" -n 2
-	wait_until 10 "grep -c 'connected' '$LOG' | grep -q 1"
-	sleep 0.2
-	echo one | (as_other timeout 10 "$SFPIPE" -s "$SOCK")
-	echo two | timeout 10 "$SFPIPE" -s "$SOCK"
+	wait_subscribers 1
+	echo one | (as_other timeout "$(secs 10)" "$SFPIPE" -s "$SOCK")
+	echo two | timeout "$(secs 10)" "$SFPIPE" -s "$SOCK"
 	assert_exit cat 0
 	assert_eq "$(printf 'one\ntwo')" "$(cat "$T/cat.out")"
 }
 
 @test "--publishers and --group name unknown users and groups" {
-	run "$SFD" -l "$SOCK" --publishers nosuchuser$$
-	[ "$status" -eq 2 ]
-	[[ ${lines[0]} == "sfd: --publishers nosuchuser$$: no such user" ]]
-	run "$SFD" -l "$SOCK" --publishers "@nosuchgroup$$"
-	[ "$status" -eq 2 ]
-	[[ ${lines[0]} == "sfd: --publishers @nosuchgroup$$: no such group" ]]
-	run "$SFD" -l "$SOCK" --group "nosuchgroup$$"
-	[ "$status" -eq 2 ]
-	[[ ${lines[0]} == "sfd: --group nosuchgroup$$: no such group" ]]
+	usage_error "sfd: --publishers nosuchuser$$: no such user" \
+	    "$SFD" -l "$SOCK" --publishers "nosuchuser$$"
+	usage_error "sfd: --publishers @nosuchgroup$$: no such group" \
+	    "$SFD" -l "$SOCK" --publishers "@nosuchgroup$$"
+	usage_error "sfd: --group nosuchgroup$$: no such group" \
+	    "$SFD" -l "$SOCK" --group "nosuchgroup$$"
+	[ ! -e "$SOCK" ]
 }

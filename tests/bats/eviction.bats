@@ -16,6 +16,7 @@ load helpers
 	kill -STOP "$slow_pid"
 	spawn -i "$T/in" pub sh -c 'python3 "$1" pace 16384 0.01 | "$2"' sh "$RAWPY" "$SFPIPE"
 	assert_exit pub 0 60
+	[ ! -s "$T/pub.err" ]
 	assert_exit ok1 0 30
 	assert_exit ok2 0 30
 	assert_file_eq "$T/in" "$T/ok1.out"
@@ -41,6 +42,7 @@ load helpers
 	# From a pipe: unpaced, nobody waits for the stopped one.
 	sfrun sh -c 'cat "$1" | "$2"' sh "$T/in" "$SFPIPE"
 	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 	wait_until 10 "grep -q evicted '$LOG'"
 	# With a long grace it gets its goodbye once it reads again.
 	kill -CONT "$slow_pid"

@@ -15,9 +15,11 @@ load helpers
 	wait_subscribers 20
 	sfrun "$SFPIPE" <"$T/in"
 	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 	for i in $(seq 1 20); do
 		assert_exit "cat$i" 0 30
 		assert_file_eq "$T/in" "$T/cat$i.out"
+		[ ! -s "$T/cat$i.err" ]
 	done
 	stop_sfd
 }
@@ -30,12 +32,14 @@ load helpers
 	wait_subscribers 1
 	sfrun "$SFPIPE" <"$T/early"
 	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 	# The first subscriber has them all: the daemon has taken them in.
 	wait_until 10 "[ \$(wc -l <'$T/first.out') -eq 500 ]"
 	spawn second "$SFCAT" -n 500
 	wait_subscribers 2
 	sfrun "$SFPIPE" <"$T/late"
 	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 	assert_exit second 0
 	assert_exit first 0
 	assert_file_eq "$T/late" "$T/second.out"
@@ -76,11 +80,13 @@ load helpers
 	wait_subscribers 2
 	sfrun "$SFPIPE" <"$T/r1"
 	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 	wait_until 10 "[ \$(wc -l <'$T/c1.out') -eq 300 ]"
 	[ ! -s "$T/c1.rc" ]
 	[ ! -s "$T/c2.rc" ]
 	sfrun "$SFPIPE" <"$T/r2"
 	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 	assert_exit c1 0
 	assert_exit c2 0
 	cat "$T/r1" "$T/r2" >"$T/all"
@@ -96,6 +102,7 @@ load helpers
 	seq 1 10 >"$T/in"
 	sfrun "$SFPIPE" <"$T/in"
 	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 	assert_exit cat 0
 	assert_eq "$(seq 1 4)" "$(cat "$T/cat.out")"
 	[ ! -s "$T/cat.err" ]

@@ -38,6 +38,12 @@ setup() {
 }
 
 teardown() {
+	sf_teardown
+}
+
+# sf_teardown: end what the test left running, then fail on any sanitizer
+# report in the logs; for a file with its own teardown to call.
+sf_teardown() {
 	local p bad
 	# Every program still running: continue it if stopped, then kill it;
 	# its wrapper then records the status and ends by itself.
@@ -160,6 +166,15 @@ sfrun() {
 	printf '%s\n' "$stderr" >>"$T/run.err"
 }
 
+# client SECONDS OP...: the raw protocol client (sfraw.py client) on
+# T/sf.sock through sfrun; its whole run bounded by SECONDS, stretched
+# for slow builds.
+client() {
+	local t=$1
+	shift
+	sfrun python3 "$RAWPY" client "$SOCK" "$(secs "$t")" "$@"
+}
+
 # publish [SFPIPE-ARGS]: sfpipe in the foreground, stdin from the caller,
 # bounded; its stderr is kept for the sanitizer check.
 publish() {
@@ -218,6 +233,69 @@ state_is() {
 	EPOCH=${BASH_REMATCH[1]}
 	want="epoch=$EPOCH next=$2${3:+ eos=1}"
 	assert_eq "$want" "$content"
+}
+
+# usage_error EXPECTED COMMAND...: COMMAND, stdin from /dev/null, exits 2
+# with nothing on stdout and on stderr the line EXPECTED, then exactly
+# the usage that its --help prints.
+usage_error() {
+	local want=$1 usage
+	shift
+	usage=$("$1" --help) || fail "$1 --help failed" || return
+	sfrun "$@" </dev/null
+	[ "$status" -eq 2 ] || fail "exit $status, not 2: $stderr" || return
+	[ -z "$output" ] || fail "stdout: $output" || return
+	assert_eq "$want" "${stderr%%$'\n'*}" || return
+	assert_eq "$usage" "${stderr#*$'\n'}"
+}
+
+# assert_no_match REGEX FILE: no line of FILE matches the extended REGEX;
+# else show the lines that do and fail.  (A bare "! grep" never fails a
+# test: errexit ignores a negated command.)
+assert_no_match() {
+	local hits rc=0
+	hits=$(grep -E -- "$1" "$2") || rc=$?
+	case $rc in
+	0)
+		printf 'unexpected in %s:\n%s\n' "$2" "$hits" >&2
+		return 1
+		;;
+	1)	return 0 ;;
+	*)	fail "cannot read $2" ;;
+	esac
+}
+
+# still_running SECONDS NAME...: for what must not happen, there is no
+# state to poll for: let SECONDS pass on purpose, then every spawned NAME
+# must still be running.
+still_running() {
+	local name pid_var
+	sleep "$1"
+	shift
+	for name in "$@"; do
+		pid_var=${name}_pid
+		if [ -s "$T/$name.rc" ] || ! kill -0 "${!pid_var}" 2>/dev/null; then
+			echo "$name exited $(cat "$T/$name.rc" 2>/dev/null); stderr:" >&2
+			cat "$T/$name.err" >&2
+			return 1
+		fi
+	done
+}
+
+# skipped_total FILE: FILE (what an sfcat --on-lag skip said) holds only
+# lines "sfcat: skipped K frames (seq A..B)", each with K = B - A + 1;
+# prints the sum of the K.  Fails on any other line.
+skipped_total() {
+	local line sum=0
+	while IFS= read -r line; do
+		if ! [[ $line =~ ^sfcat:\ skipped\ ([0-9]+)\ frames\ \(seq\ ([0-9]+)\.\.([0-9]+)\)$ ]] ||
+		    [ "${BASH_REMATCH[1]}" -ne $((BASH_REMATCH[3] - BASH_REMATCH[2] + 1)) ]; then
+			echo "not a skip report: $line" >&2
+			return 1
+		fi
+		sum=$((sum + BASH_REMATCH[1]))
+	done <"$1"
+	echo "$sum"
 }
 
 # assert_eq EXPECTED ACTUAL

@@ -5,13 +5,6 @@
 
 load helpers
 
-# client TIMEOUT OP...: the raw protocol client against the daemon.
-client() {
-	local t=$1
-	shift
-	sfrun python3 "$RAWPY" client "$SOCK" "$t" "$@"
-}
-
 # refused HELLO REASON: send HELLO (a control line), expect ERR reason=REASON
 # and then the end of the connection.
 refused() {
@@ -74,8 +67,12 @@ refused() {
 	body=$(printf 'y%.0s' $(seq 1 65536))
 	client 10 "ctl:PUB 1 stream=x" read "data:$body"
 	[ "$status" -eq 0 ]
+	assert_eq "CTL OK stream=x seq=0 epoch=E max-frame=65536 ring=67108864" "$output"
 	assert_exit cat 0
-	assert_eq $((65536 + 4)) "$(wc -c <"$T/cat.out")"
+	# The frame as it was sent: its header (65536) and its body.
+	{ printf '\0\1\0\0'; printf '%s' "$body"; } >"$T/want"
+	assert_file_eq "$T/want" "$T/cat.out"
+	[ ! -s "$T/cat.err" ]
 	stop_sfd
 }
 
@@ -162,7 +159,7 @@ refused() {
 	client 10 "ctl:PUB 1 stream=default" read
 	[ "$status" -eq 0 ]
 	assert_eq "CTL OK stream=default seq=3 epoch=E max-frame=1048576 ring=67108864" "$output"
-	spawn sub python3 "$RAWPY" client "$SOCK" 10 "ctl:SUB 1 stream=default" read read read
+	spawn sub python3 "$RAWPY" client "$SOCK" "$(secs 10)" "ctl:SUB 1 stream=default" read read read
 	wait_subscribers 2
 	client 10 "ctl:PUB 1 stream=default" read "data:x y" data:
 	[ "$status" -eq 0 ]

@@ -49,6 +49,7 @@ roundtrip() {
 	printf 'one\n\nthree' >"$T/in"
 	sfrun "$SFPIPE" <"$T/in"
 	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 	assert_exit cat 0
 	printf 'one\n\nthree\n' >"$T/want"
 	assert_file_eq "$T/want" "$T/cat.out"
@@ -62,6 +63,7 @@ roundtrip() {
 	printf 'a\nb\0c' >"$T/in"
 	sfrun "$SFPIPE" -0 <"$T/in"
 	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 	assert_exit cat 0
 	printf 'a\nb\0c\0' >"$T/want"
 	assert_file_eq "$T/want" "$T/cat.out"
@@ -76,9 +78,12 @@ roundtrip() {
 	wait_subscribers 2
 	sfrun "$SFPIPE" --raw orig <"$T/in"
 	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 	assert_exit relay 0 30
 	assert_exit out 0 30
 	assert_file_eq "$T/in" "$T/out.out"
+	[ ! -s "$T/relay.err" ]
+	[ ! -s "$T/out.err" ]
 	stop_sfd
 }
 

@@ -30,18 +30,6 @@ sent() {
 	sed -n 's/^< DATA //p' "$T/fake.log"
 }
 
-# usage_error EXPECTED COMMAND...: exit 2, EXPECTED as the first line of
-# stderr, then the usage.
-usage_error() {
-	local want=$1
-	shift
-	sfrun "$@" </dev/null
-	[ "$status" -eq 2 ] || fail "exit $status, not 2: $stderr"
-	[ -z "$output" ]
-	assert_eq "$want" "${stderr%%$'\n'*}"
-	[[ $(sed -n 2p <<<"$stderr") == usage:* ]]
-}
-
 # sfpipe_hello WANT [SFPIPE-ARGS]: sfpipe publishing two lines from a
 # file says WANT as its hello and publishes both.
 sfpipe_hello() {
@@ -51,6 +39,7 @@ sfpipe_hello() {
 	printf 'one\ntwo\n' >"$T/in"
 	sfrun "$SFPIPE" "$@" <"$T/in"
 	[ "$status" -eq 0 ] || fail "sfpipe exit $status: $stderr"
+	[ -z "$stderr" ]
 	assert_exit fake 0
 	assert_eq "$want" "$(hello 1)"
 	assert_eq "$(printf 'one\ntwo')" "$(sent)"
@@ -64,6 +53,7 @@ sfpipe_hello() {
 	fake accept "$OK_PUB" drain
 	sfrun sh -c 'printf "one\ntwo\n" | "$0"' "$SFPIPE"
 	[ "$status" -eq 0 ] || fail "sfpipe exit $status: $stderr"
+	[ -z "$stderr" ]
 	assert_exit fake 0
 	assert_eq "PUB 1 stream=default" "$(hello 1)"
 	assert_eq "$(printf 'one\ntwo')" "$(sent)"
@@ -73,8 +63,10 @@ sfpipe_hello() {
 	fake accept "$OK_PUB" drain
 	sfrun sh -c 'printf "one\n" | "$0" --no-pace --pace' "$SFPIPE"
 	[ "$status" -eq 0 ] || fail "sfpipe exit $status: $stderr"
+	[ -z "$stderr" ]
 	assert_exit fake 0
 	assert_eq "PUB 1 stream=default pace=1" "$(hello 1)"
+	assert_eq one "$(sent)"
 }
 
 @test "sfpipe --no-pace from a file sends no pace key; --no-pace after --pace wins" {
@@ -86,6 +78,7 @@ sfpipe_hello() {
 	printf 'one\n' >"$T/in"
 	sfrun "$SFPIPE" --no-pace --min-subscribers 3 jobs <"$T/in"
 	[ "$status" -eq 0 ] || fail "sfpipe exit $status: $stderr"
+	[ -z "$stderr" ]
 	assert_exit fake 0
 	assert_eq "PUB 1 stream=jobs min-subscribers=3" "$(hello 1)"
 	assert_eq one "$(sent)"
@@ -170,6 +163,7 @@ sfpipe_hello() {
 	wait_until 5 "grep -q '^> CTL OK' '$T/fake.log'"
 	kill -TERM "$pub_pid"
 	assert_exit pub 143 5
+	[ ! -s "$T/pub.err" ]
 	assert_exit fake 0
 	assert_eq "" "$(sent)"
 }
@@ -198,6 +192,8 @@ sfpipe_hello() {
 	    accept "$OK_SUB" "ctl:EOS" close
 	sfrun "$SFCAT"
 	[ "$status" -eq 0 ] || fail "sfcat exit $status: $stderr"
+	[ -z "$output" ]
+	[ -z "$stderr" ]
 	assert_eq "SUB 1 stream=default from=now" "$(hello 1)"
 	sfrun "$SFCAT" --max-lag 1M
 	[ "$status" -eq 0 ] || fail "sfcat exit $status: $stderr"
@@ -205,6 +201,7 @@ sfpipe_hello() {
 	assert_eq "SUB 1 stream=default from=now max-lag=1048576" "$(hello 2)"
 	sfrun "$SFCAT" --max-lag 1500 --on-lag skip --from oldest
 	[ "$status" -eq 0 ] || fail "sfcat exit $status: $stderr"
+	[ -z "$stderr" ]
 	assert_eq "SUB 1 stream=default from=oldest on-lag=skip max-lag=1500" \
 	    "$(hello 3)"
 	assert_exit fake 0

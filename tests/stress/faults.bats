@@ -31,6 +31,8 @@ kill_round() {
 	wait_until 10 "logged_by ${!pl} publishing && logged_by ${!pq} publishing"
 	# Mid-stream: the busy subscribers are receiving.
 	wait_until 10 "[ \$(wc -l <'$T/cat_live$r.out') -ge 500 ] && [ -s '$T/cat_raw$r.out' ]"
+	# Not a wait for a state: a random moment within the next second, so
+	# that the rounds kill the daemon at different points of the stream.
 	sleep "0.$((RANDOM % 10))"
 
 	t0=$(now_ms)
