@@ -1,3 +1,6 @@
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,9 +24,97 @@ log_enabled(enum log_level level)
 }
 
 /*
+ * The log never makes the daemon wait: with stderr on a pipe nobody
+ * reads, a blocking write would stop every client.  A line is written
+ * only when poll(2) says it fits at once (lines are shorter than
+ * PIPE_BUF, which a writable pipe has room for); otherwise it waits in a
+ * bounded backlog, and when that is full it is dropped and counted.  The
+ * loop calls log_flush() before it sleeps.
+ */
+#define BACKLOG (64u << 10)
+static char backlog[BACKLOG];
+static size_t backlog_len;
+static unsigned long long dropped;
+
+/* 1 when stderr takes a line at once, 0 when it is full, -1 when it
+ * never will (closed, or its reader went away). */
+static int
+writable(void)
+{
+	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+
+	if (poll(&pfd, 1, 0) != 1)
+		return 0;
+	if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
+		return -1;
+	return (pfd.revents & POLLOUT) != 0;
+}
+
+/* Drop the backlog, counting its lines. */
+static void
+discard(void)
+{
+	size_t i;
+
+	for (i = 0; i < backlog_len; i++)
+		dropped += backlog[i] == '\n';
+	backlog_len = 0;
+}
+
+/* Write what fits now from the backlog; 1 while some of it waits. */
+static int
+drain(void)
+{
+	size_t n;
+	ssize_t k;
+	int w;
+
+	while (backlog_len > 0 && (w = writable()) != 0) {
+		n = backlog_len < PIPE_BUF ? backlog_len : PIPE_BUF;
+		if (w == -1 || (k = write(STDERR_FILENO, backlog, n)) == -1) {
+			if (w != -1 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			discard();   /* nowhere to write: no use keeping it */
+			break;
+		}
+		memmove(backlog, backlog + k, backlog_len - (size_t)k);
+		backlog_len -= (size_t)k;
+	}
+	return backlog_len > 0;
+}
+
+static void
+emit(const char *line, size_t n)
+{
+	if (backlog_len + n > sizeof(backlog)) {
+		dropped++;
+		return;
+	}
+	memcpy(backlog + backlog_len, line, n);
+	backlog_len += n;
+}
+
+int
+log_flush(void)
+{
+	char line[96];
+	int n;
+
+	if (drain())
+		return 1;
+	if (dropped > 0) {
+		n = snprintf(line, sizeof(line), "sfd: %llu log lines dropped: "
+		    "standard error was not being read\n", dropped);
+		dropped = 0;
+		emit(line, (size_t)n);
+		return drain();
+	}
+	return 0;
+}
+
+/*
  * Build the whole line first and hand it to write(2) at once, so lines
- * never interleave and no stdio buffer is left half-flushed.  A log write
- * that fails is dropped: the daemon must not stop for its log.
+ * never interleave and no stdio buffer is left half-flushed.
  */
 void
 log_msg(enum log_level level, const char *fmt, ...)
@@ -43,7 +134,9 @@ log_msg(enum log_level level, const char *fmt, ...)
 		return;
 	n += (size_t)k < sizeof(line) - n - 1 ? (size_t)k : sizeof(line) - n - 2;
 	line[n++] = '\n';
-	(void)!write(STDERR_FILENO, line, n);
+	(void)log_flush();   /* in order: what waits goes first */
+	emit(line, n);
+	(void)drain();
 }
 
 void

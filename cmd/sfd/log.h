@@ -16,6 +16,14 @@ int log_enabled(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Write out what the log holds back, and the count of lines dropped if
+ * any, as far as stderr takes it now.  1 while something still waits:
+ * the loop must come back soon (LOG_RETRY_MS).
+ */
+int log_flush(void);
+#define LOG_RETRY_MS 100
+
 /* Log a line about client c, prefixed with "#ID pid=P uid=U gid=G: ". */
 struct client;
 void client_log(const struct client *c, enum log_level level,

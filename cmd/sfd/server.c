@@ -61,6 +61,8 @@ server_turn(struct server *s, int max_wait)
 			timeout = (int)(s->accept_resume - s->now);
 		}
 	}
+	if (log_flush() && (timeout == -1 || timeout > LOG_RETRY_MS))
+		timeout = LOG_RETRY_MS;
 	if (s->nready > 0)
 		timeout = 0;
 	if (max_wait >= 0 && (timeout == -1 || timeout > max_wait))
