@@ -77,10 +77,15 @@ stream_free(struct stream *st)
 }
 
 uint64_t
+stream_hard_lag(const struct stream *st)
+{
+	return ring_size(st->ring) - st->srv->cfg.max_frame - FRAME_HDR;
+}
+
+uint64_t
 stream_safe_lag(const struct stream *st)
 {
-	return ring_size(st->ring) - st->srv->cfg.max_frame - FRAME_HDR -
-	    APPEND_MAX;
+	return stream_hard_lag(st) - APPEND_MAX;
 }
 
 /*
@@ -286,8 +291,6 @@ stream_append(struct stream *st, const unsigned char *frames, size_t len)
 {
 	struct ring *r = st->ring;
 	struct client *c;
-	uint64_t lag;
-
 	size_t i;
 
 	/*
@@ -297,13 +300,19 @@ stream_append(struct stream *st, const unsigned char *frames, size_t len)
 	 * subscriber down to it; a publisher that can wait asks for pace=1.
 	 */
 	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink)) {
-		lag = ring_head(r) + len - c->pos;
-		if (c->tail != NULL || c->cut == CUT_TORN) {
+		if (c->tail != NULL || c->cut == CUT_TORN)
 			continue;   /* needs nothing more from the ring */
-		} else if (lag <= ring_size(r)) {
-			if (lag > stream_safe_lag(st))
-				stream_cut(c, CUT_RING, lag);
-		} else if ((c->state == CS_ACTIVE && c->cut == CUT_NONE) ||
+		if (ring_head(r) + len - c->pos <= stream_hard_lag(st))
+			continue;   /* its frame survives this append */
+		if (c->state == CS_ACTIVE && c->cut == CUT_NONE)
+			stream_cut(c, CUT_RING, ring_head(r) + len - c->pos);
+		/* Cut off, or finishing a frame before a skip: what it still
+		 * takes up to its stop is kept aside, as the ring will not
+		 * hold it.  (A skip that jumped may be clear of it now.) */
+		if (c->cut == CUT_TORN || c->stop <= c->pos ||
+		    ring_head(r) + len - c->pos <= stream_hard_lag(st))
+			continue;
+		if ((c->state == CS_ACTIVE && c->cut == CUT_NONE) ||
 		    keep_tail(c) == -1) {
 			c->cut = CUT_TORN;
 			client_schedule(c);

@@ -36,9 +36,14 @@ int stream_append_mark(struct stream *st, const unsigned char *frame,
     size_t len);
 
 /*
- * The hard limit: how far behind the newest frame a subscriber may be and
- * still get its current frame whole after the next append.
+ * The hard limit: how far behind the newest frame a subscriber may be,
+ * just after an append, and still have its current frame whole in the
+ * ring (the ring drops whole frames).
  */
+uint64_t stream_hard_lag(const struct stream *st);
+
+/* The same before an append: the hard limit less the largest append, so
+ * that the next one cannot take the subscriber past it. */
 uint64_t stream_safe_lag(const struct stream *st);
 
 /*

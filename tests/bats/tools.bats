@@ -155,6 +155,30 @@ load helpers
 	usage_error "sfd: --max-frame 2G: too large" "$SFD" -l "$SOCK" --max-frame 2G
 }
 
+@test "sfd's size check at its largest values does not wrap, and a daemon at the exact edge delivers full-size frames whole" {
+	# 64G of lag plus two frames of 1G overflow nothing: refused.
+	usage_error "sfd: --ring (68719476736) must hold twice --max-frame (1073741824) and its header, plus 256k, plus --max-lag (68719476736)" \
+	    "$SFD" -l "$SOCK" --ring 64G --max-frame 1G --max-lag 64G
+	usage_error "sfd: --ring (68719476736) must hold twice --max-frame (1073741824) and its header, plus 256k, plus --max-lag (66571993088)" \
+	    "$SFD" -l "$SOCK" --ring 64G --max-frame 1G --max-lag 62G
+	usage_error "sfd: --ring (65536) must hold twice --max-frame (1) and its header, plus 256k, plus --max-lag (0)" \
+	    "$SFD" -l "$SOCK" --ring 64k --max-frame 1
+	# 2 * (2044 + 4) + 256k = 266240, a whole number of pages: the ring
+	# is exactly that, and the hard limit is one frame.  A paced
+	# publisher and a reading subscriber still lose nothing.
+	usage_error "sfd: --ring (266239) must hold twice --max-frame (2044) and its header, plus 256k, plus --max-lag (0)" \
+	    "$SFD" -l "$SOCK" --ring 266239 --max-frame 2044
+	start_sfd --ring 266240 --max-frame 2044
+	python3 -c 'import sys
+for i in range(500): sys.stdout.write("%04d%s\n" % (i, "z" * 2040))' >"$T/in"
+	spawn cat "$SFCAT" -n 500 edge
+	wait_subscribers 1
+	publish --pace edge <"$T/in"
+	assert_exit cat 0 30
+	assert_file_eq "$T/in" "$T/cat.out"
+	stop_sfd
+}
+
 @test "bad stream name: exit 2 with the rule" {
 	usage_error 'sfcat: bad stream name "a b": use 1 to 64 of A-Z a-z 0-9 . _ -' "$SFCAT" "a b"
 	long=$(printf 'x%.0s' $(seq 1 65))
