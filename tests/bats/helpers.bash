@@ -13,6 +13,7 @@ SFD=$BUILD/cmd/sfd/sfd
 SFPIPE=$BUILD/cmd/sfpipe/sfpipe
 SFCAT=$BUILD/cmd/sfcat/sfcat
 RAWPY=$BATS_TEST_DIRNAME/sfraw.py
+FAKEPY=$BATS_TEST_DIRNAME/fakesfd.py
 
 # Sanitizer builds are slower: stretch every bound.
 if [ "${SF_SANITIZED:-0}" = 1 ]; then
@@ -189,6 +190,21 @@ stop_sfd() {
 	assert_exit sfd 0 10
 }
 
+# fake STEP...: start the scripted daemon on T/sf.sock (see fakesfd.py);
+# its log is T/fake.log, the hello of its N-th client T/hello.N.
+fake() {
+	spawn fake python3 "$FAKEPY" "$SOCK" "$T" "$(secs 20)" "$@"
+	wait_until 5 "[ -S '$SOCK' ] || [ -s '$T/fake.rc' ]"
+	[ -S "$SOCK" ] || fail "fakesfd did not start: $(cat "$T/fake.err")"
+	export SF_SERVER=$SOCK
+}
+
+# hello N: what the N-th client said first, once it has.
+hello() {
+	wait_until 5 "[ -s '$T/hello.$1' ]"
+	cat "$T/hello.$1"
+}
+
 # subscribed: how many subscribes the daemon logged (-v) so far.
 subscribed() {
 	grep -cw subscribed "$LOG" || true
@@ -214,6 +230,18 @@ assert_eq() {
 		printf 'expected: %s\nactual:   %s\n' "$1" "$2" >&2
 		return 1
 	fi
+}
+
+# state_is FILE NEXT: the sfcat --state FILE is exactly one line
+# "epoch=<16 hex> next=NEXT"; sets EPOCH.
+state_is() {
+	local content
+	content=$(cat "$1")
+	[[ $content =~ ^epoch=([0-9a-f]{16})\ next=([0-9]+)$ ]] ||
+		fail "state file: $content"
+	EPOCH=${BASH_REMATCH[1]}
+	assert_eq "$2" "${BASH_REMATCH[2]}"
+	printf 'epoch=%s next=%s\n' "$EPOCH" "$2" | cmp - "$1"
 }
 
 # The undisturbed pipeline: a subscriber and a publisher on stream "good"

@@ -37,18 +37,6 @@ without_seqs() {
 	sed -e "${script:-p;d}" "$file"
 }
 
-# state_is FILE NEXT: FILE is exactly one line "epoch=<16 hex> next=NEXT";
-# sets EPOCH.
-state_is() {
-	local content
-	content=$(cat "$1")
-	[[ $content =~ ^epoch=([0-9a-f]{16})\ next=([0-9]+)$ ]] ||
-		fail "state file: $content"
-	EPOCH=${BASH_REMATCH[1]}
-	assert_eq "$2" "${BASH_REMATCH[2]}"
-	printf 'epoch=%s next=%s\n' "$EPOCH" "$2" | cmp - "$1"
-}
-
 # term_after NAME LINES: once the spawned sfcat NAME printed LINES lines,
 # stop it with SIGTERM; it must exit 143 and say nothing.
 term_after() {
