@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# SIGINT, SIGTERM and SIGHUP stop sfcat within a fraction of a second
-# whatever it is blocked on: standard output, the socket, connect(2), the
-# daemon's answer, the wait before trying again, the state file.  It saves
-# --state on the way out, naming the first record it did not write whole.
+# SIGINT, SIGTERM and SIGHUP stop sfcat and sfpipe within a fraction of a
+# second whatever they are blocked on: standard output, standard input,
+# the socket, connect(2), the daemon's answer, the wait before trying
+# again, the wait for subscribers, the state file.  sfcat saves --state on
+# the way out, naming the first record it did not write whole.
 #
 # "Within a fraction of a second" is checked generously, as gone within
 # 2 s (stretched for slow builds): a hang fails, a slow machine does not.
@@ -190,5 +191,90 @@ stuck() {
 	stops cat TERM 143
 	assert_eq "sfcat: --state $T/state: Interrupted system call" "$(cat "$T/cat.err")"
 	assert_eq "$before" "$(cat "$T/state" 2>/dev/null || echo none)"
+	stop_sfd
+}
+
+@test "sfpipe waiting for input exits 128+N on SIGINT, SIGTERM and SIGHUP within a second, all it read published" {
+	start_sfd
+	spawn cat "$SFCAT"
+	wait_subscribers 1
+	i=0
+	for s in $STOPS; do
+		i=$((i + 1))
+		mkfifo "$T/in$i"
+		spawn -i "$T/in$i" "pub$i" "$SFPIPE"
+		exec 8>"$T/in$i"
+		echo "line $i" >&8
+		wait_until 10 "[ \$(wc -l <'$T/cat.out') -eq $i ]"
+		stops "pub$i" "${s%:*}" "${s#*:}"
+		exec 8>&-
+		[ ! -s "$T/pub$i.err" ]
+	done
+	printf 'line 1\nline 2\nline 3\n' | cmp - "$T/cat.out"
+	stop_sfd
+}
+
+@test "sfpipe held back by a paced stream exits 128+N on SIGINT, SIGTERM and SIGHUP within a second" {
+	start_sfd --ring 2M --max-frame 64k --stall 60
+	sfraw lines data 1 100000 >"$T/in"
+	spawn slow "$SFCAT"
+	wait_subscribers 1
+	kill -STOP "$slow_pid"
+	i=0
+	for s in $STOPS; do
+		i=$((i + 1))
+		spawn -i "$T/in" "pub$i" "$SFPIPE" --pace
+		wait_until 10 "[ \$(grep -c 'held: its next frames would overwrite' '$LOG') -ge $i ]"
+		stops "pub$i" "${s%:*}" "${s#*:}"
+		[ ! -s "$T/pub$i.err" ]
+	done
+	stop_sfd
+}
+
+@test "sfpipe blocked in connect on a daemon that accepts nobody exits 128+N on SIGINT, SIGTERM and SIGHUP within a second" {
+	stuck
+	for s in $STOPS; do
+		sig=${s%:*}
+		spawn "pub$sig" "$SFPIPE" -s "$T/stuck.sock"
+		wait_until 5 "sleeping $(cat "$T/pub$sig.pid")"
+		stops "pub$sig" "$sig" "${s#*:}"
+		[ ! -s "$T/pub$sig.err" ]
+	done
+}
+
+@test "sfpipe waiting for the daemon's answer to its hello exits 128+N on SIGINT, SIGTERM and SIGHUP within a second" {
+	fake accept idle:10 accept idle:10 accept idle:10
+	i=0
+	for s in $STOPS; do
+		i=$((i + 1))
+		spawn "pub$i" "$SFPIPE"
+		hello $i
+		stops "pub$i" "${s%:*}" "${s#*:}"
+		[ ! -s "$T/pub$i.err" ]
+	done
+	assert_exit fake 0
+}
+
+@test "sfpipe --retry waiting to connect again exits 128+N on SIGINT, SIGTERM and SIGHUP within a second" {
+	export SF_SERVER=$T/none.sock
+	for s in $STOPS; do
+		sig=${s%:*}
+		spawn "pub$sig" "$SFPIPE" --retry
+		wait_until 10 "[ -s '$T/pub$sig.err' ]"
+		stops "pub$sig" "$sig" "${s#*:}"
+		assert_eq "sfpipe: cannot connect to $SF_SERVER: No such file or directory (is sfd running? start it with: sfd -l $SF_SERVER); retrying" "$(cat "$T/pub$sig.err")"
+	done
+}
+
+@test "sfpipe --min-subscribers waiting for READY exits 128+N on SIGINT, SIGTERM and SIGHUP within a second" {
+	start_sfd
+	i=0
+	for s in $STOPS; do
+		i=$((i + 1))
+		spawn "pub$i" "$SFPIPE" --min-subscribers 1
+		wait_until 10 "[ \$(grep -c 'publishing to default' '$LOG') -ge $i ]"
+		stops "pub$i" "${s%:*}" "${s#*:}"
+		[ ! -s "$T/pub$i.err" ]
+	done
 	stop_sfd
 }
