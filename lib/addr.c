@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "io.h"
 
 const char *
 addr_parse(const char *s, struct addr *a)
@@ -60,14 +61,19 @@ addr_connect(const struct addr *a)
 {
 	struct sockaddr_un sun;
 	socklen_t len = unix_sockaddr(a, &sun);
-	int fd, saved;
+	int fd, rc, saved;
 
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
-	while (connect(fd, (struct sockaddr *)&sun, len) == -1) {
-		if (errno == EINTR)
-			continue;
-		saved = errno;
+	/* connect(2) waits while the daemon's queue of connections is
+	 * full; a Unix socket may simply be asked again after EINTR. */
+	io_ticking(1);
+	while ((rc = connect(fd, (struct sockaddr *)&sun, len)) == -1 &&
+	    errno == EINTR && !io_stopped())
+		;
+	saved = errno;
+	io_ticking(0);
+	if (rc == -1) {
 		close(fd);
 		errno = saved;
 		return -1;

@@ -31,7 +31,8 @@ const char *addr_default(struct addr *a);
 
 /*
  * Connect a blocking, close-on-exec stream socket to a.  Returns the fd, or
- * -1 with errno from socket(2)/connect(2).
+ * -1 with errno from socket(2)/connect(2): EINTR once a stop signal came
+ * (see io_catch_stop()).
  */
 int addr_connect(const struct addr *a);
 

@@ -14,7 +14,8 @@
  * read the daemon's answer into reply, waiting at most timeout_ms for it.
  * Reads nothing past the answer.  Returns the connected fd (blocking), or
  * -1 with errno: connect(2)'s; ETIMEDOUT; ECONNRESET when the daemon closed
- * without answering; EPROTO when the answer is not a control line.
+ * without answering; EPROTO when the answer is not a control line; EINTR
+ * once a stop signal came (see io_catch_stop()).
  * An "ERR ..." answer is still returned: the caller inspects reply->verb.
  */
 int session_open(const struct addr *a, const char *hello, int timeout_ms,

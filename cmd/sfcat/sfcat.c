@@ -9,13 +9,17 @@
  *
  * sfcat counts the sequence numbers of what it printed, so it can resume
  * after an eviction, a restart of the daemon (--reconnect) or of itself
- * (--state) and say exactly what, if anything, was lost in between.
+ * (--state) and say exactly what, if anything, was lost in between.  A
+ * record counts as printed once it is written whole: the output buffer
+ * remembers where each of its records ends.
+ *
+ * SIGINT, SIGTERM and SIGHUP stop it at once, whatever it waits for
+ * (lib/io.c): nothing more is written, --state is saved, exit 128+N.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +36,7 @@
 
 #define BLOCK        (1u << 20)
 #define OUT_BLOCK    (256u << 10)
+#define OUT_RECORDS  8192    /* records in the output buffer at most */
 #define HELLO_WAIT   5000    /* ms for the daemon to answer the hello */
 #define SAVE_EVERY   1000    /* ms between --state writes while busy */
 #define BACKOFF_MIN  100     /* ms, --reconnect */
@@ -56,7 +61,8 @@ struct cat_state {
 	uint32_t max_frame;      /* as the daemon announced */
 	int warned_ring;         /* said that --max-lag is past the ring */
 	char epoch[17];          /* "" until known */
-	uint64_t next_seq;       /* seq of the next data frame to print */
+	uint64_t next_seq;       /* seq of the next data frame to print: the
+	                            first not yet written whole to stdout */
 	int have_seq;            /* next_seq means something: resume there */
 	int after_eos;           /* ... after the end mark right before it */
 	uint64_t printed;
@@ -67,11 +73,14 @@ struct cat_state {
 
 	unsigned char *in;
 	size_t in_len, in_cap;
-	unsigned char *out;
+	unsigned char *out;      /* records from next_seq on, not written */
 	size_t out_len, out_cap;
+	/* Where in out each record ends that ends there, in order; the first
+	 * one is record next_seq (out may begin with the end of one that did
+	 * not fit, whose start was written before). */
+	uint32_t out_end[OUT_RECORDS];
+	size_t out_records;
 };
-
-static volatile sig_atomic_t stop_signal;
 
 static const char usage_text[] =
     "usage: sfcat [-s ADDR] [-0 | --raw] [-n COUNT] "
@@ -79,10 +88,17 @@ static const char usage_text[] =
     "             [--on-lag disconnect|skip] [--reconnect] [--state FILE]\n"
     "             [--timeout SECONDS] [--print-seq] [STREAM]\n";
 
-static void
-on_signal(int sig)
+/*
+ * The state file could not be read or written (errno): a local error, or
+ * the end of the program when a stop signal interrupted it.
+ */
+static void __attribute__((noreturn))
+state_failed(const struct cat_state *c)
 {
-	stop_signal = sig;
+	int sig = io_stopped();
+
+	cli_die(errno == EINTR && sig != 0 ? 128 + sig : SF_EXIT_ERROR,
+	    "--state %s: %s", c->state_path, strerror(errno));
 }
 
 /*
@@ -109,12 +125,13 @@ save_state(struct cat_state *c)
 	len = snprintf(line, sizeof(line), "epoch=%s next=%llu%s\n",
 	    c->epoch, (unsigned long long)c->next_seq,
 	    c->after_eos ? " eos=1" : "");
+	/* A plain write(2): the stop signals do not cut a regular file's
+	 * write short, and the state must be saved after one of them. */
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0666)) == -1 || io_write_all(fd, line, (size_t)len) == -1 ||
+	    0666)) == -1 || write(fd, line, (size_t)len) != len ||
 	    fsync(fd) == -1 || close(fd) == -1 ||
 	    rename(tmp, c->state_path) == -1)
-		cli_die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
-		    strerror(errno));
+		state_failed(c);
 	/* The rename is only durable once the folder is. */
 	if ((slash = strrchr(c->state_path, '/')) == NULL)
 		snprintf(tmp, sizeof(tmp), ".");
@@ -123,8 +140,7 @@ save_state(struct cat_state *c)
 		    (int)(slash - c->state_path), c->state_path);
 	if ((fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
 	    fsync(fd) == -1 || close(fd) == -1)
-		cli_die(SF_EXIT_ERROR, "--state %s: folder %s: %s",
-		    c->state_path, tmp, strerror(errno));
+		state_failed(c);
 	c->saved_seq = c->next_seq;
 	c->saved_eos = c->after_eos;
 }
@@ -145,13 +161,11 @@ load_state(struct cat_state *c)
 	if ((f = fopen(c->state_path, "r")) == NULL) {
 		if (errno == ENOENT)
 			return;
-		cli_die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
-		    strerror(errno));
+		state_failed(c);
 	}
 	ok = fgets(line, sizeof(line), f) != NULL;
 	if (ferror(f) || fclose(f) == EOF)
-		cli_die(SF_EXIT_ERROR, "--state %s: %s", c->state_path,
-		    strerror(errno));
+		state_failed(c);
 	if (!ok)
 		cli_die(SF_EXIT_ERROR, "--state %s: empty file; remove it to "
 		    "start again from --from", c->state_path);
@@ -174,19 +188,60 @@ load_state(struct cat_state *c)
 	c->have_seq = 1;
 }
 
-/* Write out what is buffered.  A reader that went away (EPIPE) is the
- * normal end of `sfcat | head -1`: a quiet success. */
+/*
+ * A stop signal came: write nothing more, save --state (what was written
+ * whole) and exit 128+N.
+ */
+static void __attribute__((noreturn))
+stop(struct cat_state *c)
+{
+	/* A state file that blocks (a FIFO, a file system that hangs) is
+	 * given up on at the next tick, and the program goes all the same. */
+	io_ticking(1);
+	save_state(c);
+	io_ticking(0);
+	exit(128 + io_stopped());
+}
+
+/* n more records were written whole: the next to print moves on, and
+ * what was last handled is no longer an end mark. */
+static void
+printed_whole(struct cat_state *c, uint64_t n)
+{
+	if (n == 0)
+		return;
+	c->next_seq += n;
+	c->after_eos = 0;
+}
+
+/*
+ * Write out what is buffered, then extra (the body of a record too large
+ * for the buffer, whose end follows in it).  A reader that went away
+ * (EPIPE) is the normal end of `sfcat | head -1`: a quiet success.  Cut
+ * short by a stop signal, it counts the records written whole, so the
+ * one it was in the middle of is the next to print, and stops.
+ */
 static void
 flush_out(struct cat_state *c, const void *extra, size_t extra_len)
 {
-	if ((c->out_len > 0 && io_write_all(STDOUT_FILENO, c->out,
-	    c->out_len) == -1) || (extra_len > 0 &&
-	    io_write_all(STDOUT_FILENO, extra, extra_len) == -1)) {
+	size_t done, more, i;
+	int rc;
+
+	rc = io_write_counted(STDOUT_FILENO, c->out, c->out_len, &done);
+	if (rc == 0)
+		rc = io_write_counted(STDOUT_FILENO, extra, extra_len, &more);
+	for (i = 0; i < c->out_records && c->out_end[i] <= done; i++)
+		;
+	printed_whole(c, i);
+	c->out_len = 0;
+	c->out_records = 0;
+	if (rc == -1) {
+		if (io_stopped())
+			stop(c);
 		if (errno == EPIPE)
 			exit(SF_EXIT_OK);
 		cli_die(SF_EXIT_ERROR, "stdout: %s", strerror(errno));
 	}
-	c->out_len = 0;
 	if (c->state_path != NULL && io_now_ms() - c->saved_ms >= SAVE_EVERY)
 		save_state(c);
 }
@@ -216,8 +271,9 @@ print_record(struct cat_state *c, const unsigned char *frame, uint32_t len)
 	}
 	if (c->print_seq)
 		k = snprintf(seq, sizeof(seq), "%llu\t",
-		    (unsigned long long)c->next_seq);
-	if (c->out_cap - c->out_len < (size_t)k + n + 1)
+		    (unsigned long long)c->next_seq + c->out_records);
+	if (c->out_cap - c->out_len < (size_t)k + n + 1 ||
+	    c->out_records == OUT_RECORDS)
 		flush_out(c, NULL, 0);
 	memcpy(c->out + c->out_len, seq, (size_t)k);
 	c->out_len += (size_t)k;
@@ -230,8 +286,12 @@ print_record(struct cat_state *c, const unsigned char *frame, uint32_t len)
 	}
 	if (c->mode != MODE_RAW)
 		c->out[c->out_len++] = term[c->mode == MODE_NUL];
-	c->next_seq++;
-	c->after_eos = 0;
+	/* Printed once out is written up to here; a raw record too large
+	 * for out is printed already. */
+	if (c->out_len > 0)
+		c->out_end[c->out_records++] = (uint32_t)c->out_len;
+	else
+		printed_whole(c, 1);
 	if (++c->printed == c->count)
 		finish(c, SF_EXIT_OK);
 }
@@ -336,8 +396,8 @@ pump(struct cat_state *c, char *msg, size_t cap)
 	c->in_len = 0;
 	c->frame_ms = io_now_ms();
 	for (;;) {
-		if (stop_signal)
-			finish(c, 128 + stop_signal);
+		if (io_stopped())
+			stop(c);
 		n = io_read(c->sock, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n == -1 && errno == EAGAIN) {
 			/* Nothing more right now: the reader gets it all. */
@@ -351,11 +411,14 @@ pump(struct cat_state *c, char *msg, size_t cap)
 			if (c->state_path != NULL &&
 			    io_now_ms() - c->saved_ms >= SAVE_EVERY)
 				save_state(c);
-			if (poll(&pfd, 1, poll_wait(c)) == -1 && errno != EINTR)
+			if (io_poll(&pfd, 1, poll_wait(c)) == -1 &&
+			    !io_stopped())
 				cli_die(SF_EXIT_ERROR,
 				    "poll: %s", strerror(errno));
 			continue;
 		}
+		if (n == -1 && io_stopped())
+			stop(c);
 		if (n == -1 && errno != ECONNRESET)
 			cli_die(SF_EXIT_ERROR, "read from %s: %s",
 			    c->addr->text, strerror(errno));
@@ -510,7 +573,6 @@ main(int argc, char *argv[])
 	struct cat_state *c = &st;
 	long long wait_ms = BACKOFF_MIN;
 	char msg[512];
-	struct sigaction sa;
 	struct addr addr;
 	const char *e;
 	uint64_t v;
@@ -594,13 +656,7 @@ main(int argc, char *argv[])
 	c->addr = &addr;
 	if (cli_ignore_sigpipe() == -1)
 		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
-	/* Interrupt, don't restart: the loop checks stop_signal, so the
-	 * state file is saved on the way out. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	if (sigaction(SIGINT, &sa, NULL) == -1 ||
-	    sigaction(SIGTERM, &sa, NULL) == -1 ||
-	    sigaction(SIGHUP, &sa, NULL) == -1)
+	if (io_catch_stop() == -1)
 		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 	if (c->state_path != NULL)
 		load_state(c);
@@ -616,8 +672,8 @@ main(int argc, char *argv[])
 			code = pump(c, msg, sizeof(msg));
 			close(c->sock);
 		}
-		if (stop_signal)
-			finish(c, 128 + stop_signal);
+		if (io_stopped())
+			stop(c);
 		if (!c->reconnect || !retryable(code)) {
 			flush_out(c, NULL, 0);
 			fprintf(stderr, "sfcat: %s\n", msg);

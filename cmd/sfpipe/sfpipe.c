@@ -10,11 +10,14 @@
  * overwrite what a subscriber still needs: the socket simply stops taking
  * bytes for a while.  With --min-subscribers nothing is read or sent
  * before the daemon says that enough subscribers are there.
+ *
+ * SIGINT, SIGTERM and SIGHUP stop it at once, whatever it waits for
+ * (lib/io.c): it reads and sends nothing more, and exits 128+N.  Waiting
+ * to send what it holds could take as long as the daemon holds it back.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +67,14 @@ struct pipe_state {
 
 static const char *const unit_name[] = { "line", "record", "frame" };
 
+/* A stop signal came: leave at once, whatever was not sent yet.  The
+ * daemon drops a frame cut short, so no record is published in part. */
+static void __attribute__((noreturn))
+stop(void)
+{
+	exit(128 + io_stopped());
+}
+
 static const char usage_text[] =
     "usage: sfpipe [-s ADDR] [-0 | --raw] [--max-frame SIZE] "
     "[--strict] [--eos] [--retry]\n"
@@ -85,12 +96,17 @@ daemon_line(const struct pipe_state *p, int sock, struct ctl *c, char *msg,
 	int control;
 
 	if (io_read_full(sock, hdr, sizeof(hdr), 1000) == -1) {
+		if (io_stopped())
+			stop();
 		snprintf(msg, cap, "lost connection to %s", p->addr->text);
 		return SF_EXIT_GONE;
 	}
 	frame_get_header(hdr, &len, &control);
-	if (!control || session_read_ctl(sock, len, 1000, c) == -1)
+	if (!control || session_read_ctl(sock, len, 1000, c) == -1) {
+		if (io_stopped())
+			stop();
 		cli_die(SF_EXIT_PROTOCOL, "sfd sent something unexpected");
+	}
 	return SF_EXIT_OK;
 }
 
@@ -114,15 +130,17 @@ await_ready(const struct pipe_state *p, int sock, char *msg, size_t cap)
 		left = p->timeout_ms < 0 ? -1 : deadline - io_now_ms();
 		if (p->timeout_ms >= 0 && left < 0)
 			left = 0;
-		n = poll(&pfd, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
-		if (n == -1 && errno != EINTR)
+		n = io_poll(&pfd, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
+		if (n == -1 && io_stopped())
+			stop();
+		if (n == -1)
 			cli_die(SF_EXIT_ERROR, "poll: %s", strerror(errno));
 		if (n == 0 && left == 0)
 			cli_die(SF_EXIT_TIMEOUT, "no %llu subscribers on "
 			    "stream %s within %lld s",
 			    (unsigned long long)p->min_subs, p->stream,
 			    p->timeout_ms / 1000);
-	} while (n <= 0);
+	} while (n == 0);
 	if ((code = daemon_line(p, sock, &c, msg, cap)) != SF_EXIT_OK)
 		return code;
 	if (strcmp(c.verb, "READY") == 0)
@@ -157,6 +175,8 @@ publish_session(struct pipe_state *p)
 		    " min-subscribers=%llu", (unsigned long long)p->min_subs);
 	for (;;) {
 		sock = session_open(p->addr, hello, HELLO_WAIT, &reply);
+		if (sock == -1 && io_stopped())
+			stop();
 		if (sock == -1)
 			code = session_open_failure(errno, p->addr, msg,
 			    sizeof(msg));
@@ -178,6 +198,8 @@ publish_session(struct pipe_state *p)
 		if (wait_ms == BACKOFF_MIN)
 			fprintf(stderr, "sfpipe: %s; retrying\n", msg);
 		io_backoff(&wait_ms, BACKOFF_MAX);
+		if (io_stopped())
+			stop();
 	}
 	/* Never send what the daemon would refuse: use the smaller limit.
 	 * The first daemon's limit stays: frames already cut to it must
@@ -225,19 +247,13 @@ daemon_ended(struct pipe_state *p)
 static void
 flush_out(struct pipe_state *p)
 {
-	size_t off = 0, start, next;
+	size_t off, start, next;
 	uint32_t len;
 	int control;
-	ssize_t n;
 
-	while (off < p->out_len) {
-		n = write(p->sock, p->out + off, p->out_len - off);
-		if (n >= 0) {
-			off += (size_t)n;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
+	while (io_write_counted(p->sock, p->out, p->out_len, &off) == -1) {
+		if (io_stopped())
+			stop();
 		if (errno != EPIPE && errno != ECONNRESET)
 			cli_die(SF_EXIT_ERROR, "write to %s: %s", p->addr->text,
 			    strerror(errno));
@@ -249,7 +265,6 @@ flush_out(struct pipe_state *p)
 		}
 		memmove(p->out, p->out + start, p->out_len - start);
 		p->out_len -= start;
-		off = 0;
 		daemon_ended(p);
 	}
 	p->out_len = 0;
@@ -380,9 +395,9 @@ pump(struct pipe_state *p)
 	int eof = 0;
 
 	while (!eof) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
+		if (io_poll(pfd, 2, -1) == -1) {
+			if (io_stopped())
+				stop();
 			cli_die(SF_EXIT_ERROR, "poll: %s", strerror(errno));
 		}
 		/* The daemon never talks to a publisher unless it is leaving. */
@@ -392,6 +407,8 @@ pump(struct pipe_state *p)
 			continue;
 		n = io_read(STDIN_FILENO, p->in + p->in_len, p->in_cap - p->in_len);
 		if (n == -1) {
+			if (io_stopped())
+				stop();
 			if (errno == EAGAIN)
 				continue;
 			cli_die(SF_EXIT_ERROR, "stdin: %s", strerror(errno));
@@ -506,7 +523,7 @@ main(int argc, char *argv[])
 		p->pace = fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode);
 	p->addr = &addr;
 	p->stream = stream;
-	if (cli_ignore_sigpipe() == -1)
+	if (cli_ignore_sigpipe() == -1 || io_catch_stop() == -1)
 		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 
 	p->in_cap = p->max_frame + FRAME_HDR > BLOCK ? p->max_frame + FRAME_HDR :

@@ -13,6 +13,7 @@ SFD=$BUILD/cmd/sfd/sfd
 SFPIPE=$BUILD/cmd/sfpipe/sfpipe
 SFCAT=$BUILD/cmd/sfcat/sfcat
 RAWPY=$BATS_TEST_DIRNAME/sfraw.py
+FAKEPY=$BATS_TEST_DIRNAME/fakesfd.py
 
 # Sanitizer builds are slower: stretch every bound.
 if [ "${SF_SANITIZED:-0}" = 1 ]; then
@@ -204,6 +205,21 @@ stop_sfd() {
 	assert_exit sfd 0 10
 }
 
+# fake STEP...: start the scripted daemon on T/sf.sock (see fakesfd.py);
+# its log is T/fake.log, the hello of its N-th client T/hello.N.
+fake() {
+	spawn fake python3 "$FAKEPY" "$SOCK" "$T" "$(secs 20)" "$@"
+	wait_until 5 "[ -S '$SOCK' ] || [ -s '$T/fake.rc' ]"
+	[ -S "$SOCK" ] || fail "fakesfd did not start: $(cat "$T/fake.err")"
+	export SF_SERVER=$SOCK
+}
+
+# hello N: what the N-th client said first, once it has.
+hello() {
+	wait_until 5 "[ -s '$T/hello.$1' ]"
+	cat "$T/hello.$1"
+}
+
 # subscribed: how many subscribes the daemon logged (-v) so far.
 subscribed() {
 	grep -cw subscribed "$LOG" || true
@@ -233,6 +249,7 @@ state_is() {
 	EPOCH=${BASH_REMATCH[1]}
 	want="epoch=$EPOCH next=$2${3:+ eos=1}"
 	assert_eq "$want" "$content"
+	printf '%s\n' "$want" | cmp - "$1"   # and one newline
 }
 
 # usage_error EXPECTED COMMAND...: COMMAND, stdin from /dev/null, exits 2

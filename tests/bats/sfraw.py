@@ -5,6 +5,9 @@
     sfraw.py lines PREFIX FIRST LAST       "PREFIX 000001 ..." lines
     sfraw.py pace CHUNK DELAY              copy stdin to stdout slowly
     sfraw.py stale PATH                    leave a socket file nobody listens on
+    sfraw.py stuck PATH SECONDS            listen on PATH, accept nobody
+    sfraw.py queued                        "N CAP": bytes in the pipe on stdin
+    sfraw.py drain                         copy what the pipe on stdin holds
     sfraw.py client SOCK TIMEOUT OP...     speak the wire protocol by hand
 
 Client operations, run in order:
@@ -25,15 +28,18 @@ business of the client.  Exit status: 0, 1 on TIMEOUT (whole run longer
 than TIMEOUT seconds), 3 when connect fails.
 """
 
+import fcntl
 import os
 import random
 import re
 import socket
 import struct
 import sys
+import termios
 import time
 
 CONTROL = 0x80000000
+F_GETPIPE_SZ = 1032  # Linux, <fcntl.h>; fcntl.F_GETPIPE_SZ from Python 3.10
 
 
 def header(n, control=False):
@@ -95,6 +101,39 @@ def stale(path):
     s.bind(path)
     s.listen(1)
     s.close()
+
+
+def stuck(path, seconds):
+    """Listen on path for a while, accepting nobody, with the queue of
+    connections full: a client's connect(2) then waits."""
+    tmp = path + ".tmp"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(tmp)
+    s.listen(0)
+    # Linux takes one connection more than the backlog: this one.
+    first = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    first.connect(tmp)
+    # Only now at PATH, so that every client that finds it waits.
+    os.rename(tmp, path)
+    time.sleep(seconds)
+
+
+def queued():
+    """How many bytes the pipe on stdin holds, and how many it can."""
+    n = struct.unpack("i", fcntl.ioctl(0, termios.FIONREAD, b"\0" * 4))[0]
+    print("%d %d" % (n, fcntl.fcntl(0, F_GETPIPE_SZ)))
+
+
+def drain():
+    """Copy what the pipe on stdin holds now to stdout, waiting for no
+    more: its writer may be gone while another holds it open."""
+    n = struct.unpack("i", fcntl.ioctl(0, termios.FIONREAD, b"\0" * 4))[0]
+    out = sys.stdout.buffer
+    while n > 0:
+        b = os.read(0, n)
+        out.write(b)
+        n -= len(b)
+    out.flush()
 
 
 class Timeout(Exception):
@@ -212,6 +251,12 @@ def main(argv):
         pace(int(argv[2]), float(argv[3]))
     elif cmd == "stale":
         stale(argv[2])
+    elif cmd == "stuck":
+        stuck(argv[2], float(argv[3]))
+    elif cmd == "queued":
+        queued()
+    elif cmd == "drain":
+        drain()
     elif cmd == "client":
         client(argv[2], argv[3], argv[4:])
     else:

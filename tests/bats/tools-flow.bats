@@ -5,25 +5,9 @@
 
 load helpers
 
-FAKEPY=$BATS_TEST_DIRNAME/fakesfd.py
 # The OK a daemon gives a publisher and a subscriber of stream default.
 OK_PUB="ctl:OK stream=default seq=0 epoch=0123456789abcdef max-frame=1048576 ring=33554432"
 OK_SUB="ctl:OK stream=default seq=1232 epoch=0123456789abcdef max-frame=1048576 ring=33554432"
-
-# fake STEP...: start the scripted daemon on T/sf.sock (see fakesfd.py);
-# its log is T/fake.log, the hello of its N-th client T/hello.N.
-fake() {
-	spawn fake python3 "$FAKEPY" "$SOCK" "$T" "$(secs 20)" "$@"
-	wait_until 5 "[ -S '$SOCK' ] || [ -s '$T/fake.rc' ]"
-	[ -S "$SOCK" ] || fail "fakesfd did not start: $(cat "$T/fake.err")"
-	export SF_SERVER=$SOCK
-}
-
-# hello N: what the N-th client said first, once it has.
-hello() {
-	wait_until 5 "[ -s '$T/hello.$1' ]"
-	cat "$T/hello.$1"
-}
 
 # sent: the data frames the clients sent, one body a line.
 sent() {

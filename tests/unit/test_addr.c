@@ -527,6 +527,54 @@ test_io_write_all(void)
 	close(sv[0]);
 }
 
+/*
+ * Once a stop signal came, every helper gives up at once with EINTR,
+ * however long it was asked to wait.  In a child: catching is for the
+ * whole process.
+ */
+static void
+test_io_stop(void)
+{
+	long long t0, ms = 60000;
+	size_t done = 1;
+	char buf[1];
+	int sv[2], bad = 0;
+	pid_t pid;
+
+	if (!CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0))
+		return;
+	if ((pid = fork()) == 0) {
+		bad += !CHECK_EQ(io_catch_stop(), 0);
+		bad += !CHECK_EQ(io_stopped(), 0);
+		/* A helper that waits for ever ends the child: a failure,
+		 * not a hang (no tick is due here to need SIGALRM). */
+		bad += !CHECK(signal(SIGALRM, SIG_DFL) != SIG_ERR);
+		alarm(10);
+		bad += !CHECK_EQ(raise(SIGTERM), 0);
+		bad += !CHECK_EQ(raise(SIGINT), 0);
+		/* The first one counts. */
+		bad += !CHECK_EQ(io_stopped(), SIGTERM);
+		t0 = io_now_ms();
+		errno = 0;
+		bad += !CHECK_EQ(io_write_counted(sv[0], "abc", 3, &done), -1);
+		bad += !CHECK_EQ(errno, EINTR);
+		bad += !CHECK_EQ(done, 0);
+		errno = 0;
+		bad += !CHECK_EQ(io_poll(NULL, 0, -1), -1);
+		bad += !CHECK_EQ(errno, EINTR);
+		errno = 0;
+		bad += !CHECK_EQ(io_read_full(sv[1], buf, 1, -1), -1);
+		bad += !CHECK_EQ(errno, EINTR);
+		io_backoff(&ms, ms);
+		bad += !CHECK(io_now_ms() - t0 < 1000);
+		_exit(bad);
+	}
+	if (CHECK(pid > 0))
+		CHECK_EQ(child_status(pid), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 void
 suite_addr(void)
 {
@@ -543,4 +591,5 @@ suite_addr(void)
 	RUN(test_missing);
 	RUN(test_io_read_full);
 	RUN(test_io_write_all);
+	RUN(test_io_stop);
 }
