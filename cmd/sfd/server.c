@@ -28,8 +28,9 @@ server_init(struct server *s, const struct config *cfg)
 	TAILQ_INIT(&s->dirty);
 	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		return -1;
-	/* Without it descriptors can still run out; with it that is
-	 * handled without a busy loop (see on_accept in sfd.c). */
+	/* Descriptors can still run out; the spare lets a connection be
+	 * refused with a word, and without it the listener pauses rather
+	 * than spins (see on_accept in listener.c). */
 	s->spare_fd = -1;
 	(void)server_spare_restore(s);
 	return 0;

@@ -4,9 +4,11 @@
  *
  * The modules, each including only those below it:
  *
- *   log        one line per event on stderr
+ *   access     who may publish (--publishers)
+ *   log        one line per event on stderr, never blocking the loop
  *   queue      the server's lists a client waits on: timers, ready
- *              publishers, clients to act on before the loop sleeps
+ *              publishers, clients to act on before the loop sleeps;
+ *              the spare descriptor
  *   stream     a stream's ring and its subscribers' positions in it:
  *              decides who falls behind and whether a paced publisher
  *              must wait; does no I/O
