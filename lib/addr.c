@@ -113,24 +113,42 @@ int
 addr_listen(const struct addr *a, mode_t mode, int backlog)
 {
 	struct sockaddr_un sun;
-	socklen_t len = unix_sockaddr(a, &sun);
+	socklen_t len;
+	char tmp[sizeof(sun.sun_path)];
+	const char *at = a->path;
 	mode_t old;
-	int fd, rc, saved;
+	int fd, n, rc, saved;
 
 	if (reclaim_path(a) == -1)
 		return -1;
+	/*
+	 * Bound under a name of its own and renamed into place once it
+	 * listens: a client never finds the path naming a socket that
+	 * refuses it (a daemon restarting under clients that reconnect).
+	 * A path too long for that is bound where it is.
+	 */
+	n = snprintf(tmp, sizeof(tmp), "%s.%ld", a->path, (long)getpid());
+	if (n > 0 && (size_t)n < sizeof(tmp))
+		at = tmp;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, at, strlen(at) + 1);
+	len = (socklen_t)sizeof(sun);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;
+	if (at == tmp)
+		(void)unlink(tmp);   /* left by one killed here with this pid */
 	/* No moment where the socket exists with looser permissions. */
 	old = umask(0177);
 	rc = bind(fd, (struct sockaddr *)&sun, len);
 	umask(old);
 	if (rc == -1)
 		goto fail;
-	if (chmod(a->path, mode) == -1 || listen(fd, backlog) == -1) {
+	if (chmod(at, mode) == -1 || listen(fd, backlog) == -1 ||
+	    (at != a->path && rename(at, a->path) == -1)) {
 		saved = errno;
-		unlink(a->path);
+		unlink(at);
 		errno = saved;
 		goto fail;
 	}

@@ -125,12 +125,14 @@ listener_close(struct listener *l)
 {
 	if (l->w.fd == -1)
 		return;
-	(void)epoll_ctl(l->srv->ep, EPOLL_CTL_DEL, l->w.fd, NULL);
-	close(l->w.fd);
-	l->w.fd = -1;
+	/* The name goes first: a client then finds no socket, never one
+	 * that refuses it. */
 	if (addr_unlink(&l->addr) == -1 && errno != ENOENT)
 		log_msg(LOG_ERROR, "remove %s: %s", l->addr.text,
 		    strerror(errno));
+	(void)epoll_ctl(l->srv->ep, EPOLL_CTL_DEL, l->w.fd, NULL);
+	close(l->w.fd);
+	l->w.fd = -1;
 }
 
 const char *

@@ -61,3 +61,26 @@ print("answered")' "$SOCK"
 	kill -TERM "$SFD_PID"
 	assert_exit sfd 0
 }
+
+@test "a client connecting while sfd starts finds no socket or a listening one, never one that refuses it" {
+	# Connects as fast as it can until told to stop, and counts refusals.
+	spawn probe python3 -c '
+import errno, os, socket, sys
+refused = 0
+while not os.path.exists(sys.argv[2]):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sys.argv[1])
+    except OSError as e:
+        if e.errno == errno.ECONNREFUSED:
+            refused += 1
+    s.close()
+print("refused", refused)' "$SOCK" "$T/stop"
+	for i in $(seq 20); do
+		start_sfd
+		stop_sfd
+	done
+	touch "$T/stop"
+	assert_exit probe 0
+	assert_eq "refused 0" "$(cat "$T/probe.out")"
+}
