@@ -1,4 +1,11 @@
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,12 +15,73 @@
 
 #include "addr.h"
 #include "io.h"
+#include "num.h"
+
+static char addr_why[160];
+
+const char *
+addr_error(void)
+{
+	return addr_why;
+}
+
+/* "HOST:PORT", "[V6]:PORT", ":PORT" or "*:PORT" after "tcp:". */
+static const char *
+parse_tcp(const char *s, struct addr *a)
+{
+	const char *colon, *end;
+	size_t n;
+	uint64_t port;
+
+	if (*s == '[') {
+		if ((end = strchr(s, ']')) == NULL)
+			return "no closing ]: use tcp:[V6ADDR]:PORT";
+		if (end[1] != ':')
+			return "no port: use tcp:[V6ADDR]:PORT";
+		colon = end + 1;
+		s++;
+		n = (size_t)(end - s);
+		if (n == 0)
+			return "empty address in []";
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL)
+			return "no port: use tcp:HOST:PORT";
+		n = (size_t)(colon - s);
+		if (memchr(s, ':', n) != NULL)
+			return "an IPv6 address goes in []: tcp:[V6ADDR]:PORT";
+		if (n == 1 && *s == '*')
+			n = 0;   /* every address */
+	}
+	if (n >= sizeof(a->host))
+		return "host name too long";
+	if (num_parse(colon + 1, 0, 65535, &port) != NULL)
+		return "the port is a number from 0 to 65535";
+	memcpy(a->host, s, n);
+	a->host[n] = '\0';
+	snprintf(a->port, sizeof(a->port), "%u", (unsigned)port);
+	a->kind = ADDR_TCP;
+	return NULL;
+}
 
 const char *
 addr_parse(const char *s, struct addr *a)
 {
+	const char *e;
 	size_t n;
 
+	memset(a, 0, sizeof(*a));
+	n = strlen(s);
+	if (n >= sizeof(a->text))
+		return "too long";
+	memcpy(a->text, s, n + 1);
+	if (strncmp(s, "tcp:", 4) == 0) {
+		if (s[4] == '\0')
+			return "no address: use tcp:HOST:PORT";
+		if ((e = parse_tcp(s + 4, a)) != NULL)
+			return e;
+		/* The text names the port it got: ":0" is filled in later. */
+		return NULL;
+	}
 	if (strncmp(s, "unix:", 5) == 0)
 		s += 5;
 	n = strlen(s);
@@ -21,7 +89,6 @@ addr_parse(const char *s, struct addr *a)
 		return "empty";
 	if (n >= sizeof(a->path))
 		return "path too long";
-	memset(a, 0, sizeof(*a));
 	a->kind = ADDR_UNIX;
 	memcpy(a->path, s, n + 1);
 	memcpy(a->text, s, n + 1);
@@ -56,8 +123,8 @@ unix_sockaddr(const struct addr *a, struct sockaddr_un *sun)
 	return (socklen_t)sizeof(*sun);
 }
 
-int
-addr_connect(const struct addr *a)
+static int
+unix_connect(const struct addr *a)
 {
 	struct sockaddr_un sun;
 	socklen_t len = unix_sockaddr(a, &sun);
@@ -81,6 +148,134 @@ addr_connect(const struct addr *a)
 	return fd;
 }
 
+int
+addr_tcp_tune(int fd)
+{
+	int on = 1, idle = 10, intvl = 5, cnt = 3;
+	unsigned int user_ms = 30000;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+	    sizeof(idle)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+	    sizeof(intvl)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms,
+	    sizeof(user_ms)) == -1)
+		return -1;
+	return 0;
+}
+
+/* Resolve a's host and port; NULL with errno EADDRNOTAVAIL and
+ * addr_error() set when it does not resolve. */
+static struct addrinfo *
+resolve(const struct addr *a, int passive)
+{
+	struct addrinfo hints, *res;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = passive ? AI_PASSIVE : 0;
+	rc = getaddrinfo(a->host[0] != '\0' ? a->host : NULL, a->port, &hints,
+	    &res);
+	if (rc != 0) {
+		snprintf(addr_why, sizeof(addr_why), "%s", rc == EAI_SYSTEM ?
+		    strerror(errno) : gai_strerror(rc));
+		errno = EADDRNOTAVAIL;
+		return NULL;
+	}
+	return res;
+}
+
+/* One non-blocking connect, waited for at most ADDR_CONNECT_MS. */
+static int
+tcp_try(const struct addrinfo *ai)
+{
+	struct pollfd pfd;
+	socklen_t len = sizeof(int);
+	int fd, err = 0, rc, flags;
+
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		if (errno != EINPROGRESS)
+			goto fail;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		if ((rc = io_poll(&pfd, 1, ADDR_CONNECT_MS)) == -1)
+			goto fail;
+		if (rc == 0) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			goto fail;
+		if (err != 0) {
+			errno = err;
+			goto fail;
+		}
+	}
+	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == -1 ||
+	    addr_tcp_tune(fd) == -1)
+		goto fail;
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+static int
+tcp_connect(const struct addr *a)
+{
+	struct addrinfo *res, *ai;
+	int fd = -1;
+
+	if ((res = resolve(a, 0)) == NULL)
+		return -1;
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
+		if ((fd = tcp_try(ai)) == -1 && errno == EINTR)
+			break;   /* a stop signal: no further tries */
+	freeaddrinfo(res);
+	return fd;
+}
+
+int
+addr_connect(const struct addr *a)
+{
+	return a->kind == ADDR_TCP ? tcp_connect(a) : unix_connect(a);
+}
+
+void
+addr_format(const struct sockaddr *sa, char *buf, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN];
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) &&
+	    inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host,
+	    sizeof(host)) != NULL)
+		/* An IPv4 peer of a dual-stack socket: shown as IPv4. */
+		snprintf(buf, cap, "%s:%u", host, ntohs(in6->sin6_port));
+	else if (sa->sa_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host)) != NULL)
+		snprintf(buf, cap, "[%s]:%u", host, ntohs(in6->sin6_port));
+	else if (sa->sa_family == AF_INET &&
+	    inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host)) != NULL)
+		snprintf(buf, cap, "%s:%u", host, ntohs(in4->sin_port));
+	else
+		snprintf(buf, cap, "?");
+}
+
 /*
  * Make way for a new socket at a->path: a socket nobody accepts on is a
  * leftover and is removed; a live one or a non-socket is left alone.
@@ -97,7 +292,7 @@ reclaim_path(const struct addr *a)
 		errno = EEXIST;
 		return -1;
 	}
-	if ((fd = addr_connect(a)) != -1) {
+	if ((fd = unix_connect(a)) != -1) {
 		close(fd);
 		errno = EADDRINUSE;
 		return -1;
@@ -109,8 +304,8 @@ reclaim_path(const struct addr *a)
 	return 0;
 }
 
-int
-addr_listen(const struct addr *a, mode_t mode, int backlog)
+static int
+unix_listen(const struct addr *a, mode_t mode, int backlog)
 {
 	struct sockaddr_un sun;
 	socklen_t len;
@@ -160,8 +355,95 @@ fail:
 	return -1;
 }
 
+/* Listen on one address; dual: IPv4 too, on the IPv6 wildcard. */
+static int
+tcp_listen_on(const struct sockaddr *sa, socklen_t len, int dual,
+    int backlog)
+{
+	int fd, on = 1, off = 0, saved;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    (dual && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
+	    sizeof(off)) == -1) ||
+	    bind(fd, sa, len) == -1 || listen(fd, backlog) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+tcp_listen(struct addr *a, int backlog)
+{
+	struct sockaddr_in6 any6;
+	struct sockaddr_in any4;
+	struct sockaddr_storage got;
+	struct addrinfo *res;
+	socklen_t len = sizeof(got);
+	char peer[ADDR_PEER_LEN];
+	uint64_t port;
+	int fd, saved;
+
+	(void)num_parse(a->port, 0, 65535, &port);   /* checked by parse */
+	if (a->host[0] == '\0') {
+		/* Every address: one IPv6 socket that takes IPv4 too, or
+		 * IPv4 alone on a machine without IPv6. */
+		memset(&any6, 0, sizeof(any6));
+		any6.sin6_family = AF_INET6;
+		any6.sin6_addr = in6addr_any;
+		any6.sin6_port = htons((uint16_t)port);
+		fd = tcp_listen_on((struct sockaddr *)&any6, sizeof(any6), 1,
+		    backlog);
+		if (fd == -1 && errno == EAFNOSUPPORT) {
+			memset(&any4, 0, sizeof(any4));
+			any4.sin_family = AF_INET;
+			any4.sin_addr.s_addr = htonl(INADDR_ANY);
+			any4.sin_port = htons((uint16_t)port);
+			fd = tcp_listen_on((struct sockaddr *)&any4,
+			    sizeof(any4), 0, backlog);
+		}
+	} else {
+		if ((res = resolve(a, 1)) == NULL)
+			return -1;
+		fd = tcp_listen_on(res->ai_addr, res->ai_addrlen, 0, backlog);
+		saved = errno;
+		freeaddrinfo(res);
+		errno = saved;
+	}
+	if (fd == -1)
+		return -1;
+	memset(&got, 0, sizeof(got));
+	if (port == 0 &&
+	    getsockname(fd, (struct sockaddr *)&got, &len) == 0) {
+		/* The port it got, for the log and for clients. */
+		addr_format((struct sockaddr *)&got, peer, sizeof(peer));
+		snprintf(a->port, sizeof(a->port), "%s",
+		    strrchr(peer, ':') + 1);
+		if (a->host[0] == '\0' || strchr(a->host, ':') == NULL)
+			snprintf(a->text, sizeof(a->text), "tcp:%s:%s",
+			    a->host, a->port);
+		else
+			snprintf(a->text, sizeof(a->text), "tcp:[%s]:%s",
+			    a->host, a->port);
+	}
+	return fd;
+}
+
+int
+addr_listen(struct addr *a, mode_t mode, int backlog)
+{
+	return a->kind == ADDR_TCP ? tcp_listen(a, backlog) :
+	    unix_listen(a, mode, backlog);
+}
+
 int
 addr_unlink(const struct addr *a)
 {
-	return unlink(a->path);
+	return a->kind == ADDR_TCP ? 0 : unlink(a->path);
 }

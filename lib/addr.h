@@ -2,7 +2,9 @@
  * Addresses of the daemon: the one place that turns an ADDR string into a
  * socket, for all three programs.
  *
- * ADDR is "unix:PATH" or PATH.  (Room is kept for other kinds.)
+ * ADDR is "unix:PATH" or PATH (a Unix-domain socket), or TCP:
+ * "tcp:HOST:PORT", "tcp:[V6ADDR]:PORT", "tcp:NAME:PORT", and for a
+ * listener "tcp::PORT" or "tcp:*:PORT", every address, IPv4 and IPv6.
  * The default is one rule: $SF_SERVER if set and non-empty, else
  * $XDG_RUNTIME_DIR/streamfan.sock, else /tmp/streamfan-UID.sock.
  */
@@ -12,17 +14,23 @@
 #include <sys/types.h>
 #include <sys/un.h>
 
-enum addr_kind { ADDR_UNIX };
+enum addr_kind { ADDR_UNIX, ADDR_TCP };
 
 struct addr {
 	enum addr_kind kind;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char text[sizeof(((struct sockaddr_un *)0)->sun_path) + 8]; /* for messages */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];  /* unix */
+	char host[256];          /* tcp: "" for every address */
+	char port[6];            /* tcp: 0 to 65535; 0 picks a free one */
+	char text[300];          /* as given, for messages */
 };
+
+/* How long addr_connect() waits for a TCP connection. */
+#define ADDR_CONNECT_MS 5000
 
 /*
  * Parse s into a.  Returns NULL on success, or a short reason ("empty",
- * "path too long") for the caller to print after the address.
+ * "path too long", "no port: use tcp:HOST:PORT") for the caller to print
+ * after the address.
  */
 const char *addr_parse(const char *s, struct addr *a);
 
@@ -30,22 +38,48 @@ const char *addr_parse(const char *s, struct addr *a);
 const char *addr_default(struct addr *a);
 
 /*
- * Connect a blocking, close-on-exec stream socket to a.  Returns the fd, or
- * -1 with errno from socket(2)/connect(2): EINTR once a stop signal came
- * (see io_catch_stop()).
+ * Connect a blocking, close-on-exec stream socket to a.  A TCP name is
+ * resolved and each of its addresses tried in turn, each for at most
+ * ADDR_CONNECT_MS; the connection gets TCP_NODELAY and keepalive
+ * (addr_tcp_tune).  Returns the fd, or -1 with errno from
+ * socket(2)/connect(2) (ETIMEDOUT for a TCP connect that took too long,
+ * EADDRNOTAVAIL for a name that does not resolve: addr_error() says why):
+ * EINTR once a stop signal came (see io_catch_stop()).
  */
 int addr_connect(const struct addr *a);
 
+/* Why the last name did not resolve, or how the last TCP setup failed. */
+const char *addr_error(void);
+
 /*
- * Listen on a with a non-blocking, close-on-exec socket.  A Unix socket is
- * bound under a tight umask and then given mode.  A path left by a dead
+ * Tune a TCP connection for a stream: TCP_NODELAY (a lone record leaves at
+ * once), keepalive probes and TCP_USER_TIMEOUT, so that a peer on a dead
+ * machine is noticed in about 30 s, not hours.  -1 with errno on error.
+ */
+int addr_tcp_tune(int fd);
+
+/*
+ * "ADDR:PORT" or "[V6ADDR]:PORT" for a socket address, in buf (at least
+ * ADDR_PEER_LEN bytes).
+ */
+#define ADDR_PEER_LEN 56
+struct sockaddr;
+void addr_format(const struct sockaddr *sa, char *buf, size_t cap);
+
+/*
+ * Listen on a with a non-blocking, close-on-exec socket.  TCP: every
+ * address is one dual-stack IPv6 socket (IPv4 alone where there is no
+ * IPv6); port 0 picks a free port, written back into a (port, text).
+ * A name resolves to the address it listens on (the first).
+ * A Unix socket is bound under a tight umask and then given mode.  A path left by a dead
  * daemon (nothing accepts on it) is removed first; a live one fails with
  * EADDRINUSE, anything there that is not a socket with EEXIST.
  * Returns the fd or -1 with errno set.
  */
-int addr_listen(const struct addr *a, mode_t mode, int backlog);
+int addr_listen(struct addr *a, mode_t mode, int backlog);
 
-/* Remove what addr_listen created (the socket file).  -1 with errno on error. */
+/* Remove what addr_listen created (the socket file; nothing for TCP).
+ * -1 with errno on error. */
 int addr_unlink(const struct addr *a);
 
 #endif

@@ -163,6 +163,13 @@ session_open_failure(int err, const struct addr *a, char *msg, size_t cap)
 		snprintf(msg, cap, "%s does not speak the streamfan protocol",
 		    a->text);
 		return SF_EXIT_PROTOCOL;
+	case EADDRNOTAVAIL:
+		if (a->kind == ADDR_TCP && addr_error()[0] != '\0') {
+			snprintf(msg, cap, "cannot connect to %s: cannot "
+			    "resolve %s: %s", a->text, a->host, addr_error());
+			return SF_EXIT_CONNECT;
+		}
+		/* FALLTHROUGH */
 	default:
 		snprintf(msg, cap, "cannot connect to %s: %s (is sfd running? "
 		    "start it with: sfd -l %s)", a->text, strerror(err),

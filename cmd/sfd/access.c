@@ -1,5 +1,7 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,13 +12,20 @@
 
 #define ACCESS_MAX 256   /* ids in one list, group members included */
 
-struct access {
-	size_t nuids, ngids;
-	uid_t uids[ACCESS_MAX];
-	gid_t gids[ACCESS_MAX];
+struct net {
+	int family;                  /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	unsigned prefix;             /* bits that must match */
 };
 
-static char errbuf[160];
+struct access {
+	size_t nuids, ngids, nnets;
+	uid_t uids[ACCESS_MAX];
+	gid_t gids[ACCESS_MAX];
+	struct net nets[ACCESS_MAX];
+};
+
+static char errbuf[300];
 
 static const char *
 fail(const char *entry, const char *why)
@@ -32,6 +41,48 @@ add_uid(struct access *a, uid_t uid)
 		return -1;
 	a->uids[a->nuids++] = uid;
 	return 0;
+}
+
+/* "tcp" (every address) or "tcp:ADDR[/PREFIX]". */
+static const char *
+add_net(struct access *a, const char *entry)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	struct net *n;
+	uint64_t bits;
+	size_t len;
+
+	if (a->nnets == ACCESS_MAX)
+		return fail(entry, "too many entries");
+	n = &a->nets[a->nnets];
+	memset(n, 0, sizeof(*n));
+	if (strcmp(entry, "tcp") == 0) {
+		n->family = AF_INET6;   /* prefix 0: matches every peer */
+		a->nnets++;
+		return NULL;
+	}
+	len = strlen(entry + 4);
+	if (len >= sizeof(buf))
+		return fail(entry, "not an address");
+	memcpy(buf, entry + 4, len + 1);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, n->addr) == 1)
+		n->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, n->addr) == 1)
+		n->family = AF_INET6;
+	else
+		return fail(entry, "not an IPv4 or IPv6 address: use "
+		    "tcp:ADDR/PREFIX");
+	n->prefix = n->family == AF_INET ? 32 : 128;
+	if (slash != NULL) {
+		if (num_parse(slash, 0, n->prefix, &bits) != NULL)
+			return fail(entry, n->family == AF_INET ?
+			    "the prefix is 0 to 32" : "the prefix is 0 to 128");
+		n->prefix = (unsigned)bits;
+	}
+	a->nnets++;
+	return NULL;
 }
 
 /* A group: its id, and its listed members (whose primary group may differ). */
@@ -61,7 +112,7 @@ add_group(struct access *a, const char *entry)
 }
 
 const char *
-access_parse(const char *list, struct access **out)
+access_parse(const char *opt, const char *list, struct access **out)
 {
 	char buf[4096], *entry, *save = NULL;
 	struct access *a;
@@ -70,13 +121,15 @@ access_parse(const char *list, struct access **out)
 	uint64_t id;
 
 	if (strlen(list) >= sizeof(buf))
-		return fail("--publishers", "list too long");
+		return fail(opt, "list too long");
 	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return fail("--publishers", strerror(errno));
+		return fail(opt, strerror(errno));
 	memcpy(buf, list, strlen(list) + 1);
 	for (entry = strtok_r(buf, ",", &save); entry != NULL && e == NULL;
 	    entry = strtok_r(NULL, ",", &save)) {
-		if (entry[0] == '@')
+		if (strcmp(entry, "tcp") == 0 || strncmp(entry, "tcp:", 4) == 0)
+			e = add_net(a, entry);
+		else if (entry[0] == '@')
 			e = add_group(a, entry);
 		else if (num_parse(entry, 0, (uid_t)-2, &id) == NULL)
 			e = add_uid(a, (uid_t)id) == -1 ?
@@ -87,7 +140,7 @@ access_parse(const char *list, struct access **out)
 			e = add_uid(a, pw->pw_uid) == -1 ?
 			    fail(entry, "too many entries") : NULL;
 	}
-	if (e == NULL && a->nuids == 0 && a->ngids == 0)
+	if (e == NULL && a->nuids == 0 && a->ngids == 0 && a->nnets == 0)
 		e = fail(list, "empty list");
 	if (e != NULL) {
 		free(a);
@@ -97,12 +150,57 @@ access_parse(const char *list, struct access **out)
 	return NULL;
 }
 
+/* 1 if the first bits of x and y agree. */
+static int
+same_prefix(const unsigned char *x, const unsigned char *y, unsigned bits)
+{
+	unsigned char mask;
+
+	for (; bits >= 8; bits -= 8, x++, y++)
+		if (*x != *y)
+			return 0;
+	mask = (unsigned char)(0xff << (8 - bits));
+	return bits == 0 || ((*x ^ *y) & mask) == 0;
+}
+
+static int
+net_has(const struct net *n, const struct sockaddr *sa)
+{
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+	const unsigned char *p;
+	int family = sa->sa_family;
+
+	if (n->prefix == 0)
+		return 1;
+	if (family == AF_INET) {
+		p = (const unsigned char *)&in4->sin_addr;
+	} else {
+		p = in6->sin6_addr.s6_addr;
+		/* An IPv4 peer of a dual-stack socket: ::ffff:A.B.C.D. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			p += 12;
+			family = AF_INET;
+		}
+	}
+	return n->family == family && same_prefix(p, n->addr, n->prefix);
+}
+
 int
-access_allows(const struct access *a, uid_t uid, gid_t gid)
+access_allows(const struct access *a, uid_t uid, gid_t gid,
+    const struct sockaddr *sa, int tcp_default)
 {
 	size_t i;
 
-	if (a == NULL)
+	if (sa != NULL) {
+		if (a == NULL || a->nnets == 0)
+			return tcp_default;
+		for (i = 0; i < a->nnets; i++)
+			if (net_has(&a->nets[i], sa))
+				return 1;
+		return 0;
+	}
+	if (a == NULL || (a->nuids == 0 && a->ngids == 0))
 		return 1;
 	for (i = 0; i < a->nuids; i++)
 		if (a->uids[i] == uid)

@@ -1,27 +1,35 @@
 /*
- * Who may publish (--publishers): a list of users and groups, resolved
- * once at start, checked against each publisher's peer credentials.
+ * Who may publish (--publishers) or subscribe (--subscribers): users and
+ * groups, resolved once at start and checked against a Unix peer's
+ * credentials, and TCP networks checked against a TCP peer's address.
  */
 #ifndef SFD_ACCESS_H
 #define SFD_ACCESS_H
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 struct access;
 
 /*
- * Parse a comma-separated list of user ids, user names and @groups (by
- * name or id).  Returns NULL and sets *out, or a message naming the bad
- * entry (in a static buffer).
+ * Parse a comma-separated list of user ids, user names, @groups (by name
+ * or id), "tcp" (any TCP peer) and tcp:ADDR[/PREFIX] (IPv4 or IPv6).
+ * opt names the option in messages.  Returns NULL and sets *out, or a
+ * message naming the bad entry (in a static buffer).
  */
-const char *access_parse(const char *list, struct access **out);
+const char *access_parse(const char *opt, const char *list,
+    struct access **out);
 
 /*
- * 1 if a peer with uid and gid may publish: its uid is listed, its gid is a
- * listed group, or it was a member of a listed group at start.  A NULL
- * list allows everyone.
+ * 1 if the peer may: a Unix peer (sa NULL) when its uid is listed, its
+ * gid is a listed group, or it was a member of one at start; a TCP peer
+ * when its address is in a listed network.  Users and networks are
+ * separate: a list without users leaves Unix peers free, a list without
+ * networks gives TCP peers tcp_default.  A NULL list is a list of
+ * neither.
  */
-int access_allows(const struct access *a, uid_t uid, gid_t gid);
+int access_allows(const struct access *a, uid_t uid, gid_t gid,
+    const struct sockaddr *sa, int tcp_default);
 
 void access_free(struct access *a);
 

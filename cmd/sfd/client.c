@@ -34,7 +34,7 @@ client_refuse(int fd, const char *reason)
 }
 
 void
-client_accept(struct server *s, int fd)
+client_accept(struct server *s, int fd, int tcp)
 {
 	struct epoll_event ev;
 	struct ucred cred;
@@ -65,7 +65,18 @@ client_accept(struct server *s, int fd)
 	c->pid = -1;
 	c->uid = (uid_t)-1;
 	c->gid = (gid_t)-1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+	if (tcp) {
+		/* No credentials on TCP: the address names the peer. */
+		len = sizeof(c->sa);
+		c->tcp = 1;
+		if (getpeername(fd, (struct sockaddr *)&c->sa, &len) == -1)
+			c->sa.ss_family = AF_UNSPEC;
+		addr_format((struct sockaddr *)&c->sa, c->peer,
+		    sizeof(c->peer));
+		if (addr_tcp_tune(fd) == -1)
+			client_log(c, LOG_DEBUG, "TCP options: %s",
+			    strerror(errno));
+	} else if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->pid = cred.pid;
 		c->uid = cred.uid;
 		c->gid = cred.gid;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "access.h"
 #include "ctl.h"
@@ -119,6 +120,7 @@ hello(struct client *c, const struct ctl *m, enum role role)
 	struct ring *r;
 	struct hello_numbers h;
 	uint64_t pos = 0, seq = 0;
+	int sndbuf;
 
 	if (version == NULL || strcmp(version, PROTO_VERSION) != 0) {
 		client_error(c, "bad-version", "this sfd speaks version "
@@ -143,9 +145,16 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		client_error(c, "bad-hello", e);
 		return;
 	}
-	if (role == ROLE_PUB &&
-	    !access_allows(s->cfg.publishers, c->uid, c->gid)) {
-		client_error(c, "denied", "not in --publishers");
+	if (role == ROLE_PUB && !access_allows(s->cfg.publishers, c->uid,
+	    c->gid, c->tcp ? (struct sockaddr *)&c->sa : NULL, 0)) {
+		client_error(c, "denied", c->tcp ? "publishing over TCP needs "
+		    "--publishers tcp or tcp:ADDR/PREFIX" :
+		    "not in --publishers");
+		return;
+	}
+	if (role == ROLE_SUB && !access_allows(s->cfg.subscribers, c->uid,
+	    c->gid, c->tcp ? (struct sockaddr *)&c->sa : NULL, 1)) {
+		client_error(c, "denied", "not in --subscribers");
 		return;
 	}
 	if ((st = stream_get(s, name)) == NULL) {
@@ -182,6 +191,11 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		c->lag_limit = ring_head(r) - pos > h.max_lag ?
 		    ring_head(r) - pos : h.max_lag;
 		c->progress_ms = s->now;
+		/* A larger kernel buffer absorbs a network's jitter. */
+		sndbuf = (int)s->cfg.sndbuf;
+		if (sndbuf > 0 && setsockopt(c->w.fd, SOL_SOCKET, SO_SNDBUF,
+		    &sndbuf, sizeof(sndbuf)) == -1)
+			client_log(c, LOG_INFO, "--sndbuf: %s", strerror(errno));
 		TAILQ_INSERT_TAIL(&st->subs, c, slink);
 		st->nsubs++;
 		client_log(c, LOG_DEBUG, "subscribed to %s at seq %llu",

@@ -74,7 +74,7 @@ on_accept(struct watch *w, uint32_t events)
 	for (i = 0; i < ACCEPTS_PER_TURN; i++) {
 		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd != -1) {
-			client_accept(s, fd);
+			client_accept(s, fd, l->addr.kind == ADDR_TCP);
 			continue;
 		}
 		switch (errno) {
@@ -145,7 +145,8 @@ listener_open(struct server *s, struct listener *l, mode_t mode, gid_t group,
 	l->srv = s;
 	l->w.fn = on_accept;
 	l->w.fd = addr_listen(&l->addr, 0600, 128);
-	if (l->w.fd != -1 && ((group != (gid_t)-1 &&
+	if (l->w.fd != -1 && l->addr.kind == ADDR_UNIX &&
+	    ((group != (gid_t)-1 &&
 	    chown(l->addr.path, (uid_t)-1, group) == -1) ||
 	    chmod(l->addr.path, mode) == -1)) {
 		err = errno;
@@ -156,7 +157,7 @@ listener_open(struct server *s, struct listener *l, mode_t mode, gid_t group,
 	}
 	if (l->w.fd == -1) {
 		err = errno;
-		if (err == EADDRINUSE)
+		if (err == EADDRINUSE && l->addr.kind == ADDR_UNIX)
 			snprintf(msg, cap, "%s: another sfd is listening",
 			    l->addr.text);
 		else if (err == EEXIST)
@@ -164,7 +165,9 @@ listener_open(struct server *s, struct listener *l, mode_t mode, gid_t group,
 			    "not touching it", l->addr.text);
 		else
 			snprintf(msg, cap, "cannot listen on %s: %s",
-			    l->addr.text, strerror(err));
+			    l->addr.text, err == EADDRNOTAVAIL &&
+			    addr_error()[0] != '\0' ? addr_error() :
+			    strerror(err));
 		errno = err;
 		return msg;
 	}

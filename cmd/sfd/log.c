@@ -150,7 +150,11 @@ client_log(const struct client *c, enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_msg(level, "#%llu pid=%ld uid=%ld gid=%ld: %s",
-	    (unsigned long long)c->id, (long)c->pid, (long)c->uid, (long)c->gid,
-	    msg);
+	if (c->tcp)
+		log_msg(level, "#%llu addr=%s: %s", (unsigned long long)c->id,
+		    c->peer, msg);
+	else
+		log_msg(level, "#%llu pid=%ld uid=%ld gid=%ld: %s",
+		    (unsigned long long)c->id, (long)c->pid, (long)c->uid,
+		    (long)c->gid, msg);
 }

@@ -102,5 +102,6 @@ server_free(struct server *s)
 	}
 	(void)server_spare_lend(s);
 	access_free(s->cfg.publishers);
+	access_free(s->cfg.subscribers);
 	close(s->ep);
 }

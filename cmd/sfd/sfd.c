@@ -47,6 +47,7 @@ static const char usage_text[] =
     "           [--max-lag SIZE [--lag-time SECONDS]] [--stall SECONDS]\n"
     "           [--max-clients N] [--max-streams N]\n"
     "           [--mode OCTAL] [--group NAME] [--publishers LIST]\n"
+    "           [--subscribers LIST] [--sndbuf SIZE]\n"
     "           [--grace SECONDS] [--hello-timeout SECONDS]\n";
 
 static uint64_t
@@ -199,7 +200,8 @@ int
 main(int argc, char *argv[])
 {
 	enum { O_RING = 256, O_LAG, O_LAGTIME, O_STALL, O_FRAME, O_CLIENTS,
-	    O_STREAMS, O_MODE, O_GROUP, O_PUBLISHERS, O_GRACE, O_HELLO,
+	    O_STREAMS, O_MODE, O_GROUP, O_PUBLISHERS, O_SUBSCRIBERS,
+	    O_SNDBUF, O_GRACE, O_HELLO,
 	    O_VERSION };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -214,6 +216,8 @@ main(int argc, char *argv[])
 		{ "mode", required_argument, NULL, O_MODE },
 		{ "group", required_argument, NULL, O_GROUP },
 		{ "publishers", required_argument, NULL, O_PUBLISHERS },
+		{ "subscribers", required_argument, NULL, O_SUBSCRIBERS },
+		{ "sndbuf", required_argument, NULL, O_SNDBUF },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "hello-timeout", required_argument, NULL, O_HELLO },
 		{ NULL, 0, NULL, 0 }
@@ -301,8 +305,19 @@ main(int argc, char *argv[])
 			break;
 		case O_PUBLISHERS:
 			access_free(cfg->publishers);
-			if ((e = access_parse(optarg, &cfg->publishers)) != NULL)
+			if ((e = access_parse("--publishers", optarg,
+			    &cfg->publishers)) != NULL)
 				cli_die(SF_EXIT_USAGE, "--publishers %s", e);
+			break;
+		case O_SUBSCRIBERS:
+			access_free(cfg->subscribers);
+			if ((e = access_parse("--subscribers", optarg,
+			    &cfg->subscribers)) != NULL)
+				cli_die(SF_EXIT_USAGE, "--subscribers %s", e);
+			break;
+		case O_SNDBUF:
+			cfg->sndbuf = opt_size("--sndbuf", optarg, 4 << 10,
+			    1 << 30);
 			break;
 		case O_GRACE:
 			cfg->grace_ms = 1000 * opt_num("--grace", optarg, 0,

@@ -27,8 +27,10 @@
 
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
+#include "addr.h"
 #include "ring.h"
 
 struct config {
@@ -42,7 +44,11 @@ struct config {
 	uint64_t max_streams;   /* --max-streams */
 	uint64_t grace_ms;      /* --grace: a departing client's last moment */
 	uint64_t hello_ms;      /* --hello-timeout */
-	struct access *publishers; /* --publishers, NULL: anyone may publish */
+	struct access *publishers; /* --publishers, NULL: anyone on the Unix
+	                              socket may publish, no TCP peer */
+	struct access *subscribers; /* --subscribers, NULL: anyone */
+	uint64_t sndbuf;        /* --sndbuf: SO_SNDBUF of subscribers, 0 for
+	                           the system's */
 };
 
 /* Something in the epoll set: its callback gets the ready events. */
@@ -99,6 +105,9 @@ struct client {
 	pid_t pid;                   /* peer credentials: log, access */
 	uid_t uid;
 	gid_t gid;
+	int tcp;                     /* a TCP peer: no credentials, */
+	struct sockaddr_storage sa;  /* its address instead */
+	char peer[ADDR_PEER_LEN];    /* the same as text, for the log */
 	enum role role;
 	enum client_state state;
 	struct stream *stream;       /* once subscribed or publishing */

@@ -9,6 +9,7 @@
     sfraw.py queued                        "N CAP": bytes in the pipe on stdin
     sfraw.py drain                         copy what the pipe on stdin holds
     sfraw.py client SOCK TIMEOUT OP...     speak the wire protocol by hand
+                                           (SOCK: a path or tcp:HOST:PORT)
 
 Client operations, run in order:
     ctl:TEXT    send a control frame with body TEXT
@@ -143,11 +144,17 @@ class Timeout(Exception):
 class Client:
     def __init__(self, path, timeout):
         self.deadline = time.monotonic() + timeout
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.buf = b""
         self.eof = False
         try:
-            self.sock.connect(path)
+            if path.startswith("tcp:"):
+                # tcp:HOST:PORT or tcp:[V6ADDR]:PORT
+                host, _, port = path[4:].rpartition(":")
+                self.sock = socket.create_connection(
+                    (host.strip("[]"), int(port)), timeout)
+            else:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
         except OSError as e:
             print("CONNECT-ERROR %s" % e.strerror)
             sys.stdout.flush()

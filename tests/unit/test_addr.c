@@ -56,6 +56,42 @@ test_parse_unix_prefix(void)
 }
 
 static void
+test_parse_tcp(void)
+{
+	struct addr a;
+
+	if (!CHECK_STR(addr_parse("tcp:127.0.0.1:7000", &a), NULL))
+		return;
+	CHECK_EQ(a.kind, ADDR_TCP);
+	CHECK_STR(a.host, "127.0.0.1");
+	CHECK_STR(a.port, "7000");
+	CHECK_STR(a.text, "tcp:127.0.0.1:7000");
+	CHECK_STR(addr_parse("tcp:[::1]:65535", &a), NULL);
+	CHECK_STR(a.host, "::1");
+	CHECK_STR(a.port, "65535");
+	CHECK_STR(addr_parse("tcp:feed.example:0", &a), NULL);
+	CHECK_STR(a.host, "feed.example");
+	/* Every address, two ways. */
+	CHECK_STR(addr_parse("tcp::80", &a), NULL);
+	CHECK_STR(a.host, "");
+	CHECK_STR(addr_parse("tcp:*:80", &a), NULL);
+	CHECK_STR(a.host, "");
+	CHECK_STR(addr_parse("tcp:", &a), "no address: use tcp:HOST:PORT");
+	CHECK_STR(addr_parse("tcp:host", &a), "no port: use tcp:HOST:PORT");
+	CHECK_STR(addr_parse("tcp:[::1", &a), "no closing ]: use tcp:[V6ADDR]:PORT");
+	CHECK_STR(addr_parse("tcp:[::1]", &a), "no port: use tcp:[V6ADDR]:PORT");
+	CHECK_STR(addr_parse("tcp:[]:1", &a), "empty address in []");
+	CHECK_STR(addr_parse("tcp:::1:5", &a),
+	    "an IPv6 address goes in []: tcp:[V6ADDR]:PORT");
+	CHECK_STR(addr_parse("tcp:h:65536", &a),
+	    "the port is a number from 0 to 65535");
+	CHECK_STR(addr_parse("tcp:h:", &a),
+	    "the port is a number from 0 to 65535");
+	CHECK_STR(addr_parse("tcp:h:x1", &a),
+	    "the port is a number from 0 to 65535");
+}
+
+static void
 test_parse_empty(void)
 {
 	struct addr a;
@@ -580,6 +616,7 @@ suite_addr(void)
 {
 	RUN(test_parse_plain);
 	RUN(test_parse_unix_prefix);
+	RUN(test_parse_tcp);
 	RUN(test_parse_empty);
 	RUN(test_parse_length);
 	RUN(test_default);
