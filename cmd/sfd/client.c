@@ -33,7 +33,7 @@ client_refuse(int fd, const char *reason)
 	close(fd);
 }
 
-void
+struct client *
 client_accept(struct server *s, int fd, int tcp)
 {
 	struct epoll_event ev;
@@ -45,7 +45,7 @@ client_accept(struct server *s, int fd, int tcp)
 		log_msg(LOG_INFO, "refused a connection: --max-clients %llu "
 		    "reached", (unsigned long long)s->cfg.max_clients);
 		client_refuse(fd, "full");
-		return;
+		return NULL;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->in = malloc(HELLO_BUF)) == NULL) {
@@ -53,7 +53,7 @@ client_accept(struct server *s, int fd, int tcp)
 		if (c != NULL)
 			free(c);
 		client_refuse(fd, "no-memory");
-		return;
+		return NULL;
 	}
 	c->in_cap = HELLO_BUF;
 	c->w.fd = fd;
@@ -96,12 +96,13 @@ client_accept(struct server *s, int fd, int tcp)
 		free(c->in);
 		free(c);
 		client_refuse(fd, "no-memory");
-		return;
+		return NULL;
 	}
 	TAILQ_INSERT_TAIL(&s->clients, c, link);
 	s->nclients++;
 	client_timer_set(c, &s->hello, s->cfg.hello_ms);
 	client_log(c, LOG_INFO, "connected");
+	return c;
 }
 
 void

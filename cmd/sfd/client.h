@@ -7,8 +7,9 @@
 
 #include "sfd.h"
 
-/* Take a new connection: it must say hello within --hello-timeout. */
-void client_accept(struct server *s, int fd, int tcp);
+/* Take a new connection: it must say hello within --hello-timeout.
+ * Returns it, or NULL when it was refused. */
+struct client *client_accept(struct server *s, int fd, int tcp);
 
 /* Refuse a connection we cannot take: one try to say why, then close. */
 void client_refuse(int fd, const char *reason);

@@ -108,6 +108,70 @@ hello_numbers(const struct ctl *m, enum role role, struct hello_numbers *h)
 	return NULL;
 }
 
+/* No stream for c: --max-streams, descriptors or memory ran out. */
+static void
+refuse_stream(struct client *c)
+{
+	if (errno == ENOSPC)
+		client_error(c, "too-many-streams", "--max-streams reached");
+	else if (errno == EMFILE || errno == ENFILE)
+		client_error(c, "full", strerror(errno));
+	else
+		client_error(c, "no-memory", strerror(errno));
+}
+
+/* Make c a subscriber of st, its next frame at pos (seq). */
+static void
+subscribe(struct client *c, struct stream *st, uint64_t pos, uint64_t seq,
+    int skip_on_lag, uint64_t max_lag)
+{
+	struct server *s = c->srv;
+	struct ring *r = st->ring;
+	int sndbuf;
+
+	client_timer_clear(c);
+	c->stream = st;
+	c->role = ROLE_SUB;
+	c->state = CS_ACTIVE;
+	c->pos = pos;
+	c->skip_on_lag = skip_on_lag;
+	c->own_lag = max_lag;
+	/* A replay may start further back than its max-lag; it must not
+	 * fall further behind than that until it catches up. */
+	c->lag_limit = ring_head(r) - pos > max_lag ? ring_head(r) - pos :
+	    max_lag;
+	c->progress_ms = s->now;
+	/* A larger kernel buffer absorbs a network's jitter. */
+	sndbuf = (int)s->cfg.sndbuf;
+	if (sndbuf > 0 && setsockopt(c->w.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof(sndbuf)) == -1)
+		client_log(c, LOG_INFO, "--sndbuf: %s", strerror(errno));
+	TAILQ_INSERT_TAIL(&st->subs, c, slink);
+	st->nsubs++;
+	client_log(c, LOG_DEBUG, "subscribed to %s at seq %llu%s", st->name,
+	    (unsigned long long)seq, c->plain ? ", plain" : "");
+}
+
+void
+hello_plain(struct client *c, const char *name)
+{
+	struct server *s = c->srv;
+	struct stream *st;
+
+	c->plain = 1;
+	if (!access_allows(s->cfg.subscribers, c->uid, c->gid,
+	    c->tcp ? (struct sockaddr *)&c->sa : NULL, 1)) {
+		client_error(c, "denied", "not in --subscribers");
+		return;
+	}
+	if ((st = stream_get(s, name)) == NULL) {
+		refuse_stream(c);
+		return;
+	}
+	subscribe(c, st, ring_head(st->ring), ring_head_seq(st->ring), 0, 0);
+	publisher_subscribed(st);
+}
+
 static void
 hello(struct client *c, const struct ctl *m, enum role role)
 {
@@ -120,7 +184,6 @@ hello(struct client *c, const struct ctl *m, enum role role)
 	struct ring *r;
 	struct hello_numbers h;
 	uint64_t pos = 0, seq = 0;
-	int sndbuf;
 
 	if (version == NULL || strcmp(version, PROTO_VERSION) != 0) {
 		client_error(c, "bad-version", "this sfd speaks version "
@@ -158,13 +221,7 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		return;
 	}
 	if ((st = stream_get(s, name)) == NULL) {
-		if (errno == ENOSPC)
-			client_error(c, "too-many-streams", "--max-streams "
-			    "reached");
-		else if (errno == EMFILE || errno == ENFILE)
-			client_error(c, "full", strerror(errno));
-		else
-			client_error(c, "no-memory", strerror(errno));
+		refuse_stream(c);
 		return;
 	}
 	r = st->ring;
@@ -180,26 +237,8 @@ hello(struct client *c, const struct ctl *m, enum role role)
 	}
 	client_timer_clear(c);
 	if (role == ROLE_SUB) {
-		c->stream = st;
-		c->role = ROLE_SUB;
-		c->state = CS_ACTIVE;
-		c->pos = pos;
-		c->skip_on_lag = on_lag != NULL && strcmp(on_lag, "skip") == 0;
-		c->own_lag = h.max_lag;
-		/* A replay may start further back than its max-lag; it must
-		 * not fall further behind than that until it catches up. */
-		c->lag_limit = ring_head(r) - pos > h.max_lag ?
-		    ring_head(r) - pos : h.max_lag;
-		c->progress_ms = s->now;
-		/* A larger kernel buffer absorbs a network's jitter. */
-		sndbuf = (int)s->cfg.sndbuf;
-		if (sndbuf > 0 && setsockopt(c->w.fd, SOL_SOCKET, SO_SNDBUF,
-		    &sndbuf, sizeof(sndbuf)) == -1)
-			client_log(c, LOG_INFO, "--sndbuf: %s", strerror(errno));
-		TAILQ_INSERT_TAIL(&st->subs, c, slink);
-		st->nsubs++;
-		client_log(c, LOG_DEBUG, "subscribed to %s at seq %llu",
-		    st->name, (unsigned long long)seq);
+		subscribe(c, st, pos, seq, on_lag != NULL &&
+		    strcmp(on_lag, "skip") == 0, h.max_lag);
 		client_reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu "
 		    "ring=%zu", st->name, (unsigned long long)seq, st->epoch,
 		    (unsigned long long)s->cfg.max_frame, ring_size(r));

@@ -12,4 +12,10 @@
  */
 void control_frame(struct client *c, const struct frame *f);
 
+/*
+ * Subscribe c, from a --plain-listen listener, to stream name from now:
+ * no hello, no answer, and never a control frame (sfd.h: plain).
+ */
+void hello_plain(struct client *c, const char *name);
+
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "hello.h"
 #include "listener.h"
 #include "log.h"
 #include "queue.h"
@@ -68,13 +69,16 @@ on_accept(struct watch *w, uint32_t events)
 {
 	struct listener *l = (struct listener *)w;
 	struct server *s = l->srv;
+	struct client *c;
 	int i, fd;
 
 	(void)events;
 	for (i = 0; i < ACCEPTS_PER_TURN; i++) {
 		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd != -1) {
-			client_accept(s, fd, l->addr.kind == ADDR_TCP);
+			c = client_accept(s, fd, l->addr.kind == ADDR_TCP);
+			if (c != NULL && l->plain[0] != '\0')
+				hello_plain(c, l->plain);
 			continue;
 		}
 		switch (errno) {

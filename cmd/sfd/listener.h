@@ -12,6 +12,8 @@ struct listener {
 	struct server *srv;
 	struct addr addr;
 	int paused;          /* out of descriptors, with no spare: not read */
+	char plain[65];      /* --plain-listen: the stream its clients get,
+	                        with no hello; "" for a protocol listener */
 };
 
 /* How long a listener rests when it cannot take a connection. */

@@ -22,6 +22,12 @@ queue_ctl(struct client *c, const char *fmt, va_list ap)
 	int n;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
+	if (c->plain) {
+		/* Knows no control frame: its goodbye is the close. */
+		client_log(c, LOG_DEBUG, "not sent (plain): %s", line);
+		client_schedule(c);
+		return;
+	}
 	n = ctl_frame(c->ctl + c->ctl_len, sizeof(c->ctl) - c->ctl_len,
 	    "%s", line);
 	if (n < 0) {
@@ -134,6 +140,7 @@ send_data(struct client *c)
 {
 	struct ring *r = c->stream->ring;
 	uint64_t limit = c->state == CS_ACTIVE ? ring_head(r) : c->stop;
+	uint64_t end;
 	ssize_t n;
 
 	while (c->tail_off < c->tail_len) {
@@ -149,8 +156,20 @@ send_data(struct client *c)
 		c->tail_len = c->tail_off = 0;
 	}
 	while (c->pos < limit) {
+		end = limit;
+		if (c->plain) {
+			/* Data frames only: up to the next end mark, which
+			 * is passed over unsent. */
+			if ((end = stream_next_mark(c->stream, c->pos)) ==
+			    c->pos) {
+				c->pos = stream_past_marks(c->stream, c->pos);
+				continue;
+			}
+			if (end > limit)
+				end = limit;
+		}
 		/* One write: the ring makes every run contiguous. */
-		if ((n = out_write(c, ring_at(r, c->pos), limit - c->pos))
+		if ((n = out_write(c, ring_at(r, c->pos), end - c->pos))
 		    == -1)
 			return -1;
 		c->pos += (uint64_t)n;

@@ -48,6 +48,7 @@ static const char usage_text[] =
     "           [--max-clients N] [--max-streams N]\n"
     "           [--mode OCTAL] [--group NAME] [--publishers LIST]\n"
     "           [--subscribers LIST] [--sndbuf SIZE]\n"
+    "           [--plain-listen ADDR,stream=NAME]...\n"
     "           [--grace SECONDS] [--hello-timeout SECONDS]\n";
 
 static uint64_t
@@ -97,6 +98,31 @@ opt_group(const char *arg)
 	if ((gr = getgrnam(arg)) == NULL)
 		cli_die(SF_EXIT_USAGE, "--group %s: no such group", arg);
 	return gr->gr_gid;
+}
+
+/* --plain-listen ADDR,stream=NAME: a listener whose clients send
+ * nothing and get the bare frames of stream NAME. */
+static void
+plain_listener(const char *arg, struct listener *l)
+{
+	char addr[sizeof(l->addr.text)];
+	const char *comma = strrchr(arg, ',');
+	const char *e;
+
+	if (comma == NULL || strncmp(comma, ",stream=", 8) != 0)
+		cli_die(SF_EXIT_USAGE, "--plain-listen %s: use "
+		    "ADDR,stream=NAME", arg);
+	if (!proto_stream_valid(comma + 8))
+		cli_die(SF_EXIT_USAGE, "--plain-listen %s: stream names are "
+		    "1 to 64 of A-Z a-z 0-9 . _ -", arg);
+	if ((size_t)(comma - arg) >= sizeof(addr))
+		cli_die(SF_EXIT_USAGE, "--plain-listen %s: address too long",
+		    arg);
+	memcpy(addr, arg, (size_t)(comma - arg));
+	addr[comma - arg] = '\0';
+	if ((e = addr_parse(addr, &l->addr)) != NULL)
+		cli_die(SF_EXIT_USAGE, "--plain-listen %s: %s", arg, e);
+	snprintf(l->plain, sizeof(l->plain), "%s", comma + 8);
 }
 
 static void
@@ -201,7 +227,7 @@ main(int argc, char *argv[])
 {
 	enum { O_RING = 256, O_LAG, O_LAGTIME, O_STALL, O_FRAME, O_CLIENTS,
 	    O_STREAMS, O_MODE, O_GROUP, O_PUBLISHERS, O_SUBSCRIBERS,
-	    O_SNDBUF, O_GRACE, O_HELLO,
+	    O_SNDBUF, O_PLAIN, O_GRACE, O_HELLO,
 	    O_VERSION };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -218,6 +244,7 @@ main(int argc, char *argv[])
 		{ "publishers", required_argument, NULL, O_PUBLISHERS },
 		{ "subscribers", required_argument, NULL, O_SUBSCRIBERS },
 		{ "sndbuf", required_argument, NULL, O_SNDBUF },
+		{ "plain-listen", required_argument, NULL, O_PLAIN },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "hello-timeout", required_argument, NULL, O_HELLO },
 		{ NULL, 0, NULL, 0 }
@@ -229,7 +256,7 @@ main(int argc, char *argv[])
 	gid_t group = (gid_t)-1;
 	const char *e;
 	char msg[256];
-	int ch, i, lag_time = 0, rc;
+	int ch, i, lag_time = 0, rc, nprotocol = 0;
 
 	cli_setup("sfd", usage_text);
 	cfg->ring = DEFAULT_RING;
@@ -261,6 +288,14 @@ main(int argc, char *argv[])
 			    != NULL)
 				cli_die(SF_EXIT_USAGE, "-l %s: %s", optarg, e);
 			nlisteners++;
+			nprotocol++;
+			break;
+		case O_PLAIN:
+			if (nlisteners == MAX_LISTENERS)
+				cli_die(SF_EXIT_USAGE,
+				    "--plain-listen: at most %d listeners",
+				    MAX_LISTENERS);
+			plain_listener(optarg, &listeners[nlisteners++]);
 			break;
 		case 'q':
 			log_set_level(LOG_ERROR);
@@ -351,10 +386,14 @@ main(int argc, char *argv[])
 		    (unsigned long long)cfg->ring,
 		    (unsigned long long)cfg->max_frame,
 		    (unsigned long long)cfg->max_lag);
-	if (nlisteners == 0) {
-		if ((e = addr_default(&listeners[0].addr)) != NULL)
+	if (nprotocol == 0) {
+		/* No -l: the default address, besides any plain ones. */
+		if (nlisteners == MAX_LISTENERS)
+			cli_die(SF_EXIT_USAGE, "--plain-listen: at most %d "
+			    "listeners with the default one", MAX_LISTENERS - 1);
+		if ((e = addr_default(&listeners[nlisteners].addr)) != NULL)
 			cli_die(SF_EXIT_USAGE, "default address: %s", e);
-		nlisteners = 1;
+		nlisteners++;
 	}
 
 	if (server_init(s, cfg) == -1)
@@ -372,7 +411,13 @@ main(int argc, char *argv[])
 		}
 	}
 	for (i = 0; i < nlisteners; i++)
-		log_msg(LOG_NOTICE, "listening on %s", listeners[i].addr.text);
+		if (listeners[i].plain[0] != '\0')
+			log_msg(LOG_NOTICE, "listening on %s (plain: frames of "
+			    "stream %s)", listeners[i].addr.text,
+			    listeners[i].plain);
+		else
+			log_msg(LOG_NOTICE, "listening on %s",
+			    listeners[i].addr.text);
 
 	while ((rc = server_turn(s, -1)) == 0 &&
 	    !(s->stopping && s->nclients == 0))

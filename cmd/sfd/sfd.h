@@ -105,6 +105,8 @@ struct client {
 	pid_t pid;                   /* peer credentials: log, access */
 	uid_t uid;
 	gid_t gid;
+	int plain;                   /* --plain-listen: data frames only; no
+	                                control frame is ever sent to it */
 	int tcp;                     /* a TCP peer: no credentials, */
 	struct sockaddr_storage sa;  /* its address instead */
 	char peer[ADDR_PEER_LEN];    /* the same as text, for the log */

@@ -411,6 +411,17 @@ stream_oldest(const struct stream *st, int headroom, uint64_t *pos,
 }
 
 uint64_t
+stream_next_mark(const struct stream *st, uint64_t pos)
+{
+	size_t i;
+
+	for (i = 0; i < st->marks_len; i++)
+		if (st->marks[i].pos >= pos)
+			return st->marks[i].pos;
+	return UINT64_MAX;
+}
+
+uint64_t
 stream_past_marks(const struct stream *st, uint64_t pos)
 {
 	uint32_t len;

@@ -104,6 +104,9 @@ void stream_oldest(const struct stream *st, int headroom, uint64_t *pos,
  */
 uint64_t stream_past_marks(const struct stream *st, uint64_t pos);
 
+/* Where the first end mark at or after pos starts; UINT64_MAX if none. */
+uint64_t stream_next_mark(const struct stream *st, uint64_t pos);
+
 /* Schedule every subscriber of every stream that got frames. */
 void stream_fanout(struct server *s);
 
