@@ -186,7 +186,10 @@ publish_session(struct pipe_state *p)
 			/* Asking again will not change a denial. */
 			if ((v = ctl_get(&reply, "reason")) != NULL &&
 			    strcmp(v, "denied") == 0)
-				cli_die(code, "%s", msg);
+				cli_die(code, "%s%s", msg,
+				    p->addr->kind == ADDR_TCP ? " (publishing "
+				    "over TCP needs sfd --publishers to name "
+				    "this host: tcp or tcp:ADDR/PREFIX)" : "");
 		} else if ((code = await_ready(p, sock, msg, sizeof(msg))) ==
 		    SF_EXIT_OK)
 			break;

@@ -61,7 +61,7 @@ has_ipv6() {
 	port=$(tcp_port tcp:127.0.0.1:)
 	sfrun "$SFPIPE" -s "tcp:127.0.0.1:$port" s </dev/null
 	[ "$status" -eq 3 ]
-	assert_eq "sfpipe: sfd refused: reason=denied" "$stderr"
+	assert_eq "sfpipe: sfd refused: reason=denied (publishing over TCP needs sfd --publishers to name this host: tcp or tcp:ADDR/PREFIX)" "$stderr"
 	grep -Eq '^sfd: #[0-9]+ addr=127\.0\.0\.1:[0-9]+: ERR reason=denied \(publishing over TCP needs --publishers tcp or tcp:ADDR/PREFIX\)$' "$LOG"
 	# Publishing on the Unix socket is not affected.
 	printf 'x\n' | publish s
