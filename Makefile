@@ -31,7 +31,7 @@ LIB_SRC   = lib/addr.c lib/cli.c lib/ctl.c lib/frame.c lib/io.c lib/num.c lib/pr
 SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/access.c cmd/sfd/client.c cmd/sfd/hello.c \
             cmd/sfd/input.c cmd/sfd/listener.c cmd/sfd/log.c cmd/sfd/output.c \
             cmd/sfd/publisher.c cmd/sfd/queue.c cmd/sfd/server.c \
-            cmd/sfd/stream.c cmd/sfd/subscriber.c
+            cmd/sfd/stream.c cmd/sfd/subscriber.c cmd/sfd/systemd.c
 SFPIPE_SRC = cmd/sfpipe/sfpipe.c
 SFCAT_SRC = cmd/sfcat/sfcat.c
 UNIT_SRC  = tests/unit/test_frame.c tests/unit/test_ctl.c \

@@ -130,8 +130,8 @@ listener_close(struct listener *l)
 	if (l->w.fd == -1)
 		return;
 	/* The name goes first: a client then finds no socket, never one
-	 * that refuses it. */
-	if (addr_unlink(&l->addr) == -1 && errno != ENOENT)
+	 * that refuses it.  An adopted socket's file is the manager's. */
+	if (!l->adopted && addr_unlink(&l->addr) == -1 && errno != ENOENT)
 		log_msg(LOG_ERROR, "remove %s: %s", l->addr.text,
 		    strerror(errno));
 	(void)epoll_ctl(l->srv->ep, EPOLL_CTL_DEL, l->w.fd, NULL);
@@ -148,8 +148,9 @@ listener_open(struct server *s, struct listener *l, mode_t mode, gid_t group,
 
 	l->srv = s;
 	l->w.fn = on_accept;
-	l->w.fd = addr_listen(&l->addr, 0600, 128);
-	if (l->w.fd != -1 && l->addr.kind == ADDR_UNIX &&
+	if (!l->adopted)
+		l->w.fd = addr_listen(&l->addr, 0600, 128);
+	if (l->w.fd != -1 && l->addr.kind == ADDR_UNIX && !l->adopted &&
 	    ((group != (gid_t)-1 &&
 	    chown(l->addr.path, (uid_t)-1, group) == -1) ||
 	    chmod(l->addr.path, mode) == -1)) {

@@ -14,6 +14,8 @@ struct listener {
 	int paused;          /* out of descriptors, with no spare: not read */
 	char plain[65];      /* --plain-listen: the stream its clients get,
 	                        with no hello; "" for a protocol listener */
+	int adopted;         /* passed by the service manager: open already,
+	                        and its socket file is not ours to remove */
 };
 
 /* How long a listener rests when it cannot take a connection. */

@@ -3,6 +3,8 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -113,6 +115,25 @@ log_flush(void)
 }
 
 /*
+ * 1 when stderr is the stream the journal gave us: JOURNAL_STREAM names
+ * its device and inode, so a redirected stderr is told apart.
+ */
+static int journal = -1;
+
+static int
+to_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return v != NULL && sscanf(v, "%llu:%llu", &dev, &ino) == 2 &&
+	    fstat(STDERR_FILENO, &st) == 0 &&
+	    (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+/*
  * Build the whole line first and hand it to write(2) at once, so lines
  * never interleave and no stdio buffer is left half-flushed.
  */
@@ -126,7 +147,19 @@ log_msg(enum log_level level, const char *fmt, ...)
 
 	if (!log_enabled(level))
 		return;
-	memcpy(line, "sfd: ", n);
+	if (journal == -1)
+		journal = to_journal();
+	if (journal) {
+		/* journald reads the level from a <N> prefix. */
+		line[0] = '<';
+		line[1] = level == LOG_ERROR ? '3' : level == LOG_INFO ? '6' :
+		    '7';
+		line[2] = '>';
+		memcpy(line + 3, "sfd: ", 5);
+		n = 8;
+	} else {
+		memcpy(line, "sfd: ", n);
+	}
 	va_start(ap, fmt);
 	k = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	va_end(ap);

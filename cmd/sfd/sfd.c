@@ -32,6 +32,7 @@
 #include "output.h"
 #include "proto.h"
 #include "server.h"
+#include "systemd.h"
 #include "sfd.h"
 #include "stream.h"
 
@@ -153,6 +154,7 @@ shutdown_server(struct server *s)
 	}
 	s->stopping = 1;
 	log_msg(LOG_INFO, "shutting down");
+	systemd_notify("STOPPING=1\nSTATUS=shutting down");
 	close_listeners();
 	for (c = TAILQ_FIRST(&s->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
@@ -256,7 +258,7 @@ main(int argc, char *argv[])
 	gid_t group = (gid_t)-1;
 	const char *e;
 	char msg[256];
-	int ch, i, lag_time = 0, rc, nprotocol = 0;
+	int ch, i, lag_time = 0, rc, nprotocol = 0, adopted;
 
 	cli_setup("sfd", usage_text);
 	cfg->ring = DEFAULT_RING;
@@ -386,7 +388,13 @@ main(int argc, char *argv[])
 		    (unsigned long long)cfg->ring,
 		    (unsigned long long)cfg->max_frame,
 		    (unsigned long long)cfg->max_lag);
-	if (nprotocol == 0) {
+	/* Sockets passed by a service manager come first, and stand in for
+	 * the default address. */
+	if ((adopted = systemd_adopt(listeners + nlisteners, MAX_LISTENERS -
+	    nlisteners, msg, sizeof(msg))) == -1)
+		cli_die(SF_EXIT_ERROR, "%s", msg);
+	nlisteners += adopted;
+	if (nprotocol == 0 && adopted == 0) {
 		/* No -l: the default address, besides any plain ones. */
 		if (nlisteners == MAX_LISTENERS)
 			cli_die(SF_EXIT_USAGE, "--plain-listen: at most %d "
@@ -399,7 +407,8 @@ main(int argc, char *argv[])
 	if (server_init(s, cfg) == -1)
 		cli_die(SF_EXIT_ERROR, "%s", strerror(errno));
 	for (i = 0; i < nlisteners; i++)
-		listeners[i].w.fd = -1;
+		if (!listeners[i].adopted)
+			listeners[i].w.fd = -1;
 	s->listeners = listeners;
 	s->nlisteners = nlisteners;
 	setup_signals(s->ep);
@@ -416,8 +425,11 @@ main(int argc, char *argv[])
 			    "stream %s)", listeners[i].addr.text,
 			    listeners[i].plain);
 		else
-			log_msg(LOG_NOTICE, "listening on %s",
-			    listeners[i].addr.text);
+			log_msg(LOG_NOTICE, "listening on %s%s",
+			    listeners[i].addr.text, listeners[i].adopted ?
+			    " (passed by the service manager)" : "");
+	systemd_notify("READY=1\nSTATUS=listening on %d address%s",
+	    nlisteners, nlisteners == 1 ? "" : "es");
 
 	while ((rc = server_turn(s, -1)) == 0 &&
 	    !(s->stopping && s->nclients == 0))
