@@ -43,7 +43,7 @@
 #   tcp-all    the same with the publisher over TCP too: sfd also has
 #              --publishers tcp (an access rule, needed to publish over TCP;
 #              still no --ring, no --max-lag), and `cat input | sfpipe -s
-#              tcp:127.0.0.1:PORT`.
+#              tcp:127.0.0.1:PORT`: like for like with ncat --broker.
 #              Both TCP rows run only in the RECORDS cases with `wc -lc`
 #              subscribers whose K is in BENCH_TCP_K.
 #   socat      the floor: a plain relay, one publisher connection to one
@@ -727,17 +727,17 @@ FILENAME ~ /cases$/ {
 }
 END {
 	nt = split(tools, TL, " ")
-	hdr = "%-42s %9s %13s %13s %15s %17s %7s %8s %8s %5s\n"
-	row = "%-42s %9.3f %13.0f %13.0f %15s %17s %7s %8s %8s %5s\n"
+	hdr = "%-42s %9s %13s %13s %15s %17s %7s %8s %7s %8s %5s\n"
+	row = "%-42s %9.3f %13.0f %13.0f %15s %17s %7s %8s %7s %8s %5s\n"
 	for (x = 1; x <= ncase; x++) {
 		c = C[x]; n = CN[c]; k = CK[c]
 		if (CM[c] == "jq")
 			printf "%d records to K=%d: subscriber 1 `sfcat | jq -c . | wc -lc`, subscriber 2 `sfcat | wc -lc`\n", n, k
 		else
 			printf "%d records to K=%d, each subscriber `| wc -lc`\n", n, k
-		printf hdr, "  tool", "seconds", "deliveries/s", "rec/s per sub", "lost/sub (max)", "lost (all subs)", "vs sf", "vs paced", "srv cpu", "busy"
-		base[1] = "streamfan"; base[2] = "paced"
-		for (b = 1; b <= 2; b++) {
+		printf hdr, "  tool", "seconds", "deliveries/s", "rec/s per sub", "lost/sub (max)", "lost (all subs)", "vs sf", "vs paced", "vs tcp", "srv cpu", "busy"
+		base[1] = "streamfan"; base[2] = "paced"; base[3] = "tcp-all"
+		for (b = 1; b <= 3; b++) {
 			bk = c SUBSEP base[b]
 			bmed[b] = (bk in secs && !(bk in fail)) ? median(secs[bk]) : ""
 		}
@@ -758,23 +758,23 @@ END {
 			}
 			if (key in fail) {
 				if (st[key] == "LOSS")
-					printf "%-42s %9s %13s %13s %15s %17s %7s %8s %8s %5s  in %d of %d runs%s\n", name,
-						"LOSS", "-", "-", wmax[key] "/" n, worst[key] "/" n * k, "-", "-", "-", "-",
+					printf "%-42s %9s %13s %13s %15s %17s %7s %8s %7s %8s %5s  in %d of %d runs%s\n", name,
+						"LOSS", "-", "-", wmax[key] "/" n, worst[key] "/" n * k, "-", "-", "-", "-", "-",
 						fail[key], runs_[key], why[key]
 				else
-					printf "%-42s %9s %13s %13s %15s %17s %7s %8s %8s %5s  in %d of %d runs%s\n", name,
+					printf "%-42s %9s %13s %13s %15s %17s %7s %8s %7s %8s %5s  in %d of %d runs%s\n", name,
 						st[key], "-", "-", (key in uncounted) ? "?" : "0/" n,
-						(key in uncounted) ? "?" : "0/" n * k, "-", "-", "-", "-",
+						(key in uncounted) ? "?" : "0/" n * k, "-", "-", "-", "-", "-",
 						fail[key], runs_[key], why[key]
 				continue
 			}
 			m = median(secs[key])
 			tot = (m > 0) ? n * k / m : 0
-			for (b = 1; b <= 2; b++)
+			for (b = 1; b <= 3; b++)
 				ratio[b] = (bmed[b] != "" && bmed[b] > 0) ? sprintf("%.2fx", m / bmed[b]) : "-"
 			cc = median(cpu[key]); if (cpu[key] ~ /-/) cc = "-"; else cc = sprintf("%.2fs", cc)
 			bb = median(busy[key]); bb = (busy[key] ~ /-/) ? "-" : sprintf("%d%%", bb)
-			printf row, name, m, tot, tot / k, "0/" n, "0/" n * k, ratio[1], ratio[2], cc, bb
+			printf row, name, m, tot, tot / k, "0/" n, "0/" n * k, ratio[1], ratio[2], ratio[3], cc, bb
 		}
 		print ""
 	}
@@ -786,8 +786,9 @@ END {
 	print "lost/sub (max): most records one subscriber did not get, of those sent; lost (all subs):"
 	print "  records not delivered, summed over the subscribers, of records * K.  A run that lost"
 	print "  any is a LOSS and has no rate; the run that lost most is shown, every run below it."
-	print "vs sf, vs paced = tool seconds / streamfan seconds (cat | sfpipe, sfpipe --pace; above 1:"
-	print "  streamfan faster); - when that streamfan row lost records or did not run."
+	print "vs sf, vs paced, vs tcp = tool seconds / streamfan seconds (cat | sfpipe, sfpipe --pace,"
+	print "  and TCP subs with sfpipe over TCP, the like of ncat; above 1: streamfan faster); - when"
+	print "  that streamfan row lost records or did not run."
 	print "sfd runs at its defaults (no --ring, no --max-lag) in every row but \"streamfan: sfd --ring\","
 	print "  which is sized so the whole burst fits and no one can be evicted: not the defaults."
 	print "TCP rows: subscribers `sfcat -s tcp:127.0.0.1:PORT`; the publisher on the Unix socket, or over"
