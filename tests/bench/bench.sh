@@ -36,6 +36,16 @@
 #              --ring and --max-lag hold the whole burst, so nobody can be
 #              evicted: the cost of the fan-out alone.  Only in the
 #              RECORDS cases with `wc -lc` subscribers.
+#   tcp-sub    sfd at its defaults listening on the Unix socket and on
+#              tcp:127.0.0.1:0 (the port it reports); K `sfcat -s
+#              tcp:127.0.0.1:PORT -n RECORDS` subscribers over TCP loopback,
+#              then `cat input | sfpipe` on the Unix socket.
+#   tcp-all    the same with the publisher over TCP too: sfd also has
+#              --publishers tcp (an access rule, needed to publish over TCP;
+#              still no --ring, no --max-lag), and `cat input | sfpipe -s
+#              tcp:127.0.0.1:PORT`: like for like with ncat --broker.
+#              Both TCP rows run only in the RECORDS cases with `wc -lc`
+#              subscribers whose K is in BENCH_TCP_K.
 #   socat      the floor: a plain relay, one publisher connection to one
 #              consumer over a Unix socket.  socat cannot fan out, so for K > 1
 #              it runs K independent publisher/consumer pairs at once, each
@@ -60,18 +70,20 @@
 #   BENCH_BIG      records per run of the large cases, 0 for none
 #                  (default 1000000)
 #   BENCH_BIG_K    subscriber counts of the large cases (default "1 10")
-#   BENCH_TOOLS    which tools to run (default "streamfan paced sized socat
-#                  ncat")
+#   BENCH_TCP_K    subscriber counts of the TCP rows, among BENCH_K
+#                  (default "1 10")
+#   BENCH_TOOLS    which tools to run (default "streamfan paced sized
+#                  tcp-sub tcp-all socat ncat")
 #   BENCH_TIMEOUT  seconds one run may take before it is failed (default 60)
 #   BENCH_SOCAT_BLOCK  socat -b transfer block size (default 65536)
 #   BENCH_SUBSCRIBED_RE  ERE for sfd -v's subscribe log line
 #                  (default 'subscribed to bench ')
 #   SF_BUILD       directory holding cmd/<prog>/<prog> (default: repo root)
 #
-# Exit status: 0 if every streamfan run (streamfan, paced, sized) delivered
-# every record, 1 if any lost records or failed, 2 on a setup error.  Peer
-# failures or loss are reported, not fatal; paced rows that are n/a are not
-# failures.
+# Exit status: 0 if every streamfan run (streamfan, paced, sized, tcp-sub,
+# tcp-all) delivered every record, 1 if any lost records or failed, 2 on a
+# setup error.  Peer failures or loss are reported, not fatal; paced rows
+# that are n/a are not failures.
 
 # shellcheck disable=SC2016,SC2046,SC2086,SC2317
 # (SC2016: job scripts expand later, in their own sh; SC2046, SC2086:
@@ -90,7 +102,8 @@ KS=${BENCH_K:-"1 10 50"}
 JQCASE=${BENCH_JQ:-1}
 NBIG=${BENCH_BIG:-1000000}
 BIGKS=${BENCH_BIG_K:-"1 10"}
-TOOLS=${BENCH_TOOLS:-"streamfan paced sized socat ncat"}
+TCPKS=${BENCH_TCP_K:-"1 10"}
+TOOLS=${BENCH_TOOLS:-"streamfan paced sized tcp-sub tcp-all socat ncat"}
 TMO=${BENCH_TIMEOUT:-60}
 RECLEN=100
 
@@ -109,11 +122,11 @@ case $JQCASE in 0|1) ;; *) die "BENCH_JQ=$JQCASE: not 0 or 1" ;; esac
 # Seven digits of seq leave 75 bytes of padding; more would not fit.
 [ "$NMAIN" -le 10000000 ] || die "BENCH_RECORDS: at most 10000000"
 [ "$NBIG" -le 10000000 ] || die "BENCH_BIG: at most 10000000"
-for k in $KS $BIGKS; do
-	case $k in ''|*[!0-9]*|0) die "BENCH_K, BENCH_BIG_K: $k: not a positive number" ;; esac
+for k in $KS $BIGKS $TCPKS; do
+	case $k in ''|*[!0-9]*|0) die "BENCH_K, BENCH_BIG_K, BENCH_TCP_K: $k: not a positive number" ;; esac
 done
 for t in $TOOLS; do
-	case $t in streamfan|paced|sized|socat|ncat) ;; *) die "BENCH_TOOLS: unknown tool $t" ;; esac
+	case $t in streamfan|paced|sized|tcp-sub|tcp-all|socat|ncat) ;; *) die "BENCH_TOOLS: unknown tool $t" ;; esac
 done
 for c in awk date timeout sleep wc head cat; do
 	command -v "$c" >/dev/null 2>&1 || die "$c: not found"
@@ -365,7 +378,7 @@ else
 	HAVE_PACE=0
 fi
 
-run_streamfan() { # K run MODE (default, paced, sized)
+run_streamfan() { # K run MODE (default, paced, sized, tcp-sub, tcp-all)
 	k=$1 r=$2 mode=$3 d=$T/sf.$mode.$k.$r
 	tool=streamfan
 	[ "$mode" = default ] || tool=$mode
@@ -374,21 +387,37 @@ run_streamfan() { # K run MODE (default, paced, sized)
 		return
 	fi
 	mkdir -p "$d"
+	# sfd always listens on the Unix socket; the TCP rows add a loopback
+	# listener on a free port, and tcp-all lets TCP peers publish.
 	SOCK=$d/sfd.sock
 	SFD_ARGS=
-	[ "$mode" = sized ] && SFD_ARGS=$(sized_args "$N")
+	case $mode in
+	sized) SFD_ARGS=$(sized_args "$N") ;;
+	tcp-sub) SFD_ARGS="-l tcp:127.0.0.1:0" ;;
+	tcp-all) SFD_ARGS="-l tcp:127.0.0.1:0 --publishers tcp" ;;
+	esac
 	export SOCK d SFD_ARGS
 	spawn 'timeout --foreground -k 2 $((TMO * 3)) sh "$T/pidexec" "$d/sfd.pid" "$SFD" -v -l "$SOCK" $SFD_ARGS 2>"$d/sfd.log"; echo $? >"$d/sfd.rc"'
 	sfd_job=$spawned
 	sfd_pid=$(read_pidfile "$d/sfd.pid")
-	if ! wait_count "$d/sfd.log" 'listening on' 1 10; then
+	case $mode in tcp-*) up='listening on tcp:127\.0\.0\.1:[0-9]' ;; *) up='listening on' ;; esac
+	if ! wait_count "$d/sfd.log" "$up" 1 10; then
 		record "$CASE" "$tool" "$r" FAILED - - - - - - "sfd did not start: $(tail -n 3 "$d/sfd.log" | tr '\n' ' ')"
 		stop TERM "$sfd_job"
 		return
 	fi
+	# SUB, PUB: where the subscribers and the publisher connect; the TCP
+	# port is the one sfd logged.
+	SUB=$SOCK PUB=$SOCK
+	case $mode in
+	tcp-*)
+		SUB=tcp:127.0.0.1:$(sed -n 's/^sfd: listening on tcp:127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$d/sfd.log" | head -n 1)
+		[ "$mode" = tcp-all ] && PUB=$SUB ;;
+	esac
+	export SUB PUB
 	i=1
 	while [ $i -le "$k" ]; do
-		spawn 'sh "$T/consume" "$1" "$2" timeout --foreground -k 2 "$TMO" "$SFCAT" -s "$SOCK" -n "$N" bench' "$i" "$(kind_of "$i")"
+		spawn 'sh "$T/consume" "$1" "$2" timeout --foreground -k 2 "$TMO" "$SFCAT" -s "$SUB" -n "$N" bench' "$i" "$(kind_of "$i")"
 		i=$((i + 1))
 	done
 	# sfd -v logs every subscribe; all K must be in before the clock starts.
@@ -401,9 +430,9 @@ run_streamfan() { # K run MODE (default, paced, sized)
 	set -- $(sys_cpu); c0t=$1 c0i=$2
 	t0=$(now)
 	if [ "$mode" = paced ]; then
-		spawn 'timeout --foreground -k 2 "$TMO" "$SFPIPE" --pace -s "$SOCK" bench <"$INPUT" 2>"$d/pub.err"; echo $? >"$d/pub.rc"'
+		spawn 'timeout --foreground -k 2 "$TMO" "$SFPIPE" --pace -s "$PUB" bench <"$INPUT" 2>"$d/pub.err"; echo $? >"$d/pub.rc"'
 	else
-		spawn 'cat "$INPUT" | timeout --foreground -k 2 "$TMO" "$SFPIPE" -s "$SOCK" bench 2>"$d/pub.err"; echo $? >"$d/pub.rc"'
+		spawn 'cat "$INPUT" | timeout --foreground -k 2 "$TMO" "$SFPIPE" -s "$PUB" bench 2>"$d/pub.err"; echo $? >"$d/pub.rc"'
 	fi
 	pub=$spawned
 	wait_done
@@ -436,7 +465,7 @@ run_streamfan() { # K run MODE (default, paced, sized)
 	rcs=$(cat "$d"/c*.rc 2>/dev/null | sort | uniq -c | awk '$2 != 0 { printf "%s%s sfcat exited %s", sep, $1, $2; sep = ", " }')
 	[ -n "$rcs" ] && add_note "$rcs"
 	ev=$(grep -c evicted "$d/sfd.log" 2>/dev/null) || ev=0
-	[ "$ev" -gt 0 ] && add_note "$ev of $k evicted, first: $(grep -m1 evicted "$d/sfd.log" | sed 's/^sfd: #[0-9]* pid=[0-9]* uid=[0-9]* gid=[0-9]*: //')"
+	[ "$ev" -gt 0 ] && add_note "$ev of $k evicted, first: $(grep -m1 evicted "$d/sfd.log" | sed -e 's/^sfd: #[0-9]* pid=[0-9]* uid=[0-9]* gid=[0-9]*: //' -e 's/^sfd: #[0-9]* addr=[^ ]*: //')"
 	st=$(verdict)
 	if [ "$st" = ok ]; then
 		record "$CASE" "$tool" "$r" ok "$(elapsed "$t0" "$tend")" 0 0 0 "$dcpu" "$(busy_pct $c0t $c0i $c1t $c1i)"
@@ -585,7 +614,7 @@ run_ncat() { # K run
 missing=
 have_tool() {
 	case $1 in
-	streamfan|paced|sized)
+	streamfan|paced|sized|tcp-*)
 		for p in "$SFD" "$SFPIPE" "$SFCAT"; do
 			[ -x "$p" ] || { missing="$missing|$1: $p not built (run make)"; return 1; }
 		done ;;
@@ -635,10 +664,16 @@ EOF
 			if [ "$t" = sized ] && { [ "$MIX" != wc ] || [ "$N" -ne "$NMAIN" ]; }; then
 				continue
 			fi
+			# So do the TCP rows, for the K in BENCH_TCP_K.
+			case $t in
+			tcp-*)
+				{ [ "$MIX" = wc ] && [ "$N" -eq "$NMAIN" ]; } || continue
+				case " $TCPKS " in *" $k "*) ;; *) continue ;; esac ;;
+			esac
 			printf 'bench: %s records K=%s%s run %s/%s %s ...' "$N" "$k" "$([ "$MIX" = jq ] && echo ' (jq)')" "$r" "$RUNS" "$t" >&2
 			case $t in
 			streamfan) run_streamfan "$k" "$r" default ;;
-			paced|sized) run_streamfan "$k" "$r" "$t" ;;
+			paced|sized|tcp-*) run_streamfan "$k" "$r" "$t" ;;
 			*) "run_$t" "$k" "$r" ;;
 			esac
 			end_run
@@ -692,17 +727,17 @@ FILENAME ~ /cases$/ {
 }
 END {
 	nt = split(tools, TL, " ")
-	hdr = "%-42s %9s %13s %13s %15s %17s %7s %8s %8s %5s\n"
-	row = "%-42s %9.3f %13.0f %13.0f %15s %17s %7s %8s %8s %5s\n"
+	hdr = "%-42s %9s %13s %13s %15s %17s %7s %8s %7s %8s %5s\n"
+	row = "%-42s %9.3f %13.0f %13.0f %15s %17s %7s %8s %7s %8s %5s\n"
 	for (x = 1; x <= ncase; x++) {
 		c = C[x]; n = CN[c]; k = CK[c]
 		if (CM[c] == "jq")
 			printf "%d records to K=%d: subscriber 1 `sfcat | jq -c . | wc -lc`, subscriber 2 `sfcat | wc -lc`\n", n, k
 		else
 			printf "%d records to K=%d, each subscriber `| wc -lc`\n", n, k
-		printf hdr, "  tool", "seconds", "deliveries/s", "rec/s per sub", "lost/sub (max)", "lost (all subs)", "vs sf", "vs paced", "srv cpu", "busy"
-		base[1] = "streamfan"; base[2] = "paced"
-		for (b = 1; b <= 2; b++) {
+		printf hdr, "  tool", "seconds", "deliveries/s", "rec/s per sub", "lost/sub (max)", "lost (all subs)", "vs sf", "vs paced", "vs tcp", "srv cpu", "busy"
+		base[1] = "streamfan"; base[2] = "paced"; base[3] = "tcp-all"
+		for (b = 1; b <= 3; b++) {
 			bk = c SUBSEP base[b]
 			bmed[b] = (bk in secs && !(bk in fail)) ? median(secs[bk]) : ""
 		}
@@ -712,6 +747,8 @@ END {
 			if (t == "streamfan") name = "streamfan: cat | sfpipe"
 			else if (t == "paced") name = "streamfan: sfpipe --pace"
 			else if (t == "sized") name = "streamfan: sfd " sized[c]
+			else if (t == "tcp-sub") name = "streamfan: TCP subs, cat | sfpipe Unix"
+			else if (t == "tcp-all") name = "streamfan: TCP subs, cat | sfpipe TCP"
 			else if (t == "socat") name = (k == 1) ? "socat (relay)" : sprintf("socat (%d pairs)", k)
 			else if (t == "ncat") name = "ncat --broker"
 			name = "  " name
@@ -721,23 +758,23 @@ END {
 			}
 			if (key in fail) {
 				if (st[key] == "LOSS")
-					printf "%-42s %9s %13s %13s %15s %17s %7s %8s %8s %5s  in %d of %d runs%s\n", name,
-						"LOSS", "-", "-", wmax[key] "/" n, worst[key] "/" n * k, "-", "-", "-", "-",
+					printf "%-42s %9s %13s %13s %15s %17s %7s %8s %7s %8s %5s  in %d of %d runs%s\n", name,
+						"LOSS", "-", "-", wmax[key] "/" n, worst[key] "/" n * k, "-", "-", "-", "-", "-",
 						fail[key], runs_[key], why[key]
 				else
-					printf "%-42s %9s %13s %13s %15s %17s %7s %8s %8s %5s  in %d of %d runs%s\n", name,
+					printf "%-42s %9s %13s %13s %15s %17s %7s %8s %7s %8s %5s  in %d of %d runs%s\n", name,
 						st[key], "-", "-", (key in uncounted) ? "?" : "0/" n,
-						(key in uncounted) ? "?" : "0/" n * k, "-", "-", "-", "-",
+						(key in uncounted) ? "?" : "0/" n * k, "-", "-", "-", "-", "-",
 						fail[key], runs_[key], why[key]
 				continue
 			}
 			m = median(secs[key])
 			tot = (m > 0) ? n * k / m : 0
-			for (b = 1; b <= 2; b++)
+			for (b = 1; b <= 3; b++)
 				ratio[b] = (bmed[b] != "" && bmed[b] > 0) ? sprintf("%.2fx", m / bmed[b]) : "-"
 			cc = median(cpu[key]); if (cpu[key] ~ /-/) cc = "-"; else cc = sprintf("%.2fs", cc)
 			bb = median(busy[key]); bb = (busy[key] ~ /-/) ? "-" : sprintf("%d%%", bb)
-			printf row, name, m, tot, tot / k, "0/" n, "0/" n * k, ratio[1], ratio[2], cc, bb
+			printf row, name, m, tot, tot / k, "0/" n, "0/" n * k, ratio[1], ratio[2], ratio[3], cc, bb
 		}
 		print ""
 	}
@@ -749,10 +786,13 @@ END {
 	print "lost/sub (max): most records one subscriber did not get, of those sent; lost (all subs):"
 	print "  records not delivered, summed over the subscribers, of records * K.  A run that lost"
 	print "  any is a LOSS and has no rate; the run that lost most is shown, every run below it."
-	print "vs sf, vs paced = tool seconds / streamfan seconds (cat | sfpipe, sfpipe --pace; above 1:"
-	print "  streamfan faster); - when that streamfan row lost records or did not run."
+	print "vs sf, vs paced, vs tcp = tool seconds / streamfan seconds (cat | sfpipe, sfpipe --pace,"
+	print "  and TCP subs with sfpipe over TCP, the like of ncat; above 1: streamfan faster); - when"
+	print "  that streamfan row lost records or did not run."
 	print "sfd runs at its defaults (no --ring, no --max-lag) in every row but \"streamfan: sfd --ring\","
 	print "  which is sized so the whole burst fits and no one can be evicted: not the defaults."
+	print "TCP rows: subscribers `sfcat -s tcp:127.0.0.1:PORT`; the publisher on the Unix socket, or over"
+	print "  TCP with --publishers tcp (access only).  Only at BENCH_RECORDS, K in BENCH_TCP_K."
 	print "srv cpu: CPU time of the relay process (sfd or the ncat broker) over the run."
 	print "busy: share of all CPUs busy during the timed part (whole machine)."
 	print "socat cannot fan out: for K > 1 it runs K independent publisher/consumer pairs."
@@ -761,7 +801,7 @@ END {
 
 # Exit 1 if any streamfan run lost records or failed (a benchmark of a
 # broken build is no result).
-if awk '$2 ~ /^(streamfan|paced|sized)$/ && $4 != "ok" && $4 != "n/a" { bad = 1 } END { exit !bad }' "$RES"; then
+if awk '$2 ~ /^(streamfan|paced|sized|tcp-sub|tcp-all)$/ && $4 != "ok" && $4 != "n/a" { bad = 1 } END { exit !bad }' "$RES"; then
 	echo "bench: streamfan lost records or failed in at least one run" >&2
 	exit 1
 fi
