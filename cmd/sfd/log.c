@@ -124,13 +124,14 @@ static int
 to_journal(void)
 {
 	const char *v = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
+	char want[64];
 	struct stat st;
 
-	return v != NULL && sscanf(v, "%llu:%llu", &dev, &ino) == 2 &&
-	    fstat(STDERR_FILENO, &st) == 0 &&
-	    (unsigned long long)st.st_dev == dev &&
-	    (unsigned long long)st.st_ino == ino;
+	if (v == NULL || fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	snprintf(want, sizeof(want), "%llu:%llu",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	return strcmp(v, want) == 0;
 }
 
 /*
@@ -151,12 +152,8 @@ log_msg(enum log_level level, const char *fmt, ...)
 		journal = to_journal();
 	if (journal) {
 		/* journald reads the level from a <N> prefix. */
-		line[0] = '<';
-		line[1] = level == LOG_ERROR ? '3' : level == LOG_INFO ? '6' :
-		    '7';
-		line[2] = '>';
-		memcpy(line + 3, "sfd: ", 5);
-		n = 8;
+		n = (size_t)snprintf(line, sizeof(line), "<%c>sfd: ",
+		    "3567"[level]);   /* err, notice, info, debug */
 	} else {
 		memcpy(line, "sfd: ", n);
 	}

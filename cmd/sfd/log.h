@@ -3,8 +3,8 @@
 #define SFD_LOG_H
 
 enum log_level {
-	LOG_ERROR,       /* the daemon itself is in trouble; shown even with -q */
-	LOG_NOTICE = LOG_ERROR, /* what scripts wait for: "listening on" */
+	LOG_ERROR,   /* the daemon itself is in trouble; shown even with -q */
+	LOG_NOTICE,  /* what scripts wait for: "listening on"; also with -q */
 	LOG_INFO,    /* evictions, refused clients, shutdown: the default */
 	LOG_DEBUG    /* every connection and hello: -v */
 };

@@ -300,7 +300,7 @@ main(int argc, char *argv[])
 			plain_listener(optarg, &listeners[nlisteners++]);
 			break;
 		case 'q':
-			log_set_level(LOG_ERROR);
+			log_set_level(LOG_NOTICE);
 			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
