@@ -122,6 +122,26 @@ check_size(const char *s, uint64_t min, uint64_t max)
 	}
 }
 
+/* A TCP address: either a reason, or a host and a port 0..65535 that
+ * read back as what was given. */
+static void
+check_tcp(const char *s, const struct addr *a, const char *e)
+{
+	char back[sizeof(a->text) + 8];
+
+	if (e != NULL)
+		return;   /* any reason is fine; a crash or a bad parse is not */
+	FUZZ_CHECK(a->kind == ADDR_TCP);
+	FUZZ_CHECK(memchr(a->host, '\0', sizeof(a->host)) != NULL);
+	FUZZ_CHECK(memchr(a->port, '\0', sizeof(a->port)) != NULL);
+	FUZZ_CHECK(strtoul(a->port, NULL, 10) <= 65535);
+	FUZZ_CHECK(strcmp(a->text, s) == 0);
+	/* The port as given ends the text (leading zeros aside). */
+	snprintf(back, sizeof(back), ":%lu", strtoul(strrchr(s, ':') + 1,
+	    NULL, 10));
+	FUZZ_CHECK(strcmp(back + 1, a->port) == 0);
+}
+
 static void
 check_addr(const char *s)
 {
@@ -129,11 +149,19 @@ check_addr(const char *s)
 	const char *e, *path = s;
 	size_t n;
 
+	memset(&a, 0x5a, sizeof(a));
+	e = addr_parse(s, &a);
+	if (strlen(s) >= sizeof(a.text)) {
+		FUZZ_CHECK(e != NULL);
+		return;
+	}
+	if (strncmp(s, "tcp:", 4) == 0) {
+		check_tcp(s, &a, e);
+		return;
+	}
 	if (strncmp(s, "unix:", 5) == 0)
 		path += 5;
 	n = strlen(path);
-	memset(&a, 0x5a, sizeof(a));
-	e = addr_parse(s, &a);
 	if (n == 0) {
 		FUZZ_CHECK(e != NULL && strcmp(e, "empty") == 0);
 	} else if (n >= sizeof(a.path)) {
