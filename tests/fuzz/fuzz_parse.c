@@ -8,6 +8,8 @@
  * what its header describes, checked against a plain reading of that
  * text, and give the value that text implies.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
