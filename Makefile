@@ -29,7 +29,8 @@ SANFLAGS  = -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIB_SRC   = lib/addr.c lib/cli.c lib/ctl.c lib/frame.c lib/io.c lib/num.c lib/proto.c \
             lib/ring.c lib/session.c
 SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/access.c cmd/sfd/client.c cmd/sfd/hello.c \
-            cmd/sfd/input.c cmd/sfd/listener.c cmd/sfd/log.c cmd/sfd/output.c \
+            cmd/sfd/control.c cmd/sfd/input.c cmd/sfd/listener.c cmd/sfd/log.c \
+            cmd/sfd/output.c \
             cmd/sfd/publisher.c cmd/sfd/queue.c cmd/sfd/server.c \
             cmd/sfd/stream.c cmd/sfd/subscriber.c
 SFPIPE_SRC = cmd/sfpipe/sfpipe.c
