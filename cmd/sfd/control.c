@@ -156,12 +156,17 @@ role_name(enum role r)
 	return "hello";
 }
 
+/* How far behind a subscriber is; a departing one, how much it still has
+ * to take before its goodbye. */
 static uint64_t
 lag_of(const struct client *c)
 {
+	uint64_t end;
+
 	if (c->role != ROLE_SUB || c->stream == NULL)
 		return 0;
-	return ring_head(c->stream->ring) - c->pos;
+	end = c->state == CS_DEPARTING ? c->stop : ring_head(c->stream->ring);
+	return (end > c->pos ? end - c->pos : 0) + (c->tail_len - c->tail_off);
 }
 
 /*
@@ -205,7 +210,9 @@ frames_sent(const struct client *c)
 	if (c->role != ROLE_SUB || c->stream == NULL)
 		return 0;
 	if (ring_locate(c->stream->ring, c->pos, &start, &seq) == -1)
-		seq = ring_tail_seq(c->stream->ring);
+		/* Gone from the ring: it is finishing the frame before its
+		 * stop from what was kept aside. */
+		seq = c->stop_seq > 0 ? c->stop_seq - 1 : 0;
 	n = seq - c->start_seq;
 	return n > c->skipped ? n - c->skipped : 0;
 }
