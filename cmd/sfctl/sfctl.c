@@ -243,8 +243,8 @@ table_stream(const struct ctl *c)
 	    short_num(r, 1, ring, sizeof(ring)),
 	    short_num(f, 1, fill, sizeof(fill)),
 	    r > 0 ? (unsigned long long)(f * 100 / r) : 0ULL);
-	printf("  %llu pub, %llu sub; in %s records, %s; evicted lag %llu "
-	    "slow %llu kicked %llu shutdown %llu; paced waits %llu\n",
+	printf("  pub %llu sub %llu  in %s/%s  evicted lag %llu slow %llu "
+	    "kicked %llu shutdown %llu  waits %llu\n",
 	    (unsigned long long)num_of(c, "publishers"),
 	    (unsigned long long)num_of(c, "subscribers"),
 	    short_num(num_of(c, "records_in"), 0, in, sizeof(in)),
@@ -342,6 +342,8 @@ verdict(const struct ctl *c)
 	char msg[512];
 	int code = session_verdict(c, msg, sizeof(msg));
 
+	if (code == SF_EXIT_GONE && strcmp(c->verb, "BYE") == 0)
+		cli_die(code, "sfd shut down");   /* no seq: it is not ours */
 	cli_die(code, "%s", msg);
 }
 
@@ -353,8 +355,15 @@ request(const char *line)
 
 	if ((n = ctl_frame(buf, sizeof(buf), "%s", line)) == -1)
 		cli_die(SF_EXIT_USAGE, "request too long");
-	if (io_write_all(sock, buf, (size_t)n) == -1)
-		lost(errno == EPIPE ? ECONNRESET : errno);
+	if (io_write_all(sock, buf, (size_t)n) == -1) {
+		struct ctl c;
+
+		if (errno == EINTR && io_stopped())
+			exit(SF_EXIT_OK);
+		/* The daemon may have said why before it closed. */
+		read_line(&c);
+		verdict(&c);
+	}
 }
 
 enum out { OUT_TABLE, OUT_JSON, OUT_LINE, OUT_SUMMARY };
@@ -437,7 +446,7 @@ stats(const char *what, enum out out, struct totals *t)
 		/* Any other line is from a newer daemon: passed over. */
 	}
 	if (out == OUT_JSON) {
-		if (nstreams == 0)
+		if (nstreams == 0 && nclients == 0)
 			fputs(",\"streams\":[", stdout);
 		if (strcmp(what, "STATS") == 0 && nclients == 0)
 			fputs("],\"clients\":[", stdout);
