@@ -186,9 +186,9 @@ short_time(const struct ctl *c, const char *key, char *buf, size_t cap)
 
 	if (s < 100)
 		snprintf(buf, cap, "%llus", s);
-	else if (s < 100 * 60)
+	else if (s < 6000ULL)
 		snprintf(buf, cap, "%llum", s / 60);
-	else if (s < 100 * 3600)
+	else if (s < 360000ULL)
 		snprintf(buf, cap, "%lluh", s / 3600);
 	else
 		snprintf(buf, cap, "%llud", s / 86400);
@@ -200,8 +200,8 @@ static const char *
 short_num(uint64_t n, int bytes, char *buf, size_t cap)
 {
 	static const char units[] = "kMGTPE", bunits[] = "KMGTPE";
-	double base = bytes ? 1024 : 1000, v = (double)n;
-	int u = -1;
+	double base = bytes ? 1024 : 1000, v = (double)n / base;
+	int u = 0;
 
 	if (n < 1000) {
 		snprintf(buf, cap, "%llu", (unsigned long long)n);
@@ -471,7 +471,7 @@ watch(const struct opts *o)
 		} else {
 			stats("STATS", OUT_SUMMARY, &t);
 			now = time(NULL);
-			strftime(when, sizeof(when), "%H:%M:%S",
+			(void)strftime(when, sizeof(when), "%H:%M:%S",
 			    localtime(&now));
 			printf("%s clients=%llu publishers=%llu "
 			    "subscribers=%llu behind=%llu streams=%llu "

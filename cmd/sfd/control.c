@@ -321,9 +321,9 @@ kick(struct client *c, const struct ctl *m)
 		out_line(c, "ERR reason=bad-request detail=reason-too-long");
 		return;
 	}
-	TAILQ_FOREACH(t, &s->clients, link)
-		if (t->id == id)
-			break;
+	for (t = TAILQ_FIRST(&s->clients); t != NULL && t->id != id;
+	    t = TAILQ_NEXT(t, link))
+		;
 	if (t == NULL) {
 		out_line(c, "ERR reason=no-such-client id=%llu",
 		    (unsigned long long)id);
@@ -349,7 +349,7 @@ kick(struct client *c, const struct ctl *m)
 		t->stream->evicted[EV_KICKED]++;
 	if (t->role == ROLE_SUB)
 		stream_cut(t, CUT_KICKED, lag_of(t));
-	else if (t->role == ROLE_PUB)
+	else if (t->role == ROLE_PUB && t->stream != NULL)
 		client_depart(t, "BYE reason=kicked seq=%llu%s",
 		    (unsigned long long)ring_head_seq(t->stream->ring),
 		    t->kick);
@@ -426,12 +426,13 @@ control_log_stats(struct server *s)
 	uint64_t pubs = 0, subs = 0, lagging = 0, in = 0, out = 0, ev = 0;
 	int i;
 
-	TAILQ_FOREACH(st, &s->streams, link) {
+	for (st = TAILQ_FIRST(&s->streams); st != NULL;
+	    st = TAILQ_NEXT(st, link)) {
 		in += st->frames_in;
 		for (i = 0; i < 4; i++)
 			ev += st->evicted[i];
 	}
-	TAILQ_FOREACH(c, &s->clients, link) {
+	for (c = TAILQ_FIRST(&s->clients); c != NULL; c = TAILQ_NEXT(c, link)) {
 		pubs += c->role == ROLE_PUB;
 		subs += c->role == ROLE_SUB;
 		lagging += c->role == ROLE_SUB &&

@@ -29,7 +29,7 @@ enum flush control_flush(struct client *c, int *err);
 
 /* c is closing: its own cursor is let go, and no control client's cursor
  * may be left on it. */
-void control_close(struct client *c);
+void control_close(struct client *gone);
 
 /* One summary line in the log: clients, streams, records in and out. */
 void control_log_stats(struct server *s);
