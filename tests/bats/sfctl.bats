@@ -180,3 +180,29 @@ records() {
 	wait_subscribers 1
 	wait_until 10 "[ \$(grep -c '^sfd: stats: 1 clients (0 publishing, 1 subscribed, 0 behind), 1 streams, 0 records in, 0 bytes out to current subscribers, 0 cut off$' '$LOG') -ge 2 ]"
 }
+
+@test "an answer longer than the daemon's buffer comes whole: 400 clients" {
+	start_sfd
+	# 400 subscribers held open by one helper until T/go exists.
+	spawn many python3 -c '
+import os, socket, struct, sys, time
+socks = []
+for i in range(400):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    b = b"SUB 1 stream=many"
+    s.sendall(struct.pack(">I", len(b) | 0x80000000) + b)
+    socks.append(s)
+end = time.time() + 60
+while not os.path.exists(sys.argv[2]) and time.time() < end:
+    time.sleep(0.05)
+' "$SOCK" "$T/go"
+	wait_subscribers 400
+	"$SFCTL" --json stats >"$T/many.json"
+	assert_eq "400 1 400" "$(jq '[(.clients | map(select(.role == "sub")) | length), (.clients | map(select(.role == "ctl")) | length), .streams[0].subscribers] | join(" ")' -r "$T/many.json")"
+	# Every client once.
+	assert_eq "$(jq '[.clients[].id] | sort | unique | length' "$T/many.json")" 401
+	assert_eq 401 "$("$SFCTL" stats | grep -cE '^ +[0-9]+ (sub|ctl) ')"
+	touch "$T/go"
+	assert_exit many 0
+}
