@@ -1,6 +1,6 @@
 # streamfan - see README.md.  Plain GNU make; no configure step.
 #
-#   make            build the three programs
+#   make            build the four programs
 #   make check      unit tests, end-to-end tests, then both again under
 #                   AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       a self-contained demonstration
@@ -29,11 +29,13 @@ SANFLAGS  = -fsanitize=address,undefined -fno-sanitize-recover=all \
 LIB_SRC   = lib/addr.c lib/cli.c lib/ctl.c lib/frame.c lib/io.c lib/num.c lib/proto.c \
             lib/ring.c lib/session.c
 SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/access.c cmd/sfd/client.c cmd/sfd/hello.c \
-            cmd/sfd/input.c cmd/sfd/listener.c cmd/sfd/log.c cmd/sfd/output.c \
+            cmd/sfd/control.c cmd/sfd/input.c cmd/sfd/listener.c cmd/sfd/log.c \
+            cmd/sfd/output.c \
             cmd/sfd/publisher.c cmd/sfd/queue.c cmd/sfd/server.c \
             cmd/sfd/stream.c cmd/sfd/subscriber.c cmd/sfd/systemd.c
 SFPIPE_SRC = cmd/sfpipe/sfpipe.c
 SFCAT_SRC = cmd/sfcat/sfcat.c
+SFCTL_SRC = cmd/sfctl/sfctl.c
 UNIT_SRC  = tests/unit/test_frame.c tests/unit/test_ctl.c \
             tests/unit/test_num.c tests/unit/test_addr.c \
             tests/unit/test_ring.c tests/unit/unit.c
@@ -42,13 +44,16 @@ LIB_OBJ   = $(LIB_SRC:%.c=$(O)/%.o)
 SFD_OBJ   = $(SFD_SRC:%.c=$(O)/%.o)
 SFPIPE_OBJ = $(SFPIPE_SRC:%.c=$(O)/%.o)
 SFCAT_OBJ = $(SFCAT_SRC:%.c=$(O)/%.o)
+SFCTL_OBJ = $(SFCTL_SRC:%.c=$(O)/%.o)
 UNIT_OBJ  = $(UNIT_SRC:%.c=$(O)/%.o)
 
 LIBSF     = $(O)/lib/libsf.a
-PROGS     = $(O)/cmd/sfd/sfd $(O)/cmd/sfpipe/sfpipe $(O)/cmd/sfcat/sfcat
+PROGS     = $(O)/cmd/sfd/sfd $(O)/cmd/sfpipe/sfpipe $(O)/cmd/sfcat/sfcat \
+            $(O)/cmd/sfctl/sfctl
 UNIT      = $(O)/tests/unit/unit
 
-MAN1      = cmd/sfd/sfd.1 cmd/sfpipe/sfpipe.1 cmd/sfcat/sfcat.1
+MAN1      = cmd/sfd/sfd.1 cmd/sfpipe/sfpipe.1 cmd/sfcat/sfcat.1 \
+            cmd/sfctl/sfctl.1
 MAN7      = cmd/sfd/sf-protocol.7
 
 all: $(PROGS)
@@ -67,6 +72,8 @@ $(O)/cmd/sfpipe/sfpipe: $(SFPIPE_OBJ) $(LIBSF)
 	$(CC) $(LDFLAGS) -o $@ $(SFPIPE_OBJ) $(LIBSF)
 $(O)/cmd/sfcat/sfcat: $(SFCAT_OBJ) $(LIBSF)
 	$(CC) $(LDFLAGS) -o $@ $(SFCAT_OBJ) $(LIBSF)
+$(O)/cmd/sfctl/sfctl: $(SFCTL_OBJ) $(LIBSF)
+	$(CC) $(LDFLAGS) -o $@ $(SFCTL_OBJ) $(LIBSF)
 $(UNIT): $(UNIT_OBJ) $(LIBSF)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBSF)
 
@@ -121,14 +128,14 @@ install: all
 	cp -f $(PROGS) $(DESTDIR)$(BINDIR)/
 	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
 	cp -f $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/
-	for p in sfd sfpipe sfcat; do \
+	for p in sfd sfpipe sfcat sfctl; do \
 	    cp -f completions/bash/$$p $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; \
 	    cp -f completions/zsh/_$$p $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$p; \
 	    cp -f completions/fish/$$p.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$p.fish; \
 	done
 
 uninstall:
-	for p in sfd sfpipe sfcat; do \
+	for p in sfd sfpipe sfcat sfctl; do \
 	    rm -f $(DESTDIR)$(BINDIR)/$$p $(DESTDIR)$(MANPREFIX)/man1/$$p.1 \
 	        $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p \
 	        $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$p \
@@ -147,4 +154,4 @@ include tests/fuzz/fuzz.mk
     uninstall clean
 
 -include $(LIB_OBJ:.o=.d) $(SFD_OBJ:.o=.d) $(SFPIPE_OBJ:.o=.d) \
-    $(SFCAT_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+    $(SFCAT_OBJ:.o=.d) $(SFCTL_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

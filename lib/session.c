@@ -101,8 +101,22 @@ evicted(const struct ctl *c, const char *reason, const char *seq, char *msg,
 		    "received: seq %s; read faster or raise those limits",
 		    size_text(m, max, sizeof(max)), t, seq);
 	} else if (strcmp(reason, "kicked") == 0) {
-		snprintf(msg, cap, "evicted: cut off by an operator; first "
-		    "frame not received: seq %s", seq);
+		/* sfctl kick: by= the operator's uid (or TCP address), note=
+		 * the --reason it gave, when the daemon says. */
+		const char *by = ctl_get(c, "by"), *note = ctl_get(c, "note");
+		uint64_t uid;
+		char who[320];
+
+		who[0] = '\0';
+		if (by != NULL)
+			snprintf(who, sizeof(who), " (%s %s%s%s)",
+			    num_parse(by, 0, UINT64_MAX, &uid) == NULL ?
+			    "uid" : "at", by, note != NULL ? ": " : "",
+			    note != NULL ? note : "");
+		else if (note != NULL)
+			snprintf(who, sizeof(who), " (%s)", note);
+		snprintf(msg, cap, "evicted: cut off by an operator%s; first "
+		    "frame not received: seq %s", who, seq);
 	} else if (m != NULL) {
 		/* Its own limit: the subscriber asked for it (max-lag=). */
 		snprintf(msg, cap, "evicted: fell %s behind, past its "

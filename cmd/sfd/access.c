@@ -211,6 +211,12 @@ access_allows(const struct access *a, uid_t uid, gid_t gid,
 	return 0;
 }
 
+int
+access_has_users(const struct access *a)
+{
+	return a != NULL && (a->nuids > 0 || a->ngids > 0);
+}
+
 void
 access_free(struct access *a)
 {

@@ -31,6 +31,9 @@ const char *access_parse(const char *opt, const char *list,
 int access_allows(const struct access *a, uid_t uid, gid_t gid,
     const struct sockaddr *sa, int tcp_default);
 
+/* 1 if the list names users or groups (a NULL list names none). */
+int access_has_users(const struct access *a);
+
 void access_free(struct access *a);
 
 #endif

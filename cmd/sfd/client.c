@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "control.h"
 #include "ctl.h"
 #include "frame.h"
 #include "input.h"
@@ -65,6 +66,7 @@ client_accept(struct server *s, int fd, int tcp)
 	c->pid = -1;
 	c->uid = (uid_t)-1;
 	c->gid = (gid_t)-1;
+	c->connected_ms = s->now;
 	if (tcp) {
 		/* No credentials on TCP: the address names the peer. */
 		len = sizeof(c->sa);
@@ -118,6 +120,7 @@ client_close(struct client *c)
 		s->nheld--;
 	}
 	c->state = CS_CLOSED;
+	control_close(c);
 	client_timer_clear(c);
 	client_ready_clear(c);
 	client_unschedule(c);
@@ -136,6 +139,8 @@ client_close(struct client *c)
 	c->in = NULL;
 	free(c->tail);
 	c->tail = NULL;
+	free(c->out);
+	c->out = NULL;
 	TAILQ_REMOVE(&s->clients, c, link);
 	s->nclients--;
 	TAILQ_INSERT_TAIL(&s->graveyard, c, link);
@@ -217,7 +222,8 @@ act(struct client *c)
 			client_close(c);
 			return;
 		}
-		switch (client_flush(c, &err)) {
+		switch (c->role == ROLE_CTL ? control_flush(c, &err) :
+		    client_flush(c, &err)) {
 		case FLUSH_GONE:
 			lost(c, err);
 			return;

@@ -1,6 +1,7 @@
 /*
- * What a client's control frames do: its hello (SUB or PUB, checked and
- * answered OK or ERR) and, from a publisher, the end of its stream.
+ * What a client's control frames do: its hello (SUB, PUB or CTL, checked
+ * and answered OK or ERR), from a publisher the end of its stream, and
+ * from a control client its requests.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "access.h"
+#include "control.h"
 #include "ctl.h"
 #include "frame.h"
 #include "hello.h"
@@ -134,6 +136,7 @@ subscribe(struct client *c, struct stream *st, uint64_t pos, uint64_t seq,
 	c->role = ROLE_SUB;
 	c->state = CS_ACTIVE;
 	c->pos = pos;
+	c->start_seq = seq;
 	c->skip_on_lag = skip_on_lag;
 	c->own_lag = max_lag;
 	/* A replay may start further back than its max-lag; it must not
@@ -269,12 +272,16 @@ control_frame(struct client *c, const struct frame *f)
 		    "bad-control", "not a control line");
 	else if (c->role == ROLE_PUB && strcmp(m.verb, "EOS") == 0)
 		publisher_eos(c);
+	else if (c->role == ROLE_CTL)
+		control_request(c, &m);
 	else if (c->role != ROLE_HELLO)
 		client_error(c, "unexpected-control", m.verb);
 	else if (strcmp(m.verb, "SUB") == 0)
 		hello(c, &m, ROLE_SUB);
 	else if (strcmp(m.verb, "PUB") == 0)
 		hello(c, &m, ROLE_PUB);
+	else if (strcmp(m.verb, "CTL") == 0)
+		control_hello(c, &m);
 	else
 		client_error(c, "unknown-verb", m.verb);
 }

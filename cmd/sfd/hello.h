@@ -1,4 +1,5 @@
-/* Control frames from clients: the hello, and a publisher's end of stream. */
+/* Control frames from clients: the hello, a publisher's end of stream, a
+ * control client's requests. */
 #ifndef SFD_HELLO_H
 #define SFD_HELLO_H
 
@@ -7,8 +8,9 @@
 
 /*
  * Act on control frame f from c: a hello makes it a subscriber or a
- * publisher (or is refused with ERR); a publisher's EOS marks the end of
- * its stream; anything else is refused.
+ * publisher or a control client (or is refused with ERR); a publisher's
+ * EOS marks the end of its stream; a control client's line is a request;
+ * anything else is refused.
  */
 void control_frame(struct client *c, const struct frame *f);
 

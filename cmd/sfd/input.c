@@ -73,6 +73,11 @@ consume(struct client *c)
 			    "frame-too-large", detail);
 			return -1;
 		}
+		if (!f.control && c->role == ROLE_CTL) {
+			client_error(c, "bad-control", "a data frame from a "
+			    "control client");
+			return -1;
+		}
 		if (!f.control) {
 			off += (size_t)k;
 			continue;
@@ -87,6 +92,12 @@ consume(struct client *c)
 		control_frame(c, &f);
 		if (!listening(c))
 			return -1;
+		if (c->role == ROLE_CTL && c->job != 0) {
+			/* One request at a time: the rest waits for the
+			 * answer to be out (control.c). */
+			keep_input(c, off);
+			return -1;
+		}
 		if (c->role == ROLE_SUB) {
 			if (off < c->in_len) {
 				client_error(c, "not-a-publisher",
@@ -173,7 +184,8 @@ frame_input(struct client *c, int *err)
 	int i;
 
 	/* A publisher let go after being held: what it had read first. */
-	if (c->role == ROLE_PUB && c->in_len > 0 && consume(c) == -1)
+	if ((c->role == ROLE_PUB || c->role == ROLE_CTL) && c->in_len > 0 &&
+	    consume(c) == -1)
 		return 0;
 	for (i = 0; i < PUB_READS; i++) {
 		n = read(c->w.fd, c->in + c->in_len, c->in_cap - c->in_len);
@@ -203,5 +215,7 @@ client_input(struct client *c, int *err)
 		return 0;   /* held: its socket pushes back on it */
 	if (c->role == ROLE_SUB)
 		return subscriber_input(c, err);
+	if (c->role == ROLE_CTL && c->job != 0)
+		return 0;   /* read again once answered */
 	return frame_input(c, err);
 }

@@ -148,6 +148,7 @@ send_data(struct client *c)
 		    c->tail_len - c->tail_off)) == -1)
 			return -1;
 		c->tail_off += (size_t)n;
+		c->bytes_out += (uint64_t)n;
 		c->progress_ms = c->srv->now;
 	}
 	if (c->tail != NULL) {
@@ -173,6 +174,7 @@ send_data(struct client *c)
 		    == -1)
 			return -1;
 		c->pos += (uint64_t)n;
+		c->bytes_out += (uint64_t)n;
 		c->progress_ms = c->srv->now;
 	}
 	/* Nothing left to take is not a stall either. */

@@ -39,6 +39,7 @@ publisher_append(struct client *c, const unsigned char *frames, size_t len)
 	if (c->paced && stream_must_wait(st, len)) {
 		c->state = CS_HELD;
 		st->nheld++;
+		st->paced_waits++;
 		c->srv->nheld++;
 		client_ready_clear(c);
 		server_tick_arm(c->srv);
@@ -47,7 +48,9 @@ publisher_append(struct client *c, const unsigned char *frames, size_t len)
 		    st->name);
 		return -1;
 	}
-	stream_append(st, frames, len);
+	c->frames_in += stream_append(st, frames, len);
+	c->bytes_in += len;
+	c->progress_ms = c->srv->now;
 	return 0;
 }
 

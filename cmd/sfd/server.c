@@ -5,6 +5,7 @@
 
 #include "access.h"
 #include "client.h"
+#include "control.h"
 #include "io.h"
 #include "listener.h"
 #include "log.h"
@@ -18,6 +19,9 @@ server_init(struct server *s, const struct config *cfg)
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
 	s->clock = io_now_ms;
+	s->started_ms = s->clock();
+	if (s->cfg.stats_ms > 0)
+		s->stats_due = s->started_ms + (long long)s->cfg.stats_ms;
 	TAILQ_INIT(&s->clients);
 	TAILQ_INIT(&s->hello);
 	TAILQ_INIT(&s->leaving);
@@ -62,6 +66,15 @@ server_turn(struct server *s, int max_wait)
 			timeout = (int)(s->accept_resume - s->now);
 		}
 	}
+	if (s->stats_due > 0) {
+		/* --stats-interval: a line when due, then the next one. */
+		if (s->now >= s->stats_due) {
+			control_log_stats(s);
+			s->stats_due = s->now + (long long)s->cfg.stats_ms;
+		}
+		if (timeout == -1 || s->stats_due - s->now < timeout)
+			timeout = (int)(s->stats_due - s->now);
+	}
 	if (log_flush() && (timeout == -1 || timeout > LOG_RETRY_MS))
 		timeout = LOG_RETRY_MS;
 	if (s->nready > 0)
@@ -103,5 +116,6 @@ server_free(struct server *s)
 	(void)server_spare_lend(s);
 	access_free(s->cfg.publishers);
 	access_free(s->cfg.subscribers);
+	access_free(s->cfg.admins);
 	close(s->ep);
 }

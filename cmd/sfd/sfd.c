@@ -48,9 +48,10 @@ static const char usage_text[] =
     "           [--max-lag SIZE [--lag-time SECONDS]] [--stall SECONDS]\n"
     "           [--max-clients N] [--max-streams N]\n"
     "           [--mode OCTAL] [--group NAME] [--publishers LIST]\n"
-    "           [--subscribers LIST] [--sndbuf SIZE]\n"
+    "           [--subscribers LIST] [--admins LIST] [--sndbuf SIZE]\n"
     "           [--plain-listen ADDR,stream=NAME]...\n"
-    "           [--grace SECONDS] [--hello-timeout SECONDS]\n";
+    "           [--grace SECONDS] [--hello-timeout SECONDS]\n"
+    "           [--stats-interval SECONDS]\n";
 
 static uint64_t
 opt_size(const char *opt, const char *arg, uint64_t min, uint64_t max)
@@ -163,6 +164,8 @@ shutdown_server(struct server *s)
 			client_close(c);
 		else if (c->role == ROLE_SUB)
 			stream_cut(c, CUT_SHUTDOWN, 0);
+		else if (c->role == ROLE_CTL)
+			client_depart(c, "BYE reason=shutdown");
 		else
 			client_depart(c, "BYE reason=shutdown seq=%llu",
 			    (unsigned long long)ring_head_seq(st->ring));
@@ -229,7 +232,7 @@ main(int argc, char *argv[])
 {
 	enum { O_RING = 256, O_LAG, O_LAGTIME, O_STALL, O_FRAME, O_CLIENTS,
 	    O_STREAMS, O_MODE, O_GROUP, O_PUBLISHERS, O_SUBSCRIBERS,
-	    O_SNDBUF, O_PLAIN, O_GRACE, O_HELLO,
+	    O_SNDBUF, O_PLAIN, O_GRACE, O_HELLO, O_ADMINS, O_STATS,
 	    O_VERSION };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -249,6 +252,8 @@ main(int argc, char *argv[])
 		{ "plain-listen", required_argument, NULL, O_PLAIN },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "hello-timeout", required_argument, NULL, O_HELLO },
+		{ "admins", required_argument, NULL, O_ADMINS },
+		{ "stats-interval", required_argument, NULL, O_STATS },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct server *s = &server;
@@ -351,6 +356,16 @@ main(int argc, char *argv[])
 			if ((e = access_parse("--subscribers", optarg,
 			    &cfg->subscribers)) != NULL)
 				cli_die(SF_EXIT_USAGE, "--subscribers %s", e);
+			break;
+		case O_ADMINS:
+			access_free(cfg->admins);
+			if ((e = access_parse("--admins", optarg,
+			    &cfg->admins)) != NULL)
+				cli_die(SF_EXIT_USAGE, "--admins %s", e);
+			break;
+		case O_STATS:
+			cfg->stats_ms = 1000 * opt_num("--stats-interval",
+			    optarg, 0, 86400);
 			break;
 		case O_SNDBUF:
 			cfg->sndbuf = opt_size("--sndbuf", optarg, 4 << 10,

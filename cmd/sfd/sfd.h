@@ -15,7 +15,8 @@
  *   output     what a client is sent: control lines, ring data, goodbyes
  *   subscriber cut-offs, skips and the limits checked after each write
  *   publisher  appending, pacing, end of stream
- *   hello      the first frame: subscribe or publish
+ *   control    the CTL role: stats, stream list, kick, for sfctl(1)
+ *   hello      the first frame: subscribe, publish or control
  *   input      reading a client's frames
  *   client     a connection's life: accept, events, the pass before the
  *              loop sleeps, close
@@ -49,6 +50,9 @@ struct config {
 	struct access *subscribers; /* --subscribers, NULL: anyone */
 	uint64_t sndbuf;        /* --sndbuf: SO_SNDBUF of subscribers, 0 for
 	                           the system's */
+	struct access *admins;  /* --admins, NULL: the daemon's own uid and
+	                           root, on the Unix socket only */
+	uint64_t stats_ms;      /* --stats-interval, 0 for none */
 };
 
 /* Something in the epoll set: its callback gets the ready events. */
@@ -61,7 +65,7 @@ struct watch {
 };
 
 /* What a client is, once its hello said so. */
-enum role { ROLE_HELLO, ROLE_PUB, ROLE_SUB };
+enum role { ROLE_HELLO, ROLE_PUB, ROLE_SUB, ROLE_CTL };
 
 /* Where a client is in its life.  One at a time. */
 enum client_state {
@@ -82,9 +86,13 @@ enum cut {
 	CUT_OWN,        /* past the max-lag it asked for in its hello */
 	CUT_SLOW,       /* over sfd --max-lag for longer than --lag-time */
 	CUT_SHUTDOWN,   /* the daemon is stopping */
+	CUT_KICKED,     /* an operator said so (sfctl kick) */
 	CUT_TORN        /* its unsent frame is gone (no memory to keep it
 	                   aside): closed at once, nothing more can be sent */
 };
+
+/* Why a client was cut off, as counted per stream. */
+enum evict_reason { EV_LAG, EV_SLOW, EV_KICKED, EV_SHUTDOWN };
 
 struct client;
 TAILQ_HEAD(client_list, client);
@@ -146,6 +154,20 @@ struct client {
 	uint64_t skip_seq;           /* frames skipped and not yet announced: */
 	uint64_t skip_count;         /* skip_seq .. skip_seq + skip_count - 1 */
 	uint64_t skipped;            /* frames skipped over its whole life */
+	uint64_t start_seq;          /* where it started, for frames sent */
+	uint64_t bytes_out;          /* bytes written to it, all told */
+	/* Publisher: what it appended; progress_ms is its last append. */
+	uint64_t frames_in, bytes_in;
+	long long connected_ms;      /* when it was accepted */
+	char kick[96];               /* " by=WHO[ note=TEXT]" of a kick */
+	/* Control client (CTL): replies being written, and the request
+	 * being answered piecewise (see control.c). */
+	unsigned char *out;
+	size_t out_len, out_off;
+	int job;                     /* what is being answered, or 0 */
+	struct stream *scursor;      /* the next stream to report */
+	struct client *cursor;       /* the next client to report */
+	unsigned cursors;            /* control clients whose cursor is this */
 	/* The rest of the frame it was finishing, kept when the ring was
 	 * about to overwrite it; sent before anything at pos. */
 	unsigned char *tail;
@@ -166,6 +188,11 @@ struct stream {
 	unsigned nsubs, npubs;
 	unsigned nheld;              /* paced publishers being held */
 	int dirty;                   /* new frames since the last fan-out */
+	/* Counters for sfctl stats, each bumped where its event happens. */
+	uint64_t frames_in, bytes_in;
+	uint64_t evicted[4];         /* enum evict_reason */
+	uint64_t paced_waits;        /* times a paced publisher was held */
+	long long created_ms;
 	/* The end-of-stream marks still in the ring, oldest first, so that a
 	 * subscriber skipping ahead stops at one. */
 	struct mark {
@@ -205,6 +232,8 @@ struct server {
 	struct listener *listeners;  /* to take up again after a pause: */
 	int nlisteners;
 	long long accept_resume;     /* ms when paused ones listen again, or 0 */
+	long long started_ms;
+	long long stats_due;         /* ms of the next --stats-interval line */
 };
 
 #endif

@@ -63,6 +63,7 @@ stream_get(struct server *s, const char *name)
 	TAILQ_INIT(&st->pubs);
 	TAILQ_INSERT_TAIL(&s->streams, st, link);
 	s->nstreams++;
+	st->created_ms = s->now;
 	log_msg(LOG_DEBUG, "stream %s created, ring of %zu bytes", st->name,
 	    ring_size(st->ring));
 	return st;
@@ -286,11 +287,12 @@ owe_mark(struct stream *st, const struct mark *m)
 	}
 }
 
-void
+uint64_t
 stream_append(struct stream *st, const unsigned char *frames, size_t len)
 {
 	struct ring *r = st->ring;
 	struct client *c;
+	uint64_t n;
 	size_t i;
 
 	/*
@@ -318,7 +320,9 @@ stream_append(struct stream *st, const unsigned char *frames, size_t len)
 			client_schedule(c);
 		}
 	}
-	ring_append(r, frames, len);
+	n = ring_append(r, frames, len);
+	st->frames_in += n;
+	st->bytes_in += len;
 	for (i = 0; i < st->marks_len && st->marks[i].pos < ring_tail(r); i++)
 		owe_mark(st, &st->marks[i]);
 	if (i > 0) {
@@ -330,6 +334,7 @@ stream_append(struct stream *st, const unsigned char *frames, size_t len)
 		st->dirty = 1;
 		TAILQ_INSERT_TAIL(&st->srv->dirty, st, dlink);
 	}
+	return n;
 }
 
 int

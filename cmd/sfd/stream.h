@@ -22,9 +22,10 @@ void stream_free(struct stream *st);
  * Append len bytes of whole frames (headers checked).  Before the ring
  * takes them, every subscriber whose unsent frames they would overwrite
  * is cut off (stream_cut, CUT_RING), and a departing one keeps the rest
- * of its frame aside.  The stream is marked for fan-out.
+ * of its frame aside.  The stream is marked for fan-out.  Returns the
+ * number of data frames appended.
  */
-void stream_append(struct stream *st, const unsigned char *frames,
+uint64_t stream_append(struct stream *st, const unsigned char *frames,
     size_t len);
 
 /*

@@ -16,6 +16,7 @@ evict(struct client *c, enum cut why)
 	    lag = c->cut_lag;
 	char why_text[160];
 
+	st->evicted[why == CUT_SLOW ? EV_SLOW : EV_LAG]++;
 	switch (why) {
 	case CUT_OWN:
 		snprintf(why_text, sizeof(why_text), "reason=lag: %llu bytes "
@@ -62,8 +63,14 @@ subscriber_cut(struct client *c)
 		evict(c, why);
 		break;
 	case CUT_SHUTDOWN:
+		c->stream->evicted[EV_SHUTDOWN]++;
 		client_depart(c, "BYE reason=shutdown seq=%llu",
 		    (unsigned long long)ring_head_seq(c->stream->ring));
+		break;
+	case CUT_KICKED:
+		/* Counted and logged by the kick (control.c). */
+		client_depart(c, "BYE reason=kicked seq=%llu%s",
+		    (unsigned long long)c->stop_seq, c->kick);
 		break;
 	case CUT_TORN:
 		client_log(c, LOG_INFO, "closed: the ring wrapped over the "

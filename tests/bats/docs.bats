@@ -4,7 +4,7 @@
 
 load helpers
 
-PROGS="sfd sfpipe sfcat"
+PROGS="sfd sfpipe sfcat sfctl"
 
 # The options a program takes, one per line: what its --help shows, plus
 # -h, --help and --version.  Fails unless --help works and shows some.
@@ -115,17 +115,22 @@ same_options() {
 	[ "$status" -eq 0 ] || fail "make install: $stderr"
 	want=$(printf '%s\n' \
 	    /opt/sf/bin/sfd /opt/sf/bin/sfpipe /opt/sf/bin/sfcat \
+	    /opt/sf/bin/sfctl \
 	    /opt/man/man1/sfd.1 /opt/man/man1/sfpipe.1 /opt/man/man1/sfcat.1 \
+	    /opt/man/man1/sfctl.1 \
 	    /opt/man/man7/sf-protocol.7 \
 	    /opt/sf/share/bash-completion/completions/sfd \
 	    /opt/sf/share/bash-completion/completions/sfpipe \
 	    /opt/sf/share/bash-completion/completions/sfcat \
+	    /opt/sf/share/bash-completion/completions/sfctl \
 	    /opt/sf/share/zsh/site-functions/_sfd \
 	    /opt/sf/share/zsh/site-functions/_sfpipe \
 	    /opt/sf/share/zsh/site-functions/_sfcat \
+	    /opt/sf/share/zsh/site-functions/_sfctl \
 	    /opt/sf/share/fish/vendor_completions.d/sfd.fish \
 	    /opt/sf/share/fish/vendor_completions.d/sfpipe.fish \
-	    /opt/sf/share/fish/vendor_completions.d/sfcat.fish | sort)
+	    /opt/sf/share/fish/vendor_completions.d/sfcat.fish \
+	    /opt/sf/share/fish/vendor_completions.d/sfctl.fish | sort)
 	got=$(cd "$d" && find . -type f | sed 's/^\.//' | sort)
 	assert_eq "$want" "$got"
 	for p in $PROGS; do

@@ -12,6 +12,7 @@ BUILD=${SF_BUILD:-$ROOT}
 SFD=$BUILD/cmd/sfd/sfd
 SFPIPE=$BUILD/cmd/sfpipe/sfpipe
 SFCAT=$BUILD/cmd/sfcat/sfcat
+SFCTL=$BUILD/cmd/sfctl/sfctl
 RAWPY=$BATS_TEST_DIRNAME/sfraw.py
 FAKEPY=$BATS_TEST_DIRNAME/fakesfd.py
 
@@ -33,7 +34,7 @@ setup() {
 	unset SF_SERVER XDG_RUNTIME_DIR
 	: >"$T/.pids"
 	: >"$T/.wrappers"
-	for p in "$SFD" "$SFPIPE" "$SFCAT"; do
+	for p in "$SFD" "$SFPIPE" "$SFCAT" "$SFCTL"; do
 		[ -x "$p" ] || fail "not built: $p"
 	done
 }

@@ -245,6 +245,14 @@ goodbye() {
 	    "sfcat: evicted: cut off by an operator; first frame not received: seq 1234"
 }
 
+@test "BYE reason=kicked names who kicked it and why, when the daemon says" {
+	goodbye "BYE reason=kicked seq=1234 by=1000 note=maintenance" 4 \
+	    "sfcat: evicted: cut off by an operator (uid 1000: maintenance); first frame not received: seq 1234"
+	rm -f "$SOCK" "$T/fake.log" "$T/hello.1"
+	goodbye "BYE reason=kicked seq=7 by=[::1]:4242" 4 \
+	    "sfcat: evicted: cut off by an operator (at [::1]:4242); first frame not received: seq 7"
+}
+
 @test "BYE reason=shutdown: exit 5 as before" {
 	goodbye "BYE reason=shutdown seq=1234" 5 \
 	    "sfcat: sfd shut down; next seq 1234"
