@@ -27,7 +27,8 @@ FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all \
 # build's business) does not stop the fuzzing.
 FUZZ_CFLAGS   = -std=c11 -g -O1 $(FUZZ_SAN)
 FUZZ_WARN_SUT = $(filter-out -Werror,$(WARN))
-FUZZ_CPPFLAGS = -D_GNU_SOURCE -Ilib -Icmd/sfd -Itests/fuzz
+FUZZ_CPPFLAGS = -D_GNU_SOURCE -DSF_VERSION='"fuzz"' -Ilib -Icmd/sfd \
+                -Itests/fuzz
 
 # The code under test: the library and the daemon without its main().
 FUZZ_SUT_SRC  = $(LIB_SRC) $(filter-out cmd/sfd/sfd.c,$(SFD_SRC))
