@@ -12,6 +12,7 @@
 #include "queue.h"
 #include "server.h"
 #include "stream.h"
+#include "systemd.h"
 
 int
 server_init(struct server *s, const struct config *cfg)
@@ -70,6 +71,9 @@ server_turn(struct server *s, int max_wait)
 		/* --stats-interval: a line when due, then the next one. */
 		if (s->now >= s->stats_due) {
 			control_log_stats(s);
+			systemd_notify("STATUS=%llu clients, %llu streams",
+			    (unsigned long long)s->nclients,
+			    (unsigned long long)s->nstreams);
 			s->stats_due = s->now + (long long)s->cfg.stats_ms;
 		}
 		if (timeout == -1 || s->stats_due - s->now < timeout)

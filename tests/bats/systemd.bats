@@ -56,7 +56,7 @@ sfd_run_pid() {
 	assert_exit act 0
 }
 
-@test "readiness: READY=1 once listening, then STOPPING=1 at shutdown, on NOTIFY_SOCKET" {
+@test "readiness: READY=1 once listening, a STATUS= each --stats-interval, then STOPPING=1 at shutdown, on NOTIFY_SOCKET" {
 	spawn notify python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -67,12 +67,15 @@ while True:
     with open(sys.argv[2], "a") as f:
         f.write(m + "\n--\n")' "$T/notify.sock" "$T/notes"
 	wait_until 10 "[ -e '$T/notify.sock.up' ]"
-	NOTIFY_SOCKET=$T/notify.sock start_sfd
-	wait_until 10 "grep -q READY=1 '$T/notes'"
+	NOTIFY_SOCKET=$T/notify.sock start_sfd --stats-interval 1
+	wait_until 10 "grep -q 'STATUS=0 clients, 0 streams' '$T/notes'"
 	stop_sfd
 	wait_until 10 "grep -q STOPPING=1 '$T/notes'"
-	printf '%s\n' READY=1 "STATUS=listening on 1 address" -- \
-	    STOPPING=1 "STATUS=shutting down" -- | cmp - "$T/notes"
+	# Between the first and the last, only status lines, however many.
+	sed -n '4,$p' "$T/notes" | head -n -3 | sort -u | tr '\n' '|' >"$T/mid"
+	assert_eq "--|STATUS=0 clients, 0 streams|" "$(cat "$T/mid")"
+	head -n 3 "$T/notes" | cmp - <(printf '%s\n' READY=1 "STATUS=listening on 1 address" --)
+	tail -n 3 "$T/notes" | cmp - <(printf '%s\n' STOPPING=1 "STATUS=shutting down" --)
 }
 
 @test "with stderr on the journal, each log line carries its level; a redirected stderr gets none" {
