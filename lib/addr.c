@@ -114,12 +114,14 @@ addr_default(struct addr *a)
 	return addr_parse(buf, a);
 }
 
+/* The socket address of path (shorter than sun_path, as addr_parse
+ * and its callers make sure). */
 static socklen_t
-unix_sockaddr(const struct addr *a, struct sockaddr_un *sun)
+unix_sockaddr(const char *path, struct sockaddr_un *sun)
 {
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
-	memcpy(sun->sun_path, a->path, strlen(a->path) + 1);
+	memcpy(sun->sun_path, path, strlen(path) + 1);
 	return (socklen_t)sizeof(*sun);
 }
 
@@ -127,7 +129,7 @@ static int
 unix_connect(const struct addr *a)
 {
 	struct sockaddr_un sun;
-	socklen_t len = unix_sockaddr(a, &sun);
+	socklen_t len = unix_sockaddr(a->path, &sun);
 	int fd, rc, saved;
 
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
@@ -325,10 +327,7 @@ unix_listen(const struct addr *a, mode_t mode, int backlog)
 	n = snprintf(tmp, sizeof(tmp), "%s.%ld", a->path, (long)getpid());
 	if (n > 0 && (size_t)n < sizeof(tmp))
 		at = tmp;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	memcpy(sun.sun_path, at, strlen(at) + 1);
-	len = (socklen_t)sizeof(sun);
+	len = unix_sockaddr(at, &sun);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -1;

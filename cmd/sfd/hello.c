@@ -110,6 +110,15 @@ hello_numbers(const struct ctl *m, enum role role, struct hello_numbers *h)
 	return NULL;
 }
 
+/* 1 if list a lets c in: by its credentials, or over TCP by its address
+ * (tcp_default when a names no network). */
+static int
+allowed(const struct client *c, const struct access *a, int tcp_default)
+{
+	return access_allows(a, c->uid, c->gid, c->tcp ?
+	    (const struct sockaddr *)&c->sa : NULL, tcp_default);
+}
+
 /* No stream for c: --max-streams, descriptors or memory ran out. */
 static void
 refuse_stream(struct client *c)
@@ -162,8 +171,7 @@ hello_plain(struct client *c, const char *name)
 	struct stream *st;
 
 	c->plain = 1;
-	if (!access_allows(s->cfg.subscribers, c->uid, c->gid,
-	    c->tcp ? (struct sockaddr *)&c->sa : NULL, 1)) {
+	if (!allowed(c, s->cfg.subscribers, 1)) {
 		client_error(c, "denied", "not in --subscribers");
 		return;
 	}
@@ -211,15 +219,13 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		client_error(c, "bad-hello", e);
 		return;
 	}
-	if (role == ROLE_PUB && !access_allows(s->cfg.publishers, c->uid,
-	    c->gid, c->tcp ? (struct sockaddr *)&c->sa : NULL, 0)) {
+	if (role == ROLE_PUB && !allowed(c, s->cfg.publishers, 0)) {
 		client_error(c, "denied", c->tcp ? "publishing over TCP needs "
 		    "--publishers tcp or tcp:ADDR/PREFIX" :
 		    "not in --publishers");
 		return;
 	}
-	if (role == ROLE_SUB && !access_allows(s->cfg.subscribers, c->uid,
-	    c->gid, c->tcp ? (struct sockaddr *)&c->sa : NULL, 1)) {
+	if (role == ROLE_SUB && !allowed(c, s->cfg.subscribers, 1)) {
 		client_error(c, "denied", "not in --subscribers");
 		return;
 	}

@@ -14,6 +14,23 @@
 
 #define ACCEPTS_PER_TURN 64
 
+/* Watch l for events (EPOLLIN, or 0 for none).  -1, logged, on error. */
+static int
+watch_listener(struct listener *l, uint32_t events)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = &l->w;
+	if (epoll_ctl(l->srv->ep, EPOLL_CTL_MOD, l->w.fd, &ev) == -1) {
+		log_msg(LOG_ERROR, "epoll_ctl on %s: %s", l->addr.text,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Out of descriptors with no spare to refuse the waiting connection by:
  * it would make epoll report this listener at once, forever.  Stop
@@ -23,16 +40,10 @@ static void
 pause_listener(struct listener *l)
 {
 	struct server *s = l->srv;
-	struct epoll_event ev;
 	int err = errno;   /* why the spare could not be had */
 
-	memset(&ev, 0, sizeof(ev));
-	ev.data.ptr = &l->w;
-	if (epoll_ctl(s->ep, EPOLL_CTL_MOD, l->w.fd, &ev) == -1) {
-		log_msg(LOG_ERROR, "epoll_ctl on %s: %s", l->addr.text,
-		    strerror(errno));
+	if (watch_listener(l, 0) == -1)
 		return;
-	}
 	if (!s->spare_lost)
 		log_msg(LOG_ERROR, "out of file descriptors and none spare "
 		    "(open /dev/null: %s): new connections wait until some "
@@ -46,16 +57,9 @@ pause_listener(struct listener *l)
 void
 listener_resume(struct listener *l)
 {
-	struct epoll_event ev;
-
 	if (!l->paused || l->w.fd == -1)
 		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = &l->w;
-	if (epoll_ctl(l->srv->ep, EPOLL_CTL_MOD, l->w.fd, &ev) == -1) {
-		log_msg(LOG_ERROR, "epoll_ctl on %s: %s", l->addr.text,
-		    strerror(errno));
+	if (watch_listener(l, EPOLLIN) == -1) {
 		l->srv->accept_resume = l->srv->now + ACCEPT_PAUSE_MS;
 		return;
 	}
