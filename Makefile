@@ -27,7 +27,7 @@ SANFLAGS  = -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 
 LIB_SRC   = lib/addr.c lib/cli.c lib/ctl.c lib/frame.c lib/io.c lib/num.c lib/proto.c \
-            lib/ring.c lib/session.c
+            lib/ring.c lib/session.c lib/spool.c
 SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/access.c cmd/sfd/client.c cmd/sfd/hello.c \
             cmd/sfd/control.c cmd/sfd/input.c cmd/sfd/listener.c cmd/sfd/log.c \
             cmd/sfd/output.c \

@@ -30,13 +30,78 @@ struct ring {
 	size_t nmarks;
 };
 
-/* Map a memfd of size bytes twice in a row: base[i] == base[i + size]. */
+/*
+ * Map size bytes of fd from offset off twice in a row: base[i] ==
+ * base[i + size].  The caller keeps fd; the mapping does not need it.
+ */
 static unsigned char *
-map_twice(size_t size)
+map_twice(int fd, off_t off, size_t size)
 {
-	unsigned char *base = MAP_FAILED;
+	unsigned char *base;
+	int saved;
+
+	base = mmap(NULL, 2 * size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	if (base == MAP_FAILED)
+		return NULL;
+	if (mmap(base, size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_FIXED, fd, off) == MAP_FAILED ||
+	    mmap(base + size, size, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_FIXED, fd, off) == MAP_FAILED) {
+		saved = errno;
+		munmap(base, 2 * size);
+		errno = saved;
+		return NULL;
+	}
+	return base;
+}
+
+size_t
+ring_round(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	size = (size + page - 1) / page * page;
+	if (size % INDEX_BLOCK != 0)
+		size = (size / INDEX_BLOCK + 1) * INDEX_BLOCK;
+	return size;
+}
+
+/* An empty ring over base; NULL (base unmapped) when out of memory. */
+static struct ring *
+ring_over(unsigned char *base, size_t size)
+{
+	struct ring *r;
+	size_t i;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		goto fail;
+	r->base = base;
+	r->size = size;
+	r->nmarks = size / INDEX_BLOCK;
+	if ((r->index = malloc(r->nmarks * sizeof(*r->index))) == NULL)
+		goto fail;
+	for (i = 0; i < r->nmarks; i++)
+		r->index[i].pos = UINT64_MAX;
+	return r;
+fail:
+	free(r);
+	munmap(base, 2 * size);
+	errno = ENOMEM;
+	return NULL;
+}
+
+struct ring *
+ring_new(size_t size)
+{
+	unsigned char *base;
 	int fd, saved;
 
+	if (size == 0 || size > SIZE_MAX / 4) {
+		errno = EINVAL;
+		return NULL;
+	}
+	size = ring_round(size);
 	if ((fd = memfd_create("streamfan-ring", MFD_CLOEXEC)) == -1)
 		return NULL;
 	/*
@@ -46,59 +111,29 @@ map_twice(size_t size)
 	 * tmpfs size, so a page that cannot be had is the same out-of-memory
 	 * condition as for any other memory, not a SIGBUS of its own.
 	 */
-	if (ftruncate(fd, (off_t)size) == -1)
-		goto fail;
-	base = mmap(NULL, 2 * size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-	    -1, 0);
-	if (base == MAP_FAILED)
-		goto fail;
-	if (mmap(base, size, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
-	    mmap(base + size, size, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
-		goto fail;
+	if (ftruncate(fd, (off_t)size) == -1 ||
+	    (base = map_twice(fd, 0, size)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
 	close(fd);
-	return base;
-fail:
-	saved = errno;
-	if (base != MAP_FAILED)
-		munmap(base, 2 * size);
-	close(fd);
-	errno = saved;
-	return NULL;
+	return ring_over(base, size);
 }
 
 struct ring *
-ring_new(size_t size)
+ring_map(int fd, off_t off, size_t size)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), i;
-	struct ring *r;
-	int saved;
+	unsigned char *base;
 
-	if (size == 0 || size > SIZE_MAX / 4) {
+	if (size == 0 || size > SIZE_MAX / 4 || ring_round(size) != size) {
 		errno = EINVAL;
 		return NULL;
 	}
-	size = (size + page - 1) / page * page;
-	if (size % INDEX_BLOCK != 0)
-		size = (size / INDEX_BLOCK + 1) * INDEX_BLOCK;
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if ((base = map_twice(fd, off, size)) == NULL)
 		return NULL;
-	r->size = size;
-	r->nmarks = size / INDEX_BLOCK;
-	if ((r->index = malloc(r->nmarks * sizeof(*r->index))) == NULL)
-		goto fail;
-	for (i = 0; i < r->nmarks; i++)
-		r->index[i].pos = UINT64_MAX;
-	if ((r->base = map_twice(size)) == NULL)
-		goto fail;
-	return r;
-fail:
-	saved = errno;
-	free(r->index);
-	free(r);
-	errno = saved;
-	return NULL;
+	return ring_over(base, size);
 }
 
 void
@@ -141,32 +176,72 @@ is_data(const unsigned char *p)
 	return (p[0] & 0x80) == 0;
 }
 
-uint64_t
-ring_append(struct ring *r, const unsigned char *frames, size_t len)
+void
+ring_make_room(struct ring *r, size_t len)
 {
-	uint64_t end = r->head + len, pos, n = 0;
-	struct mark *m;
-	size_t off;
-
-	/* Drop the oldest frames until the new ones fit. */
-	while (end - r->tail > r->size) {
+	while (r->head + len - r->tail > r->size) {
 		r->tail_seq += (uint64_t)is_data(ring_at(r, r->tail));
 		r->tail += frame_size(ring_at(r, r->tail));
 	}
-	memcpy(r->base + r->head % r->size, frames, len);
+}
 
+/* Record the frame at pos (seq) in the index, if it is the first of its
+ * block. */
+static void
+index_frame(struct ring *r, uint64_t pos, uint64_t seq)
+{
+	struct mark *m = &r->index[pos / INDEX_BLOCK % r->nmarks];
+
+	if (m->pos == UINT64_MAX || m->pos / INDEX_BLOCK != pos / INDEX_BLOCK) {
+		m->pos = pos;
+		m->seq = seq;
+	}
+}
+
+uint64_t
+ring_append(struct ring *r, const unsigned char *frames, size_t len)
+{
+	uint64_t n = 0;
+	size_t off;
+
+	ring_make_room(r, len);
+	memcpy(r->base + r->head % r->size, frames, len);
 	for (off = 0; off < len; off += frame_size(frames + off)) {
-		pos = r->head + off;
-		m = &r->index[pos / INDEX_BLOCK % r->nmarks];
-		if (m->pos == UINT64_MAX || m->pos / INDEX_BLOCK != pos / INDEX_BLOCK) {
-			m->pos = pos;
-			m->seq = r->head_seq + n;
-		}
+		index_frame(r, r->head + off, r->head_seq + n);
 		n += (uint64_t)is_data(frames + off);
 	}
-	r->head = end;
+	r->head += len;
 	r->head_seq += n;
 	return n;
+}
+
+uint64_t
+ring_adopt(struct ring *r, uint64_t tail, uint64_t tail_seq, uint64_t head,
+    ring_control_fn *control, void *arg)
+{
+	uint64_t p = tail, seq = tail_seq, size;
+	const unsigned char *f;
+	uint32_t len;
+	int is_control;
+
+	r->head = r->tail = tail;
+	r->head_seq = r->tail_seq = tail_seq;
+	if (head < tail || head - tail > r->size)
+		return tail;
+	while (head - p >= FRAME_HDR) {
+		f = ring_at(r, p);
+		frame_get_header(f, &len, &is_control);
+		size = FRAME_HDR + (uint64_t)len;
+		if (size > head - p || (is_control && (len > FRAME_CTL_MAX ||
+		    control(arg, f + FRAME_HDR, len, p, seq) == -1)))
+			break;
+		index_frame(r, p, seq);
+		seq += (uint64_t)!is_control;
+		p += size;
+	}
+	r->head = p;
+	r->head_seq = seq;
+	return p;
 }
 
 int

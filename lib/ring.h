@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct ring;
 
@@ -25,11 +26,43 @@ struct ring;
 struct ring *ring_new(size_t size);
 void ring_free(struct ring *r);
 
+/* size rounded up as the ring rounds it: to whole pages and index blocks. */
+size_t ring_round(size_t size);
+
+/*
+ * An empty ring over size bytes of file fd from offset off (a multiple of
+ * the page size), mapped shared, so what is appended is in the file.  size
+ * must be as ring_round() gives it and the file at least off + size long.
+ * fd may be closed after.  NULL with errno set on failure.
+ */
+struct ring *ring_map(int fd, off_t off, size_t size);
+
+/*
+ * Take up the frames left in a mapped file by an earlier ring over it,
+ * from tail (data seq tail_seq) towards head: each is checked and
+ * indexed, a control frame also by control(arg, body, len, pos, seq),
+ * which returns -1 to reject it.  The walk stops at the first frame that
+ * runs past head or is rejected, and the ring ends there: its new head
+ * is returned (head when every frame was whole).  A head before tail, or
+ * more than the ring's size after it, gives an empty ring at tail.
+ */
+typedef int ring_control_fn(void *arg, const unsigned char *body,
+    uint32_t len, uint64_t pos, uint64_t seq);
+uint64_t ring_adopt(struct ring *r, uint64_t tail, uint64_t tail_seq,
+    uint64_t head, ring_control_fn *control, void *arg);
+
 size_t ring_size(const struct ring *r);
 uint64_t ring_head(const struct ring *r);      /* end of the newest frame */
 uint64_t ring_tail(const struct ring *r);      /* start of the oldest frame */
 uint64_t ring_head_seq(const struct ring *r);  /* seq of the next frame */
 uint64_t ring_tail_seq(const struct ring *r);  /* seq of the oldest frame */
+
+/*
+ * Drop the oldest frames that an append of len bytes would overwrite, so
+ * that the new tail is known before any byte of the ring changes (a ring
+ * file records it first).
+ */
+void ring_make_room(struct ring *r, size_t len);
 
 /*
  * Append len bytes of whole frames (the caller has checked every header;

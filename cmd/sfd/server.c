@@ -38,6 +38,9 @@ server_init(struct server *s, const struct config *cfg)
 	 * than spins (see on_accept in listener.c). */
 	s->spare_fd = -1;
 	(void)server_spare_restore(s);
+	s->spool_fd = -1;
+	if (s->cfg.spool != NULL && s->cfg.sync_ms > 0)
+		s->sync_due = s->started_ms + (long long)s->cfg.sync_ms;
 	return 0;
 }
 
@@ -79,6 +82,17 @@ server_turn(struct server *s, int max_wait)
 		if (timeout == -1 || s->stats_due - s->now < timeout)
 			timeout = (int)(s->stats_due - s->now);
 	}
+	if (s->sync_due > 0) {
+		/* --sync SECONDS: what the rings took since the last one. */
+		if (s->now >= s->sync_due) {
+			stream_sync_all(s);
+			s->sync_due = s->now + (long long)s->cfg.sync_ms;
+		}
+		if (timeout == -1 || s->sync_due - s->now < timeout)
+			timeout = (int)(s->sync_due - s->now);
+	} else if (s->cfg.spool != NULL) {
+		stream_sync_all(s);   /* --sync 0: before each sleep */
+	}
 	if (log_flush() && (timeout == -1 || timeout > LOG_RETRY_MS))
 		timeout = LOG_RETRY_MS;
 	if (s->nready > 0)
@@ -118,6 +132,8 @@ server_free(struct server *s)
 		stream_free(st);
 	}
 	(void)server_spare_lend(s);
+	if (s->spool_fd != -1)
+		close(s->spool_fd);
 	access_free(s->cfg.publishers);
 	access_free(s->cfg.subscribers);
 	access_free(s->cfg.admins);

@@ -51,7 +51,7 @@ static const char usage_text[] =
     "           [--subscribers LIST] [--admins LIST] [--sndbuf SIZE]\n"
     "           [--plain-listen ADDR,stream=NAME]...\n"
     "           [--grace SECONDS] [--hello-timeout SECONDS]\n"
-    "           [--stats-interval SECONDS]\n";
+    "           [--stats-interval SECONDS] [--spool DIR [--sync SECONDS]]\n";
 
 static uint64_t
 opt_size(const char *opt, const char *arg, uint64_t min, uint64_t max)
@@ -204,7 +204,10 @@ setup_signals(int ep)
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
-	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+	/* SIGXFSZ too: a ring file past ulimit -f is an error (EFBIG)
+	 * when it is made, not the end of the daemon. */
+	if (sigaction(SIGPIPE, &sa, NULL) == -1 ||
+	    sigaction(SIGXFSZ, &sa, NULL) == -1)
 		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 	sigemptyset(&set);
 	/* SIGHUP too: the daemon has no file to reopen (its log is
@@ -233,7 +236,7 @@ main(int argc, char *argv[])
 	enum { O_RING = 256, O_LAG, O_LAGTIME, O_STALL, O_FRAME, O_CLIENTS,
 	    O_STREAMS, O_MODE, O_GROUP, O_PUBLISHERS, O_SUBSCRIBERS,
 	    O_SNDBUF, O_PLAIN, O_GRACE, O_HELLO, O_ADMINS, O_STATS,
-	    O_VERSION };
+	    O_SPOOL, O_SYNC_S, O_VERSION };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -254,6 +257,8 @@ main(int argc, char *argv[])
 		{ "hello-timeout", required_argument, NULL, O_HELLO },
 		{ "admins", required_argument, NULL, O_ADMINS },
 		{ "stats-interval", required_argument, NULL, O_STATS },
+		{ "spool", required_argument, NULL, O_SPOOL },
+		{ "sync", required_argument, NULL, O_SYNC_S },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct server *s = &server;
@@ -263,7 +268,7 @@ main(int argc, char *argv[])
 	gid_t group = (gid_t)-1;
 	const char *e;
 	char msg[256];
-	int ch, i, lag_time = 0, rc, nprotocol = 0, adopted;
+	int ch, i, lag_time = 0, rc, nprotocol = 0, adopted, sync = 0;
 
 	cli_setup("sfd", usage_text);
 	cfg->ring = DEFAULT_RING;
@@ -275,6 +280,7 @@ main(int argc, char *argv[])
 	cfg->max_streams = 64;
 	cfg->grace_ms = 2000;
 	cfg->hello_ms = 5000;
+	cfg->sync_ms = 1000;
 	log_set_level(LOG_INFO);
 
 	opterr = 0;
@@ -367,6 +373,17 @@ main(int argc, char *argv[])
 			cfg->stats_ms = 1000 * opt_num("--stats-interval",
 			    optarg, 0, 86400);
 			break;
+		case O_SPOOL:
+			if (optarg[0] == '\0')
+				cli_die(SF_EXIT_USAGE, "--spool: empty folder "
+				    "name");
+			cfg->spool = optarg;
+			break;
+		case O_SYNC_S:
+			cfg->sync_ms = 1000 * opt_num("--sync", optarg, 0,
+			    3600);
+			sync = 1;
+			break;
 		case O_SNDBUF:
 			cfg->sndbuf = opt_size("--sndbuf", optarg, 4 << 10,
 			    1 << 30);
@@ -389,6 +406,13 @@ main(int argc, char *argv[])
 	if (lag_time && cfg->max_lag == 0)
 		cli_die(SF_EXIT_USAGE, "--lag-time needs --max-lag: it is how "
 		    "long a subscriber may stay past that");
+	if (sync && cfg->spool == NULL)
+		cli_die(SF_EXIT_USAGE, "--sync needs --spool: it is how often "
+		    "the spool reaches the disk");
+	/* Ring files may hold private records: no more than the socket
+	 * lets others do, and never written by anyone else. */
+	cfg->spool_mode = mode & 0640;
+	cfg->spool_group = group;
 	/*
 	 * The hard limit is the ring less one frame and one append; a
 	 * subscriber with nothing left to take, or within --max-lag, must
@@ -421,6 +445,18 @@ main(int argc, char *argv[])
 
 	if (server_init(s, cfg) == -1)
 		cli_die(SF_EXIT_ERROR, "%s", strerror(errno));
+	if (cfg->spool != NULL) {
+		char why[512];
+
+		if ((s->spool_fd = spool_lock(cfg->spool, why,
+		    sizeof(why))) == -1)
+			cli_die(SF_EXIT_ERROR, "--spool %s: %s", cfg->spool,
+			    why);
+		if (stream_restore_all(s, why, sizeof(why)) == -1) {
+			server_free(s);
+			cli_die(SF_EXIT_ERROR, "%s", why);
+		}
+	}
 	for (i = 0; i < nlisteners; i++)
 		if (!listeners[i].adopted)
 			listeners[i].w.fd = -1;

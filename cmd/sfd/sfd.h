@@ -33,6 +33,7 @@
 
 #include "addr.h"
 #include "ring.h"
+#include "spool.h"
 
 struct config {
 	uint64_t ring;          /* --ring: bytes kept per stream */
@@ -53,6 +54,11 @@ struct config {
 	struct access *admins;  /* --admins, NULL: the daemon's own uid and
 	                           root, on the Unix socket only */
 	uint64_t stats_ms;      /* --stats-interval, 0 for none */
+	const char *spool;      /* --spool: the rings' folder, NULL: memory */
+	uint64_t sync_ms;       /* --sync: how often the spool is synced, 0
+	                           after each turn of the loop that appended */
+	mode_t spool_mode;      /* a ring file's mode, from --mode */
+	gid_t spool_group;      /* and group, from --group (-1 for none) */
 };
 
 /* Something in the epoll set: its callback gets the ready events. */
@@ -183,6 +189,9 @@ struct stream {
 	char name[65];
 	char epoch[17];              /* random hex id, new with each stream */
 	struct ring *ring;
+	struct spool *spool;         /* the ring's file, NULL in memory */
+	int unsynced;                /* appended since the spool's last sync */
+	int sync_failed;             /* the last sync failed (logged once) */
 	struct client_list subs;
 	struct client_list pubs;
 	unsigned nsubs, npubs;
@@ -234,6 +243,8 @@ struct server {
 	long long accept_resume;     /* ms when paused ones listen again, or 0 */
 	long long started_ms;
 	long long stats_due;         /* ms of the next --stats-interval line */
+	int spool_fd;                /* --spool folder (locked), or -1 */
+	long long sync_due;          /* ms of the next --sync, 0 while none */
 };
 
 #endif

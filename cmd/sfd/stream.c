@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "frame.h"
 #include "log.h"
+#include "proto.h"
 #include "queue.h"
 #include "stream.h"
 
@@ -29,10 +31,59 @@ new_epoch(char *buf, size_t cap)
 	snprintf(buf, cap, "%016llx", v);
 }
 
+/* A stream over ring r (and its file sp), on the server's list. */
+static struct stream *
+stream_new(struct server *s, const char *name, const char *epoch,
+    struct ring *r, struct spool *sp)
+{
+	struct stream *st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return NULL;
+	st->srv = s;
+	st->ring = r;
+	st->spool = sp;
+	snprintf(st->name, sizeof(st->name), "%s", name);
+	snprintf(st->epoch, sizeof(st->epoch), "%s", epoch);
+	TAILQ_INIT(&st->subs);
+	TAILQ_INIT(&st->pubs);
+	TAILQ_INSERT_TAIL(&s->streams, st, link);
+	s->nstreams++;
+	st->created_ms = s->now;
+	return st;
+}
+
+/* A new ring for stream name, in memory or in the spool; errno EIO when
+ * its file could not be made (logged). */
+static struct ring *
+new_ring(struct server *s, const char *name, const char *epoch,
+    struct spool **sp)
+{
+	char why[256];
+	struct ring *r;
+
+	*sp = NULL;
+	if (s->spool_fd == -1)
+		return ring_new(s->cfg.ring);
+	*sp = spool_create(s->spool_fd, name, ring_round(s->cfg.ring), epoch,
+	    s->cfg.spool_mode, s->cfg.spool_group, &r, why, sizeof(why));
+	if (*sp == NULL) {
+		log_msg(LOG_ERROR, "stream %s: spool %s: %s", name,
+		    s->cfg.spool, why);
+		errno = EIO;
+		return NULL;
+	}
+	return r;
+}
+
 struct stream *
 stream_get(struct server *s, const char *name)
 {
+	char epoch[sizeof(((struct stream *)0)->epoch)];
 	struct stream *st;
+	struct spool *sp;
+	struct ring *r;
+	int saved;
 
 	TAILQ_FOREACH(st, &s->streams, link)
 		if (strcmp(st->name, name) == 0)
@@ -41,38 +92,222 @@ stream_get(struct server *s, const char *name)
 		errno = ENOSPC;
 		return NULL;
 	}
-	if ((st = calloc(1, sizeof(*st))) == NULL)
-		return NULL;
-	st->ring = ring_new(s->cfg.ring);
-	if (st->ring == NULL && errno == EMFILE && server_spare_lend(s)) {
+	new_epoch(epoch, sizeof(epoch));
+	r = new_ring(s, name, epoch, &sp);
+	if (r == NULL && errno == EMFILE && server_spare_lend(s)) {
 		/* The ring needs a descriptor for a moment: lend it ours.
 		 * Not getting it back is handled where it is needed. */
-		st->ring = ring_new(s->cfg.ring);
+		r = new_ring(s, name, epoch, &sp);
 		(void)server_spare_restore(s);
 	}
-	if (st->ring == NULL) {
-		int saved = errno;
-		free(st);
+	if (r == NULL)
+		return NULL;
+	if ((st = stream_new(s, name, epoch, r, sp)) == NULL) {
+		saved = errno;
+		ring_free(r);
+		spool_close(sp);
 		errno = saved;
 		return NULL;
 	}
-	st->srv = s;
-	snprintf(st->name, sizeof(st->name), "%s", name);
-	new_epoch(st->epoch, sizeof(st->epoch));
-	TAILQ_INIT(&st->subs);
-	TAILQ_INIT(&st->pubs);
-	TAILQ_INSERT_TAIL(&s->streams, st, link);
-	s->nstreams++;
-	st->created_ms = s->now;
-	log_msg(LOG_DEBUG, "stream %s created, ring of %zu bytes", st->name,
-	    ring_size(st->ring));
+	log_msg(LOG_DEBUG, "stream %s created, ring of %zu bytes%s", st->name,
+	    ring_size(st->ring), sp != NULL ? " in the spool" : "");
 	return st;
+}
+
+/* Remember an end mark at pos (seq of the data frame after it), so that
+ * no skip passes over it.  -1 (ENOMEM) when that cannot be done. */
+static int
+remember_mark(struct stream *st, uint64_t pos, uint64_t seq)
+{
+	struct mark *p;
+	size_t cap;
+
+	if (st->marks_len == st->marks_cap) {
+		cap = st->marks_cap == 0 ? 8 : st->marks_cap * 2;
+		if ((p = realloc(st->marks, cap * sizeof(*p))) == NULL)
+			return -1;
+		st->marks = p;
+		st->marks_cap = cap;
+	}
+	st->marks[st->marks_len].pos = pos;
+	st->marks[st->marks_len].seq = seq;
+	st->marks_len++;
+	return 0;
+}
+
+/* ring_adopt's check of a control frame: the only ones a ring holds are
+ * end marks, "EOS seq=N" with N the seq where it stands. */
+static int
+adopt_mark(void *arg, const unsigned char *body, uint32_t len, uint64_t pos,
+    uint64_t seq)
+{
+	char want[64];
+	int n;
+
+	n = snprintf(want, sizeof(want), "EOS seq=%llu",
+	    (unsigned long long)seq);
+	if (n < 0 || (uint32_t)n != len || memcmp(body, want, len) != 0)
+		return -1;
+	return remember_mark(arg, pos, seq);
+}
+
+/*
+ * Serve the stream kept in the spool as file NAME.ring again: take up its
+ * frames from the recorded positions, dropping a torn or damaged end.
+ * -1 with why filled when the file cannot be used.
+ */
+static int
+restore(struct server *s, const char *name, char *why, size_t cap)
+{
+	const struct spool_header *h;
+	struct stream *st;
+	struct spool *sp;
+	struct ring *r;
+	uint64_t head, lost;
+
+	if ((sp = spool_open(s->spool_fd, name, ring_round(s->cfg.ring), &r,
+	    why, cap)) == NULL)
+		return -1;
+	h = spool_start(sp);
+	if ((st = stream_new(s, name, h->epoch, r, sp)) == NULL) {
+		snprintf(why, cap, "%s", strerror(errno));
+		ring_free(r);
+		spool_close(sp);
+		return -1;
+	}
+	head = ring_adopt(r, h->pos.tail, h->pos.tail_seq, h->pos.head,
+	    adopt_mark, st);
+	if (head == h->pos.head && ring_head_seq(r) != h->pos.head_seq) {
+		snprintf(why, cap, "its frames do not match its position "
+		    "record (%llu data frames, the record says %llu)",
+		    (unsigned long long)(ring_head_seq(r) - h->pos.tail_seq),
+		    (unsigned long long)(h->pos.head_seq - h->pos.tail_seq));
+		return -1;
+	}
+	if (head < h->pos.head) {
+		lost = h->pos.head_seq > ring_head_seq(r) ?
+		    h->pos.head_seq - ring_head_seq(r) : 0;
+		log_msg(LOG_NOTICE, "stream %s: dropped the last %llu bytes of "
+		    "%s/%s%s, %llu frames from seq %llu on: they do not "
+		    "validate", name, (unsigned long long)(h->pos.head - head),
+		    s->cfg.spool, name, SPOOL_SUFFIX, (unsigned long long)lost,
+		    (unsigned long long)ring_head_seq(r));
+	}
+	if (spool_adopted(sp, r, why, cap) == -1)
+		return -1;
+	log_msg(LOG_INFO, "stream %s restored from the spool%s: epoch %s, "
+	    "seq %llu..%llu, %llu bytes", name, h->same_boot ? "" :
+	    " as last synced (a reboot)", st->epoch,
+	    (unsigned long long)ring_tail_seq(r),
+	    (unsigned long long)ring_head_seq(r),
+	    (unsigned long long)(ring_head(r) - ring_tail(r)));
+	return 0;
+}
+
+int
+stream_restore_all(struct server *s, char *why, size_t cap)
+{
+	char name[STREAM_NAME_MAX + 1], what[200];
+	struct dirent *d;
+	size_t len, sfx = strlen(SPOOL_SUFFIX);
+	DIR *dir;
+	int fd;
+
+	if ((fd = dup(s->spool_fd)) == -1 || (dir = fdopendir(fd)) == NULL) {
+		snprintf(why, cap, "--spool %s: %s", s->cfg.spool,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	errno = 0;
+	while ((d = readdir(dir)) != NULL) {
+		len = strlen(d->d_name);
+		if (len <= sfx || strcmp(d->d_name + len - sfx,
+		    SPOOL_SUFFIX) != 0)
+			continue;   /* the lock, a file being made, others */
+		snprintf(name, sizeof(name), "%.*s", (int)(len - sfx),
+		    d->d_name);
+		if (len - sfx > STREAM_NAME_MAX || !proto_stream_valid(name)) {
+			snprintf(why, cap, "spool %s/%s: not a stream's ring "
+			    "file name; move it out of the folder",
+			    s->cfg.spool, d->d_name);
+			goto fail;
+		}
+		if (s->nstreams >= s->cfg.max_streams) {
+			snprintf(why, cap, "spool %s holds more streams than "
+			    "--max-streams %llu", s->cfg.spool,
+			    (unsigned long long)s->cfg.max_streams);
+			goto fail;
+		}
+		if (restore(s, name, what, sizeof(what)) == -1) {
+			snprintf(why, cap, "spool %s/%s: %s; move it aside to "
+			    "start stream %s afresh", s->cfg.spool, d->d_name,
+			    what, name);
+			goto fail;
+		}
+		errno = 0;
+	}
+	if (errno != 0) {
+		snprintf(why, cap, "--spool %s: %s", s->cfg.spool,
+		    strerror(errno));
+		goto fail;
+	}
+	closedir(dir);
+	return 0;
+fail:
+	closedir(dir);
+	return -1;
+}
+
+/*
+ * How much the ring may take after a sync before it would overwrite what
+ * the synced record names: a quarter of it, and never less than one
+ * append, so a sync is forced at most once per quarter of the ring.
+ */
+static size_t
+sync_room(const struct stream *st)
+{
+	size_t quarter = ring_size(st->ring) / 4;
+	size_t append = APPEND_MAX + st->srv->cfg.max_frame + 2 * FRAME_HDR;
+
+	return quarter > append ? quarter : append;
+}
+
+static void
+sync_stream(struct stream *st)
+{
+	if (spool_sync(st->spool, st->ring, sync_room(st)) == -1) {
+		if (!st->sync_failed)
+			log_msg(LOG_ERROR, "stream %s: cannot sync the spool: "
+			    "%s; a power cut may lose what it took since",
+			    st->name, strerror(errno));
+		st->sync_failed = 1;
+		return;
+	}
+	if (st->sync_failed)
+		log_msg(LOG_INFO, "stream %s: the spool syncs again", st->name);
+	st->sync_failed = 0;
+	st->unsynced = 0;
+}
+
+void
+stream_sync_all(struct server *s)
+{
+	struct stream *st;
+
+	TAILQ_FOREACH(st, &s->streams, link)
+		if (st->spool != NULL && st->unsynced)
+			sync_stream(st);
 }
 
 void
 stream_free(struct stream *st)
 {
+	if (st->spool != NULL && st->unsynced)
+		sync_stream(st);
 	ring_free(st->ring);
+	spool_close(st->spool);
 	free(st->marks);
 	free(st);
 }
@@ -292,7 +527,7 @@ stream_append(struct stream *st, const unsigned char *frames, size_t len)
 {
 	struct ring *r = st->ring;
 	struct client *c;
-	uint64_t n;
+	uint64_t n, tail;
 	size_t i;
 
 	/*
@@ -320,7 +555,21 @@ stream_append(struct stream *st, const unsigned char *frames, size_t len)
 			client_schedule(c);
 		}
 	}
+	if (st->spool != NULL) {
+		/* The file names the new tail before a byte is overwritten,
+		 * and the new head once the frames are in. */
+		if (spool_must_sync(st->spool, r, len))
+			sync_stream(st);
+		tail = ring_tail(r);
+		ring_make_room(r, len);
+		if (ring_tail(r) != tail)
+			spool_note(st->spool, r);
+	}
 	n = ring_append(r, frames, len);
+	if (st->spool != NULL) {
+		spool_note(st->spool, r);
+		st->unsynced = 1;
+	}
 	st->frames_in += n;
 	st->bytes_in += len;
 	for (i = 0; i < st->marks_len && st->marks[i].pos < ring_tail(r); i++)
@@ -341,19 +590,9 @@ int
 stream_append_mark(struct stream *st, const unsigned char *frame,
     size_t len)
 {
-	struct mark *p;
-	size_t cap;
-
-	if (st->marks_len == st->marks_cap) {
-		cap = st->marks_cap == 0 ? 8 : st->marks_cap * 2;
-		if ((p = realloc(st->marks, cap * sizeof(*p))) == NULL)
-			return -1;
-		st->marks = p;
-		st->marks_cap = cap;
-	}
-	st->marks[st->marks_len].pos = ring_head(st->ring);
-	st->marks[st->marks_len].seq = ring_head_seq(st->ring);
-	st->marks_len++;
+	if (remember_mark(st, ring_head(st->ring),
+	    ring_head_seq(st->ring)) == -1)
+		return -1;
 	stream_append(st, frame, len);
 	return 0;
 }

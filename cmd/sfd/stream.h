@@ -12,11 +12,23 @@
 
 /*
  * The stream called name, created on first use.  NULL with errno ENOSPC
- * when --max-streams are in use, else ring_new()'s (ENOMEM, EMFILE...).
+ * when --max-streams are in use, EIO when its spool file cannot be made
+ * (logged), else ring_new()'s (ENOMEM, EMFILE...).
  */
 struct stream *stream_get(struct server *s, const char *name);
 
+/* Free st; a spooled one is synced first (a clean stop loses nothing). */
 void stream_free(struct stream *st);
+
+/*
+ * With --spool: serve every stream the spool folder holds, as it was
+ * (same epoch and sequence numbers).  -1 with why filled, naming the file
+ * and what to do, when one cannot be used: the daemon must not start.
+ */
+int stream_restore_all(struct server *s, char *why, size_t cap);
+
+/* Sync the spool of every stream that took frames since its last sync. */
+void stream_sync_all(struct server *s);
 
 /*
  * Append len bytes of whole frames (headers checked).  Before the ring
