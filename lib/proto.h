@@ -19,7 +19,8 @@ enum sf_exit {
 	SF_EXIT_OK = 0,
 	SF_EXIT_ERROR = 1,      /* local failure: stdin, stdout, memory */
 	SF_EXIT_USAGE = 2,
-	SF_EXIT_CONNECT = 3,    /* cannot connect, or refused: full, denied */
+	SF_EXIT_CONNECT = 3,    /* cannot connect, or refused: full, denied,
+	                           spool */
 	SF_EXIT_EVICTED = 4,    /* dropped for lagging */
 	SF_EXIT_GONE = 5,       /* daemon shut down or connection lost */
 	SF_EXIT_PROTOCOL = 6,   /* the daemon sent or said something wrong */

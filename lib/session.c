@@ -155,7 +155,8 @@ session_verdict(const struct ctl *c, char *msg, size_t cap)
 	if (strcmp(c->verb, "ERR") == 0) {
 		snprintf(msg, cap, "sfd refused: reason=%s", reason);
 		return strcmp(reason, "full") == 0 ||
-		    strcmp(reason, "denied") == 0 ? SF_EXIT_CONNECT :
+		    strcmp(reason, "denied") == 0 ||
+		    strcmp(reason, "spool") == 0 ? SF_EXIT_CONNECT :
 		    SF_EXIT_PROTOCOL;
 	}
 	snprintf(msg, cap, "unexpected message from sfd: %s", c->verb);

@@ -126,8 +126,7 @@ refuse_stream(struct client *c)
 	if (errno == ENOSPC)
 		client_error(c, "too-many-streams", "--max-streams reached");
 	else if (errno == EIO)
-		client_error(c, "spool", "the stream's file cannot be made; "
-		    "the daemon's log says why");
+		client_error(c, "spool", "its ring file cannot be made");
 	else if (errno == EMFILE || errno == ENFILE)
 		client_error(c, "full", strerror(errno));
 	else
