@@ -46,6 +46,13 @@
 #              tcp:127.0.0.1:PORT`: like for like with ncat --broker.
 #              Both TCP rows run only in the RECORDS cases with `wc -lc`
 #              subscribers whose K is in BENCH_TCP_K.
+#   spool      sfd --spool DIR (a folder under the bench's temp folder;
+#              the filesystem is named in the header line), otherwise at
+#              its defaults, --sync 1 among them; `cat input | sfpipe`.
+#   spool-sync0  the same with --sync 0: a sync after every turn of the
+#              loop that appended.  Both spool rows run in the cases with
+#              `wc -lc` subscribers whose K is in BENCH_SPOOL_K, the large
+#              ones too: those go round the ring, so syncs are forced.
 #   socat      the floor: a plain relay, one publisher connection to one
 #              consumer over a Unix socket.  socat cannot fan out, so for K > 1
 #              it runs K independent publisher/consumer pairs at once, each
@@ -72,8 +79,13 @@
 #   BENCH_BIG_K    subscriber counts of the large cases (default "1 10")
 #   BENCH_TCP_K    subscriber counts of the TCP rows, among BENCH_K
 #                  (default "1 10")
+#   BENCH_SPOOL_K  subscriber counts of the spool rows, among BENCH_K
+#                  (default "1 10")
+#   BENCH_RESTART_MB  ring size in MiB of the restart measurement: a spool
+#                  filled past its ring, then stopped and started again,
+#                  clean and after SIGKILL; 0 for none (default 256)
 #   BENCH_TOOLS    which tools to run (default "streamfan paced sized
-#                  tcp-sub tcp-all socat ncat")
+#                  tcp-sub tcp-all spool spool-sync0 socat ncat")
 #   BENCH_TIMEOUT  seconds one run may take before it is failed (default 60)
 #   BENCH_SOCAT_BLOCK  socat -b transfer block size (default 65536)
 #   BENCH_SUBSCRIBED_RE  ERE for sfd -v's subscribe log line
@@ -81,7 +93,7 @@
 #   SF_BUILD       directory holding cmd/<prog>/<prog> (default: repo root)
 #
 # Exit status: 0 if every streamfan run (streamfan, paced, sized, tcp-sub,
-# tcp-all) delivered every record, 1 if any lost records or failed, 2 on a
+# tcp-all, spool, spool-sync0, the restart) delivered every record, 1 if any lost records or failed, 2 on a
 # setup error.  Peer failures or loss are reported, not fatal; paced rows
 # that are n/a are not failures.
 
@@ -103,7 +115,9 @@ JQCASE=${BENCH_JQ:-1}
 NBIG=${BENCH_BIG:-1000000}
 BIGKS=${BENCH_BIG_K:-"1 10"}
 TCPKS=${BENCH_TCP_K:-"1 10"}
-TOOLS=${BENCH_TOOLS:-"streamfan paced sized tcp-sub tcp-all socat ncat"}
+SPOOLKS=${BENCH_SPOOL_K:-"1 10"}
+RESTART_MB=${BENCH_RESTART_MB:-256}
+TOOLS=${BENCH_TOOLS:-"streamfan paced sized tcp-sub tcp-all spool spool-sync0 socat ncat"}
 TMO=${BENCH_TIMEOUT:-60}
 RECLEN=100
 
@@ -118,15 +132,16 @@ case $NBIG in ''|*[!0-9]*) die "BENCH_BIG=$NBIG: not a number" ;; esac
 case $RUNS in ''|*[!0-9]*|0) die "BENCH_RUNS=$RUNS: not a positive number" ;; esac
 case $TMO in ''|*[!0-9]*|0) die "BENCH_TIMEOUT=$TMO: not a positive number" ;; esac
 case $JQCASE in 0|1) ;; *) die "BENCH_JQ=$JQCASE: not 0 or 1" ;; esac
+case $RESTART_MB in ''|*[!0-9]*) die "BENCH_RESTART_MB=$RESTART_MB: not a number" ;; esac
 [ "$NMAIN" -gt 0 ] || die "BENCH_RECORDS must be at least 1"
 # Seven digits of seq leave 75 bytes of padding; more would not fit.
 [ "$NMAIN" -le 10000000 ] || die "BENCH_RECORDS: at most 10000000"
 [ "$NBIG" -le 10000000 ] || die "BENCH_BIG: at most 10000000"
-for k in $KS $BIGKS $TCPKS; do
-	case $k in ''|*[!0-9]*|0) die "BENCH_K, BENCH_BIG_K, BENCH_TCP_K: $k: not a positive number" ;; esac
+for k in $KS $BIGKS $TCPKS $SPOOLKS; do
+	case $k in ''|*[!0-9]*|0) die "BENCH_K, BENCH_BIG_K, BENCH_TCP_K, BENCH_SPOOL_K: $k: not a positive number" ;; esac
 done
 for t in $TOOLS; do
-	case $t in streamfan|paced|sized|tcp-sub|tcp-all|socat|ncat) ;; *) die "BENCH_TOOLS: unknown tool $t" ;; esac
+	case $t in streamfan|paced|sized|tcp-sub|tcp-all|spool|spool-sync0|socat|ncat) ;; *) die "BENCH_TOOLS: unknown tool $t" ;; esac
 done
 for c in awk date timeout sleep wc head cat; do
 	command -v "$c" >/dev/null 2>&1 || die "$c: not found"
@@ -378,7 +393,7 @@ else
 	HAVE_PACE=0
 fi
 
-run_streamfan() { # K run MODE (default, paced, sized, tcp-sub, tcp-all)
+run_streamfan() { # K run MODE (default, paced, sized, tcp-sub, tcp-all, spool, spool-sync0)
 	k=$1 r=$2 mode=$3 d=$T/sf.$mode.$k.$r
 	tool=streamfan
 	[ "$mode" = default ] || tool=$mode
@@ -395,6 +410,8 @@ run_streamfan() { # K run MODE (default, paced, sized, tcp-sub, tcp-all)
 	sized) SFD_ARGS=$(sized_args "$N") ;;
 	tcp-sub) SFD_ARGS="-l tcp:127.0.0.1:0" ;;
 	tcp-all) SFD_ARGS="-l tcp:127.0.0.1:0 --publishers tcp" ;;
+	spool) SFD_ARGS="--spool $d/spool" ;;
+	spool-sync0) SFD_ARGS="--spool $d/spool --sync 0" ;;
 	esac
 	export SOCK d SFD_ARGS
 	spawn 'timeout --foreground -k 2 $((TMO * 3)) sh "$T/pidexec" "$d/sfd.pid" "$SFD" -v -l "$SOCK" $SFD_ARGS 2>"$d/sfd.log"; echo $? >"$d/sfd.rc"'
@@ -477,6 +494,82 @@ run_streamfan() { # K run MODE (default, paced, sized, tcp-sub, tcp-all)
 		fi
 		record "$CASE" "$tool" "$r" "$st" - "$lostmin" "$lostmax" "$lostsum" "$dcpu" - "$note"
 	fi
+}
+
+# ---------------------------------------------------------------- restart
+
+# sfd_up LOG: wait (bounded) for sfd's "listening on" line in LOG.
+sfd_up() {
+	wait_count "$1" 'listening on' 1 "$TMO"
+}
+
+# restart_bench: fill a spool of RESTART_MB MiB past its ring, then time a
+# clean stop, a start on it (every frame validated), a start after
+# SIGKILL, and, where the page cache can be dropped, a cold start.  Each
+# start must serve exactly the records published: the newest is the last
+# one sent, and the restored seqs end at the count sent.
+RESTART_BAD=0
+restart_bench() {
+	[ "$RESTART_MB" -gt 0 ] || return 0
+	d=$T/restart
+	mkdir -p "$d"
+	nrec=$(( RESTART_MB * 1048576 / (RECLEN + 3) * 5 / 4 ))
+	awk -v n="$nrec" -v len="$RECLEN" 'BEGIN {
+		f = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+		f = f f
+		for (i = 0; i < n; i++) {
+			s = sprintf("%d", i)
+			printf "{\"seq\":%s,\"pad\":\"%s\"}\n", s, substr(f, 1, len - 18 - length(s))
+		}
+	}' >"$d/input"
+	last=$(tail -n 1 "$d/input")
+	SOCK=$d/sfd.sock
+	export SOCK d
+	start_spooled() { # LOG
+		spawn 'sh "$T/pidexec" "$d/sfd.pid" "$SFD" -l "$SOCK" --spool "$d/spool" --ring "$1"M 2>"$2"; echo $? >"$d/sfd.rc"' "$RESTART_MB" "$1"
+		rm -f "$d/sfd.rc"
+		sfd_up "$1" || { echo "restart: sfd did not start: $(tail -n 2 "$1")"; RESTART_BAD=1; return 1; }
+		sfd_pid=$(read_pidfile "$d/sfd.pid")
+	}
+	stop_spooled() { # SIGNAL
+		kill -"$1" "$sfd_pid"
+		_j=0
+		while [ ! -e "$d/sfd.rc" ] && [ $_j -lt $((TMO * 50)) ]; do sleep 0.02; _j=$((_j + 1)); done
+		rm -f "$d/sfd.pid"
+	}
+	# served LOG WHAT: the restore line says seqs end at nrec and the
+	# newest record is the last one sent.
+	served() {
+		_end=$(sed -n 's/.*restored from the spool.*seq [0-9]*\.\.\([0-9]*\),.*/\1/p' "$1")
+		_got=$(timeout "$TMO" "$SFCAT" -s "$SOCK" --from -1 -n 1 bench 2>/dev/null)
+		if [ "$_end" != "$nrec" ] || [ "$_got" != "$last" ]; then
+			echo "restart: LOSS after $2: seqs end at ${_end:-?}, not $nrec; newest ${_got:-none}"
+			RESTART_BAD=1
+		fi
+	}
+	start_spooled "$d/fill.log" || return
+	timeout "$TMO" "$SFPIPE" -s "$SOCK" --pace bench <"$d/input" 2>"$d/pub.err" ||
+	    { echo "restart: sfpipe failed: $(head -c 200 "$d/pub.err")"; RESTART_BAD=1; }
+	t0=$(now); stop_spooled TERM; tstop=$(elapsed "$t0" "$(now)")
+	t0=$(now); start_spooled "$d/warm.log" || return; twarm=$(elapsed "$t0" "$(now)")
+	served "$d/warm.log" "a clean stop"
+	stop_spooled KILL
+	t0=$(now); start_spooled "$d/kill.log" || return; tkill=$(elapsed "$t0" "$(now)")
+	served "$d/kill.log" "SIGKILL"
+	stop_spooled TERM
+	tcold=n/a
+	if sync && (echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then
+		t0=$(now); start_spooled "$d/cold.log" || return; tcold=$(elapsed "$t0" "$(now)")s
+		served "$d/cold.log" "dropping the page cache"
+		stop_spooled TERM
+	fi
+	frames=$(sed -n 's/.*restored from the spool.*seq \([0-9]*\)\.\.\([0-9]*\),.*/\2 - \1/p' "$d/warm.log")
+	echo "restart on a full ${RESTART_MB} MiB spool ($SPOOLFS; $(( $frames )) frames validated, $nrec records sent):"
+	echo "  clean stop ${tstop}s; start after it ${twarm}s; start after SIGKILL ${tkill}s; cold start (page cache dropped) $tcold"
+	echo "  loss: $([ $RESTART_BAD -eq 0 ] && echo none || echo 'LOSS (see above)')"
+	echo
+	end_run
+	rm -rf "$d"
 }
 
 # Pattern for sfd's -v "subscribed" log line.
@@ -649,7 +742,9 @@ ncat_v=$(ncat --version 2>&1 | awk '/^Ncat: Version/ { print $3; exit }')
 jq_v=$(jq --version 2>/dev/null)
 pace_v="sfpipe has --pace"
 [ $HAVE_PACE -eq 1 ] || pace_v="sfpipe has no --pace"
-echo "sfd at its defaults unless a row says otherwise; $pace_v; socat ${socat_v:-(missing)} -b $SOCAT_BLOCK; ncat ${ncat_v:-(missing)}; ${jq_v:-jq (missing)}"
+SPOOLFS=$(df -PT "$T" 2>/dev/null | awk 'NR == 2 { print $2 }')
+SPOOLFS=${SPOOLFS:-unknown filesystem}
+echo "sfd at its defaults unless a row says otherwise; spool on $SPOOLFS; $pace_v; socat ${socat_v:-(missing)} -b $SOCAT_BLOCK; ncat ${ncat_v:-(missing)}; ${jq_v:-jq (missing)}"
 
 for CASE in $CASES; do
 	IFS=: read -r N k MIX <<EOF
@@ -669,11 +764,14 @@ EOF
 			tcp-*)
 				{ [ "$MIX" = wc ] && [ "$N" -eq "$NMAIN" ]; } || continue
 				case " $TCPKS " in *" $k "*) ;; *) continue ;; esac ;;
+			spool*)
+				[ "$MIX" = wc ] || continue
+				case " $SPOOLKS " in *" $k "*) ;; *) continue ;; esac ;;
 			esac
 			printf 'bench: %s records K=%s%s run %s/%s %s ...' "$N" "$k" "$([ "$MIX" = jq ] && echo ' (jq)')" "$r" "$RUNS" "$t" >&2
 			case $t in
 			streamfan) run_streamfan "$k" "$r" default ;;
-			paced|sized|tcp-*) run_streamfan "$k" "$r" "$t" ;;
+			paced|sized|tcp-*|spool*) run_streamfan "$k" "$r" "$t" ;;
 			*) "run_$t" "$k" "$r" ;;
 			esac
 			end_run
@@ -685,7 +783,7 @@ EOF
 done
 
 echo
-awk -v runs="$RUNS" -v tools="$run_tools" -v missing="$missing" '
+awk -v runs="$RUNS" -v tools="$run_tools" -v missing="$missing" -v spoolfs="$SPOOLFS" '
 function median(s,   a, c, i, j, t) {
 	c = split(s, a, " ")
 	for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++)
@@ -749,6 +847,8 @@ END {
 			else if (t == "sized") name = "streamfan: sfd " sized[c]
 			else if (t == "tcp-sub") name = "streamfan: TCP subs, cat | sfpipe Unix"
 			else if (t == "tcp-all") name = "streamfan: TCP subs, cat | sfpipe TCP"
+			else if (t == "spool") name = "streamfan: sfd --spool (--sync 1)"
+			else if (t == "spool-sync0") name = "streamfan: sfd --spool --sync 0"
 			else if (t == "socat") name = (k == 1) ? "socat (relay)" : sprintf("socat (%d pairs)", k)
 			else if (t == "ncat") name = "ncat --broker"
 			name = "  " name
@@ -793,6 +893,7 @@ END {
 	print "  which is sized so the whole burst fits and no one can be evicted: not the defaults."
 	print "TCP rows: subscribers `sfcat -s tcp:127.0.0.1:PORT`; the publisher on the Unix socket, or over"
 	print "  TCP with --publishers tcp (access only).  Only at BENCH_RECORDS, K in BENCH_TCP_K."
+	print "spool rows: sfd --spool on " spoolfs ", at its defaults otherwise; vs sf compares with memory."
 	print "srv cpu: CPU time of the relay process (sfd or the ncat broker) over the run."
 	print "busy: share of all CPUs busy during the timed part (whole machine)."
 	print "socat cannot fan out: for K > 1 it runs K independent publisher/consumer pairs."
@@ -801,7 +902,10 @@ END {
 
 # Exit 1 if any streamfan run lost records or failed (a benchmark of a
 # broken build is no result).
-if awk '$2 ~ /^(streamfan|paced|sized|tcp-sub|tcp-all)$/ && $4 != "ok" && $4 != "n/a" { bad = 1 } END { exit !bad }' "$RES"; then
+restart_bench
+
+if [ $RESTART_BAD -eq 1 ] ||
+    awk '$2 ~ /^(streamfan|paced|sized|tcp-sub|tcp-all|spool|spool-sync0)$/ && $4 != "ok" && $4 != "n/a" { bad = 1 } END { exit !bad }' "$RES"; then
 	echo "bench: streamfan lost records or failed in at least one run" >&2
 	exit 1
 fi
