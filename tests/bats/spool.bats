@@ -284,6 +284,35 @@ refused() {
 	done
 }
 
+@test "after a reboot a ring that went round serves exactly the frames of its last sync, at their seqs" {
+	# 1,000,000 frames, 10.9 MB, through a 4 MiB ring: syncs are forced
+	# as the ring goes round, though --sync is an hour.
+	seq 1 1000000 >"$T/in"
+	start_spooled --sync 3600
+	publish <"$T/in"
+	wait_until 20 '[ "$(stream_at | cut -d" " -f2)" = 1000000 ]'
+	kill_spooled
+	patch_file "$T/spool/default.ring" 128 'not-this-boot\x00'
+	start_spooled
+	line=$(grep '^sfd: stream default restored from the spool as last synced (a reboot): ' "$LOG") ||
+	    fail "$(cat "$LOG")"
+	[[ $line =~ seq\ ([0-9]+)\.\.([0-9]+), ]] || fail "$line"
+	from=${BASH_REMATCH[1]} to=${BASH_REMATCH[2]}
+	# Some of the ring, the newest at most a quarter of it (and an
+	# append) short of what was sent.
+	[ "$to" -gt "$from" ] && [ "$to" -le 1000000 ] && [ "$to" -gt 800000 ] ||
+	    fail "served seq $from..$to"
+	# The newest 100,000 (1.1 MB, well within what a subscriber may
+	# start from) are the records sent at those seqs.
+	sfrun "$SFCAT" --from $((to - 100000)) -n 100000
+	assert_eq 0 "$status"
+	sed -n "$((to - 100000 + 1)),${to}p" "$T/in" | cmp - <(printf '%s\n' "$output")
+	# And the stream goes on at the next seq.
+	echo next | publish
+	sfrun "$SFCAT" --from "$to" -n 1
+	assert_eq next "$output"
+}
+
 @test "--sync needs --spool, and is a number of seconds" {
 	usage_error "sfd: --sync needs --spool: it is how often the spool reaches the disk" "$SFD" --sync 1
 	usage_error "sfd: --sync 1h: invalid" "$SFD" --spool "$T/spool" --sync 1h
