@@ -22,5 +22,5 @@ complete -c sfd -l grace -x -d 'Seconds a departing subscriber gets to drain (de
 complete -c sfd -l hello-timeout -x -d 'Seconds a client has to send its hello (default 5)'
 complete -c sfd -l admins -x -a '(__fish_complete_users)' -d 'These may also use sfctl: users, uids, @groups, tcp:ADDR/PREFIX'
 complete -c sfd -l stats-interval -x -d 'Seconds between summary lines in the log (default 0, none)'
-complete -c sfd -s h -l help -d 'Print usage and exit'
+complete -c sfd -s h -l help -d 'Print the options, their defaults and the exit statuses'
 complete -c sfd -l version -d 'Print version and exit'

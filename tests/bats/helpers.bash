@@ -255,11 +255,12 @@ state_is() {
 
 # usage_error EXPECTED COMMAND...: COMMAND, stdin from /dev/null, exits 2
 # with nothing on stdout and on stderr the line EXPECTED, then exactly
-# the usage that its --help prints.
+# the usage that its --help starts with (up to its first empty line).
 usage_error() {
 	local want=$1 usage
 	shift
 	usage=$("$1" --help) || fail "$1 --help failed" || return
+	usage=${usage%%$'\n\n'*}
 	sfrun "$@" </dev/null
 	[ "$status" -eq 2 ] || fail "exit $status, not 2: $stderr" || return
 	[ -z "$output" ] || fail "stdout: $output" || return
