@@ -14,8 +14,8 @@ load helpers
 	assert_exit cat 5
 	assert_eq "sfcat: sfd shut down; next seq 3" "$(cat "$T/cat.err")"
 	assert_eq "$(printf 'a\nb\nc')" "$(cat "$T/cat.out")"
-	grep -qx 'sfd: shutting down' "$LOG"
-	grep -qx 'sfd: exit' "$LOG"
+	unstamp | grep -qx 'sfd: shutting down'
+	unstamp | grep -qx 'sfd: exit'
 	[ ! -e "$SOCK" ]
 }
 

@@ -94,7 +94,7 @@ one_line() {
 	assert_exit cat 5
 	assert_eq "sfcat: sfd shut down; next seq 3" "$(cat "$T/cat.err")"
 	assert_eq "$(printf 'a\nb\nc')" "$(cat "$T/cat.out")"
-	grep -qx 'sfd: shutting down' "$LOG"
+	unstamp | grep -qx 'sfd: shutting down'
 	[ ! -e "$SOCK" ]
 }
 
@@ -129,8 +129,8 @@ one_line() {
 	wait_subscribers 1
 	echo x | publish
 	assert_exit cat 0
-	grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u)[: ]" "$LOG"
-	grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u) gid=$(id -g): .*\<subscribed\>" "$LOG"
+	unstamp | grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u)[: ]"
+	unstamp | grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u) gid=$(id -g): .*\<subscribed\>"
 	stop_sfd
 	# Every log line starts with "sfd: ".
 	assert_eq "" "$(grep -v '^sfd: ' "$LOG" || true)"
@@ -155,8 +155,8 @@ one_line() {
 	spawn sfd "$SFD" -v
 	SFD_PID=$sfd_pid
 	ln -sf sfd.err "$LOG"
-	wait_until 10 "grep -q '^sfd: listening on' '$LOG'"
-	assert_eq "sfd: listening on $XDG_RUNTIME_DIR/streamfan.sock" "$(grep 'listening on' "$LOG")"
+	wait_until 10 "unstamp | grep -q '^sfd: listening on'"
+	assert_eq "sfd: listening on $XDG_RUNTIME_DIR/streamfan.sock" "$(unstamp | grep 'listening on')"
 	[ -S "$XDG_RUNTIME_DIR/streamfan.sock" ]
 	spawn cat "$SFCAT" -n 1
 	wait_subscribers 1
@@ -170,7 +170,7 @@ one_line() {
 	spawn sfd "$SFD" -v -l "unix:$SOCK"
 	SFD_PID=$sfd_pid
 	ln -sf sfd.err "$LOG"
-	wait_until 10 "grep -q '^sfd: listening on' '$LOG'"
+	wait_until 10 "unstamp | grep -q '^sfd: listening on'"
 	[ -S "$SOCK" ]
 	spawn cat "$SFCAT" -s "unix:$SOCK" -n 1
 	wait_subscribers 1
@@ -188,8 +188,8 @@ one_line() {
 	spawn sfd "$SFD" -v
 	SFD_PID=$sfd_pid
 	ln -sf sfd.err "$LOG"
-	wait_until 10 "grep -q '^sfd: listening on' '$LOG'"
-	assert_eq "sfd: listening on $SOCK" "$(grep 'listening on' "$LOG")"
+	wait_until 10 "unstamp | grep -q '^sfd: listening on'"
+	assert_eq "sfd: listening on $SOCK" "$(unstamp | grep 'listening on')"
 	[ ! -e "$XDG_RUNTIME_DIR/streamfan.sock" ]
 	spawn cat "$SFCAT" -n 1
 	wait_subscribers 1
@@ -203,9 +203,9 @@ one_line() {
 	spawn sfd "$SFD" -v -l "$T/a.sock" -l "$T/b.sock"
 	SFD_PID=$sfd_pid
 	ln -sf sfd.err "$LOG"
-	wait_until 10 "[ \$(grep -c '^sfd: listening on' '$LOG') -eq 2 ]"
-	grep -qx "sfd: listening on $T/a.sock" "$LOG"
-	grep -qx "sfd: listening on $T/b.sock" "$LOG"
+	wait_until 10 "[ \$(unstamp | grep -c '^sfd: listening on') -eq 2 ]"
+	unstamp | grep -qx "sfd: listening on $T/a.sock"
+	unstamp | grep -qx "sfd: listening on $T/b.sock"
 	spawn cat "$SFCAT" -s "$T/a.sock" -n 1
 	wait_subscribers 1
 	echo across | publish -s "$T/b.sock"

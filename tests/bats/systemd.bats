@@ -11,7 +11,7 @@ ACTIVATE=$BATS_TEST_DIRNAME/activate.py
 activated() {
 	spawn act python3 "$ACTIVATE" "$SOCK" "$1" "$SFD" -v
 	ln -sf act.err "$LOG"
-	wait_until 10 "[ \$(grep -c '^sfd: listening on' '$LOG') -ge 2 ]"
+	wait_until 10 "[ \$(unstamp | grep -c '^sfd: listening on') -ge 2 ]"
 	export SF_SERVER=$SOCK
 }
 
@@ -22,9 +22,9 @@ sfd_run_pid() {
 
 @test "passed sockets are adopted: the Unix one speaks the protocol, the one named plain-s serves bare frames; the socket file stays" {
 	activated 1
-	grep -qx "sfd: listening on $SOCK (passed by the service manager)" "$LOG"
+	unstamp | grep -qx "sfd: listening on $SOCK (passed by the service manager)"
 	port=$(cat "$SOCK.port")
-	grep -qx "sfd: listening on tcp:127.0.0.1:$port (plain: frames of stream s)" "$LOG"
+	unstamp | grep -qx "sfd: listening on tcp:127.0.0.1:$port (plain: frames of stream s)"
 	spawn cat "$SFCAT" -n 2 s
 	spawn plain python3 "$BATS_TEST_DIRNAME/streamclient.py" "127.0.0.1:$port"
 	wait_subscribers 2
