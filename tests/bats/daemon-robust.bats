@@ -55,7 +55,8 @@ print("answered")' "$SOCK"
 	kill -TERM "$hold_pid"
 	wait_until 10 "grep -q 'log lines dropped' '$T/drain.out'"
 	line=$(grep 'log lines dropped' "$T/drain.out")
-	[[ $line =~ ^sfd:\ ([0-9]+)\ log\ lines\ dropped:\ standard\ error\ was\ not\ being\ read$ ]] ||
+	# Time-stamped like every line of -v.
+	[[ $line =~ ^${STAMP_RE}sfd:\ ([0-9]+)\ log\ lines\ dropped:\ standard\ error\ was\ not\ being\ read$ ]] ||
 		fail "$line"
 	[ "${BASH_REMATCH[1]}" -gt 1000 ]
 	kill -TERM "$SFD_PID"

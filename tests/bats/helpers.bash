@@ -184,7 +184,7 @@ publish() {
 }
 
 # What sfd -v starts each log line with, off the journal: the time, UTC to
-# the millisecond, and a space (sfd(1), LOG).
+# the millisecond, and a space (see DESCRIPTION in sfd(1)).
 STAMP_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z '
 
 # unstamp [FILE]: the daemon's log (FILE, default $LOG) without the time

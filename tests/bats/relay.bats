@@ -224,7 +224,7 @@ relay_kill() {
 	done
 	[[ $output =~ $'\n'a\.state:\ epoch=[0-9a-f]{16}\ next=20000$'\n' ]] || fail "no state: $output"
 	if has_ipv6; then
-		grep -Eqx 'sfd: listening on tcp:\[::1\]:[0-9]+' <<<"$output" || fail "$output"
+		grep -Eqx "${STAMP_RE}sfd: listening on tcp:\[::1\]:[0-9]+" <<<"$output" || fail "$output"
 	else
 		grep -qF 'no IPv6 loopback on this machine' <<<"$output" || fail "$output"
 	fi
