@@ -56,6 +56,29 @@ sfd_run_pid() {
 	assert_exit act 0
 }
 
+@test "under systemd-socket-activate: sfd starts on the first connection, serves it on the passed socket and leaves the socket file" {
+	command -v systemd-socket-activate >/dev/null ||
+	    skip "systemd-socket-activate is not installed (it comes with systemd)"
+	# It listens, then on the first connection execs sfd in its place:
+	# the same pid, the socket as fd 3, LISTEN_FDNAMES=main.
+	spawn act systemd-socket-activate -l "$SOCK" --fdname=main "$SFD" -v
+	ln -sf act.err "$LOG"
+	wait_until 10 "grep -qF 'Listening on $SOCK' '$LOG'"
+	assert_no_match 'sfd: ' "$LOG"
+	spawn cat "$SFCAT" -s "$SOCK" -n 1 s
+	wait_subscribers 1
+	unstamp | grep -qx "sfd: listening on $SOCK (passed by the service manager)"
+	printf 'x\n' | publish -s "$SOCK" s
+	assert_exit cat 0
+	assert_eq x "$(cat "$T/cat.out")"
+	assert_eq "" "$(cat "$T/cat.err")"
+	kill -TERM "$act_pid"
+	assert_exit act 0
+	unstamp | grep -qx 'sfd: exit'
+	# Not ours to remove: the activator's socket file is left in place.
+	[ -S "$SOCK" ]
+}
+
 @test "readiness: READY=1 once listening, a STATUS= each --stats-interval, then STOPPING=1 at shutdown, on NOTIFY_SOCKET" {
 	spawn notify python3 -c '
 import socket, sys
