@@ -202,7 +202,7 @@ wait_for 60 has errors2.rc || fail "the error filter did not finish"
 echo "== error filter: kept $(count "$tmp/errors2.out") records, all there are"
 echo "== the frozen one held the publisher only --stall long, then was cut off:"
 wait_for 10 logged 'evicted from stream file' || fail "the frozen subscriber was not evicted"
-grep -E 'stalled on stream|evicted from' "$tmp/sfd.log" | sed 's/^sfd: #[0-9]* pid=[0-9]* uid=[0-9]* gid=[0-9]*: /sfd: /'
+grep -E 'stalled on stream|evicted from' "$tmp/sfd.log" | sed 's/^[0-9T:.-]*Z sfd: #[0-9]* pid=[0-9]* uid=[0-9]* gid=[0-9]*: /sfd: /'
 echo "== kill -CONT: it prints what it had been sent, then learns why it stopped"
 kill -CONT "$slow"
 wait_for 15 has slow.rc || fail "the frozen subscriber did not finish"

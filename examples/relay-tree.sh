@@ -123,9 +123,11 @@ start_sfd() {
 	! has "$start_name.rc"
 }
 
-# port NAME PREFIX: the port of NAME's listener "listening on PREFIXPORT".
+# port NAME PREFIX: the port of NAME's listener "listening on PREFIXPORT"
+# (after the time that -v puts first).
 port() {
-	sed -n "s/^sfd: listening on $2\([0-9][0-9]*\)\$/\1/p" "$tmp/$1.log"
+	sed -n "s/^[0-9T:.-]*Z sfd: listening on $2\([0-9][0-9]*\)\$/\1/p" \
+	    "$tmp/$1.log"
 }
 
 # start_relay NAME PRIMARY-ADDR SECONDARY-SOCKET: sfcat and sfpipe

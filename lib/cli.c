@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -87,6 +88,21 @@ void
 cli_usage(FILE *f)
 {
 	fputs(cli_usage_text, f);
+}
+
+void
+cli_help(const char *fmt, ...)
+{
+	va_list ap;
+
+	cli_usage(stdout);
+	putchar('\n');
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		cli_die(SF_EXIT_ERROR, "stdout: %s", strerror(errno));
+	exit(SF_EXIT_OK);
 }
 
 void

@@ -45,6 +45,14 @@ void cli_setup(const char *prog, const char *usage);
 /* Print the usage text to f. */
 void cli_usage(FILE *f);
 
+/*
+ * --help: print the usage text, an empty line and then fmt (the options
+ * by group, each with its default, and the exit statuses) on stdout, and
+ * exit 0; or 1 when stdout does not take it all.
+ */
+void cli_help(const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
+
 /* Print "PROG: message" to stderr, then the usage text when code is
  * SF_EXIT_USAGE, and exit with code. */
 void cli_die(int code, const char *fmt, ...)

@@ -21,7 +21,7 @@ enum sf_exit {
 	SF_EXIT_USAGE = 2,
 	SF_EXIT_CONNECT = 3,    /* cannot connect, or refused: full, denied,
 	                           spool */
-	SF_EXIT_EVICTED = 4,    /* dropped for lagging */
+	SF_EXIT_EVICTED = 4,    /* dropped for lagging, or kicked by sfctl */
 	SF_EXIT_GONE = 5,       /* daemon shut down or connection lost */
 	SF_EXIT_PROTOCOL = 6,   /* the daemon sent or said something wrong */
 	SF_EXIT_TIMEOUT = 7,    /* --timeout: sfcat got no frame, sfpipe too few

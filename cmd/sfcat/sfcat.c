@@ -88,6 +88,72 @@ static const char usage_text[] =
     "             [--on-lag disconnect|skip] [--reconnect] [--state FILE]\n"
     "             [--timeout SECONDS] [--print-seq] [STREAM]\n";
 
+/* --help: each option with its default, then the exit statuses.  Lines
+ * fit 80 columns; the option lines are what tests/bats/docs.bats reads. */
+static void __attribute__((noreturn))
+help(void)
+{
+	cli_help(
+	    "Connection:\n"
+	    "  -s ADDR                   the daemon's address [default: see "
+	    "below]\n"
+	    "  --reconnect               go on where it left off after a "
+	    "cut-off or loss\n"
+	    "  --state FILE              keep the place in FILE from run to "
+	    "run\n"
+	    "\n"
+	    "Replay and end:\n"
+	    "  --from WHERE              now, oldest, -N or a sequence number "
+	    "[default: now]\n"
+	    "  -n COUNT                  exit %d after COUNT records "
+	    "[default: no limit]\n"
+	    "  --timeout SECONDS         exit %d after this long without one "
+	    "[default: none]\n"
+	    "\n"
+	    "Format, on standard output [default: a line each]:\n"
+	    "  -0                        end each record with a NUL byte\n"
+	    "  --raw                     write frames: 4-byte length, then "
+	    "the bytes\n"
+	    "  --print-seq               start each record with its sequence "
+	    "number, a tab\n"
+	    "\n"
+	    "Lag:\n"
+	    "  --max-lag SIZE            be cut off this far behind "
+	    "[default: sfd's limits]\n"
+	    "  --on-lag disconnect|skip  be cut off there, or skip on "
+	    "[default: disconnect]\n"
+	    "\n"
+	    "Other:\n"
+	    "  -h, --help                print this help and exit\n"
+	    "  --version                 print the version and exit\n"
+	    "\n"
+	    "STREAM is 1 to 64 of A-Z a-z 0-9 . _ - [default: %s].  ADDR is "
+	    "a socket\n"
+	    "path, unix:PATH, tcp:HOST:PORT or tcp:[V6ADDR]:PORT; the "
+	    "default is\n"
+	    "$SF_SERVER, else $XDG_RUNTIME_DIR/streamfan.sock, else "
+	    "/tmp/streamfan-UID.sock.\n"
+	    "SIZE is in bytes, or with k, M or G (1k = 1024).\n"
+	    "\n"
+	    "Exit status (with --reconnect, %d, %d and %d lead to a new "
+	    "attempt):\n"
+	    "  %-5d  COUNT records printed, the stream marked ended, or "
+	    "stdout gone\n"
+	    "  %-5d  local error: writing standard output or --state, "
+	    "memory\n"
+	    "  %-5d  usage error: bad option, value or stream name\n"
+	    "  %-5d  cannot connect, or refused: sfd is full\n"
+	    "  %-5d  cut off for lagging, or by an operator\n"
+	    "  %-5d  sfd shut down or the connection was lost\n"
+	    "  %-5d  protocol error: sfd refused the stream or said "
+	    "something odd\n"
+	    "  %-5d  no record for --timeout seconds\n"
+	    "  128+N  stopped by signal N: SIGINT, SIGTERM or SIGHUP\n",
+	    SF_EXIT_OK, SF_EXIT_TIMEOUT, STREAM_DEFAULT, SF_EXIT_CONNECT, SF_EXIT_EVICTED, SF_EXIT_GONE,
+	    SF_EXIT_OK, SF_EXIT_ERROR, SF_EXIT_USAGE, SF_EXIT_CONNECT,
+	    SF_EXIT_EVICTED, SF_EXIT_GONE, SF_EXIT_PROTOCOL, SF_EXIT_TIMEOUT);
+}
+
 /*
  * The state file could not be read or written (errno): a local error, or
  * the end of the program when a stop signal interrupted it.
@@ -589,8 +655,7 @@ main(int argc, char *argv[])
 				cli_die(SF_EXIT_USAGE, "%s", e);
 			break;
 		case 'h':
-			cli_usage(stdout);
-			return 0;
+			help();
 		case O_VERSION:
 			printf("sfcat %s\n", SF_VERSION);
 			return 0;

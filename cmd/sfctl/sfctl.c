@@ -23,14 +23,66 @@
 #include "proto.h"
 #include "session.h"
 
-#define REPLY_MS   10000   /* for each line of an answer */
-#define NOTE_MAX   64      /* --reason */
-#define WIDTH      80
+#define REPLY_MS     10000   /* for each line of an answer */
+#define NOTE_MAX     64      /* --reason */
+#define WIDTH        80
+#define INTERVAL     2       /* watch --interval by default, seconds */
+#define INTERVAL_MAX 3600
 
 static const char usage_text[] =
     "usage: sfctl [-s ADDR] [--json] stats | streams\n"
     "       sfctl [-s ADDR] watch [--interval SECONDS]\n"
     "       sfctl [-s ADDR] kick ID [--reason TEXT]\n";
+
+/* --help: each option with its default, then the exit statuses.  Lines
+ * fit 80 columns; the option lines are what tests/bats/docs.bats reads. */
+static void __attribute__((noreturn))
+help(void)
+{
+	cli_help(
+	    "Commands:\n"
+	    "  stats                     the daemon, its streams and clients, "
+	    "as a table\n"
+	    "  streams                   one line for each stream\n"
+	    "  watch                     a line of totals every --interval, "
+	    "until stopped\n"
+	    "  kick ID                   cut client ID off (an ID from "
+	    "sfctl stats)\n"
+	    "\n"
+	    "Connection:\n"
+	    "  -s ADDR                   the daemon's address [default: see "
+	    "below]\n"
+	    "\n"
+	    "Command options:\n"
+	    "  --json                    stats, streams: one JSON document "
+	    "[default: text]\n"
+	    "  --interval SECONDS        watch: how often, 1 to %d "
+	    "[default: %d]\n"
+	    "  --reason TEXT             kick: why, in one word "
+	    "[default: none]\n"
+	    "\n"
+	    "Other:\n"
+	    "  -h, --help                print this help and exit\n"
+	    "  --version                 print the version and exit\n"
+	    "\n"
+	    "ADDR is a socket path, unix:PATH, tcp:HOST:PORT or "
+	    "tcp:[V6ADDR]:PORT; the\n"
+	    "default is $SF_SERVER, else $XDG_RUNTIME_DIR/streamfan.sock, "
+	    "else\n"
+	    "/tmp/streamfan-UID.sock.\n"
+	    "\n"
+	    "Exit status:\n"
+	    "  %-5d  done; or watch stopped by a signal, or stdout gone\n"
+	    "  %-5d  local error (writing standard output); kick: no such "
+	    "client\n"
+	    "  %-5d  usage error\n"
+	    "  %-5d  cannot connect, or sfd refused the control role\n"
+	    "  %-5d  sfd shut down or the connection was lost\n"
+	    "  %-5d  protocol error: no answer in time, or one not "
+	    "understood\n",
+	    INTERVAL_MAX, INTERVAL, SF_EXIT_OK, SF_EXIT_ERROR, SF_EXIT_USAGE,
+	    SF_EXIT_CONNECT, SF_EXIT_GONE, SF_EXIT_PROTOCOL);
+}
 
 /*
  * The keys of each kind of line, in the order --json writes them.  These
@@ -534,13 +586,12 @@ parse(int argc, char *argv[], struct opts *o)
 	char msg[256];
 	int ch, have_addr = 0, have_interval = 0;
 
-	o->interval = 2;
+	o->interval = INTERVAL;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":hs:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
-			cli_usage(stdout);
-			exit(SF_EXIT_OK);
+			help();
 		case O_VERSION:
 			printf("sfctl %s\n", SF_VERSION);
 			exit(SF_EXIT_OK);
@@ -553,8 +604,8 @@ parse(int argc, char *argv[], struct opts *o)
 			o->json = 1;
 			break;
 		case O_INTERVAL:
-			if ((e = num_parse(optarg, 1, 3600, &o->interval)) !=
-			    NULL)
+			if ((e = num_parse(optarg, 1, INTERVAL_MAX,
+			    &o->interval)) != NULL)
 				cli_die(SF_EXIT_USAGE, "--interval %s: %s",
 				    optarg, e);
 			have_interval = 1;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -96,27 +97,10 @@ emit(const char *line, size_t n)
 	backlog_len += n;
 }
 
-int
-log_flush(void)
-{
-	char line[96];
-	int n;
-
-	if (drain())
-		return 1;
-	if (dropped > 0) {
-		n = snprintf(line, sizeof(line), "sfd: %llu log lines dropped: "
-		    "standard error was not being read\n", dropped);
-		dropped = 0;
-		emit(line, (size_t)n);
-		return drain();
-	}
-	return 0;
-}
-
 /*
  * 1 when stderr is the stream the journal gave us: JOURNAL_STREAM names
- * its device and inode, so a redirected stderr is told apart.
+ * its device and inode, so a redirected stderr is told apart.  Looked at
+ * once, at the first line.
  */
 static int journal = -1;
 
@@ -127,11 +111,63 @@ to_journal(void)
 	char want[64];
 	struct stat st;
 
+	if (journal != -1)
+		return journal;
+	journal = 0;
 	if (v == NULL || fstat(STDERR_FILENO, &st) == -1)
 		return 0;
 	snprintf(want, sizeof(want), "%llu:%llu",
 	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
-	return strcmp(v, want) == 0;
+	journal = strcmp(v, want) == 0;
+	return journal;
+}
+
+/*
+ * With -v, off the journal (which stamps each line itself), a line starts
+ * with the time it was logged: "2026-12-03T15:06:02.123Z ", UTC to the
+ * millisecond.  Writes it into buf and returns its length (STAMP_LEN), or
+ * 0 for none: also when the clock cannot be read, as a line without a
+ * time is better than none.
+ */
+#define STAMP_LEN 25
+static size_t
+stamp(char *buf, size_t cap)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+	int k;
+
+	if (shown < LOG_DEBUG || to_journal() || cap <= STAMP_LEN ||
+	    clock_gettime(CLOCK_REALTIME, &ts) == -1 ||
+	    gmtime_r(&ts.tv_sec, &tm) == NULL ||
+	    (n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm)) != 19)
+		return 0;
+	k = snprintf(buf + n, cap - n, ".%03ldZ ", ts.tv_nsec / 1000000);
+	if (k != STAMP_LEN - 19)
+		return 0;
+	return STAMP_LEN;
+}
+
+int
+log_flush(void)
+{
+	char line[128];
+	size_t n;
+	int k;
+
+	if (drain())
+		return 1;
+	if (dropped > 0) {
+		n = stamp(line, sizeof(line));
+		k = snprintf(line + n, sizeof(line) - n, "sfd: %llu log lines "
+		    "dropped: standard error was not being read\n", dropped);
+		dropped = 0;
+		if (k > 0 && (size_t)k < sizeof(line) - n)
+			emit(line, n + (size_t)k);
+		return drain();
+	}
+	return 0;
 }
 
 /*
@@ -141,21 +177,20 @@ to_journal(void)
 void
 log_msg(enum log_level level, const char *fmt, ...)
 {
-	char line[1024];
-	size_t n = 5;
+	char line[1024];   /* shorter than PIPE_BUF: see writable() */
+	size_t n;
 	va_list ap;
 	int k;
 
 	if (!log_enabled(level))
 		return;
-	if (journal == -1)
-		journal = to_journal();
-	if (journal) {
+	if (to_journal()) {
 		/* journald reads the level from a <N> prefix. */
 		n = (size_t)snprintf(line, sizeof(line), "<%c>sfd: ",
 		    "3567"[level]);   /* err, notice, info, debug */
 	} else {
-		memcpy(line, "sfd: ", n);
+		n = stamp(line, sizeof(line));
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "sfd: ");
 	}
 	va_start(ap, fmt);
 	k = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);

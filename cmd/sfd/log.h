@@ -1,4 +1,7 @@
-/* The daemon's log: one line per event on stderr, each starting "sfd: ". */
+/*
+ * The daemon's log: one line per event on stderr, each starting "sfd: ";
+ * with -v, and not on the journal, after the time it was logged.
+ */
 #ifndef SFD_LOG_H
 #define SFD_LOG_H
 
@@ -9,7 +12,8 @@ enum log_level {
 	LOG_DEBUG    /* every connection and hello: -v */
 };
 
-/* Show messages up to and including this level. */
+/* Show messages up to and including this level.  At LOG_DEBUG (-v) each
+ * line starts with its time, unless stderr is the journal's. */
 void log_set_level(enum log_level max);
 int log_enabled(enum log_level level);
 

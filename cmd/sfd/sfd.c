@@ -53,6 +53,108 @@ static const char usage_text[] =
     "           [--grace SECONDS] [--hello-timeout SECONDS]\n"
     "           [--stats-interval SECONDS] [--spool DIR [--sync SECONDS]]\n";
 
+/* Defaults of the options that have one, for main() and --help. */
+#define DEF_LAG_TIME    10      /* --lag-time, seconds */
+#define DEF_STALL       5       /* --stall, seconds */
+#define DEF_CLIENTS     1024    /* --max-clients */
+#define DEF_STREAMS     64      /* --max-streams */
+#define DEF_MODE        0600    /* --mode */
+#define DEF_GRACE       2       /* --grace, seconds */
+#define DEF_HELLO       5       /* --hello-timeout, seconds */
+#define DEF_SYNC        1       /* --sync, seconds */
+
+/* --help: each option with its default, then the exit statuses.  Lines
+ * fit 80 columns; the option lines are what tests/bats/docs.bats reads. */
+static void __attribute__((noreturn))
+help(void)
+{
+	char ring[NUM_SIZE_LEN], frame[NUM_SIZE_LEN];
+
+	num_format_size(DEFAULT_RING, ring, sizeof(ring));
+	num_format_size(DEFAULT_MAX_FRAME, frame, sizeof(frame));
+	cli_help(
+	    "Listening:\n"
+	    "  -l ADDR                   listen on ADDR; repeatable "
+	    "[default: see below]\n"
+	    "  --plain-listen ADDR,stream=NAME\n"
+	    "                            also send bare frames of stream NAME "
+	    "on ADDR\n"
+	    "  --mode OCTAL              permissions of the socket file "
+	    "[default: %04o]\n"
+	    "  --group NAME              group of the socket file "
+	    "[default: sfd's own]\n"
+	    "\n"
+	    "Access, a LIST of users, uids, @groups, tcp and tcp:ADDR/PREFIX:\n"
+	    "  --publishers LIST         only these may publish "
+	    "[default: any Unix client]\n"
+	    "  --subscribers LIST        only these may subscribe "
+	    "[default: anyone]\n"
+	    "  --admins LIST             these may use sfctl too "
+	    "[default: sfd's uid, root]\n"
+	    "\n"
+	    "Buffers and limits, a SIZE in bytes or with k, M or G "
+	    "(1k = 1024):\n"
+	    "  --ring SIZE               records kept per stream "
+	    "[default: %s]\n"
+	    "  --max-frame SIZE          largest record accepted "
+	    "[default: %s]\n"
+	    "  --max-lag SIZE            evict who stays this far behind "
+	    "[default: none]\n"
+	    "  --lag-time SECONDS        how long one may stay past --max-lag "
+	    "[default: %d]\n"
+	    "  --stall SECONDS           stop pacing to a reader idle this long "
+	    "[default: %d]\n"
+	    "  --max-clients N           connections at once "
+	    "[default: %d]\n"
+	    "  --max-streams N           streams at most [default: %d]\n"
+	    "  --sndbuf SIZE             SO_SNDBUF of each subscriber "
+	    "[default: system's]\n"
+	    "\n"
+	    "Timers:\n"
+	    "  --grace SECONDS           for a departing subscriber to drain "
+	    "[default: %d]\n"
+	    "  --hello-timeout SECONDS   for a client to send its hello "
+	    "[default: %d]\n"
+	    "  --stats-interval SECONDS  between summary lines in the log "
+	    "[default: none]\n"
+	    "\n"
+	    "Spool, rings kept on disk across restarts:\n"
+	    "  --spool DIR               keep each ring in DIR/NAME.ring "
+	    "[default: memory]\n"
+	    "  --sync SECONDS            between syncs to disk, 0: each turn "
+	    "[default: %d]\n"
+	    "\n"
+	    "Log, on standard error [default: startup, connections, "
+	    "cut-offs]:\n"
+	    "  -v                        also each subscribe, publish, close; "
+	    "time-stamped\n"
+	    "  -q                        only errors and the \"listening on\" "
+	    "lines\n"
+	    "\n"
+	    "Other:\n"
+	    "  -h, --help                print this help and exit\n"
+	    "  --version                 print the version and exit\n"
+	    "\n"
+	    "ADDR is a socket path, unix:PATH, tcp:HOST:PORT, "
+	    "tcp:[V6ADDR]:PORT or\n"
+	    "tcp::PORT (all addresses).  The default address is $SF_SERVER, "
+	    "else\n"
+	    "$XDG_RUNTIME_DIR/streamfan.sock, else /tmp/streamfan-UID.sock, "
+	    "or the\n"
+	    "sockets passed by a service manager.\n"
+	    "\n"
+	    "Exit status:\n"
+	    "  %-5d  clean shutdown after SIGINT, SIGTERM or SIGHUP\n"
+	    "  %-5d  runtime error: cannot listen, another sfd, a bad ring "
+	    "file, the loop\n"
+	    "         failed\n"
+	    "  %-5d  usage error: bad option or value, sizes that do not "
+	    "fit\n",
+	    DEF_MODE, ring, frame, DEF_LAG_TIME, DEF_STALL, DEF_CLIENTS,
+	    DEF_STREAMS, DEF_GRACE, DEF_HELLO, DEF_SYNC, SF_EXIT_OK, SF_EXIT_ERROR,
+	    SF_EXIT_USAGE);
+}
+
 static uint64_t
 opt_size(const char *opt, const char *arg, uint64_t min, uint64_t max)
 {
@@ -264,7 +366,7 @@ main(int argc, char *argv[])
 	struct server *s = &server;
 	struct config options = { 0 };
 	struct config *cfg = &options;
-	mode_t mode = 0600;
+	mode_t mode = DEF_MODE;
 	gid_t group = (gid_t)-1;
 	const char *e;
 	char msg[256];
@@ -273,22 +375,21 @@ main(int argc, char *argv[])
 	cli_setup("sfd", usage_text);
 	cfg->ring = DEFAULT_RING;
 	cfg->max_lag = 0;          /* no soft limit: the ring is the buffer */
-	cfg->lag_ms = 10000;
-	cfg->stall_ms = 5000;
+	cfg->lag_ms = (uint64_t)DEF_LAG_TIME * 1000;
+	cfg->stall_ms = (uint64_t)DEF_STALL * 1000;
 	cfg->max_frame = DEFAULT_MAX_FRAME;
-	cfg->max_clients = 1024;
-	cfg->max_streams = 64;
-	cfg->grace_ms = 2000;
-	cfg->hello_ms = 5000;
-	cfg->sync_ms = 1000;
+	cfg->max_clients = DEF_CLIENTS;
+	cfg->max_streams = DEF_STREAMS;
+	cfg->grace_ms = (uint64_t)DEF_GRACE * 1000;
+	cfg->hello_ms = (uint64_t)DEF_HELLO * 1000;
+	cfg->sync_ms = (uint64_t)DEF_SYNC * 1000;
 	log_set_level(LOG_INFO);
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":hl:qv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
-			cli_usage(stdout);
-			return 0;
+			help();
 		case O_VERSION:
 			printf("sfd %s\n", SF_VERSION);
 			return 0;

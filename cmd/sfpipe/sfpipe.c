@@ -76,11 +76,79 @@ stop(void)
 }
 
 static const char usage_text[] =
-    "usage: sfpipe [-s ADDR] [-0 | --raw] [--max-frame SIZE] "
-    "[--strict] [--eos] [--retry]\n"
-    "              [--pace | --no-pace] [--min-subscribers N] "
-    "[--timeout SECONDS]\n"
-    "              [STREAM]\n";
+    "usage: sfpipe [-s ADDR] [-0 | --raw] [--max-frame SIZE] [--strict] "
+    "[--eos]\n"
+    "              [--retry] [--pace | --no-pace] [--min-subscribers N]\n"
+    "              [--timeout SECONDS] [STREAM]\n";
+
+/* --help: each option with its default, then the exit statuses.  Lines
+ * fit 80 columns; the option lines are what tests/bats/docs.bats reads. */
+static void __attribute__((noreturn))
+help(void)
+{
+	char frame[NUM_SIZE_LEN];
+
+	num_format_size(DEFAULT_MAX_FRAME, frame, sizeof(frame));
+	cli_help(
+	    "Connection:\n"
+	    "  -s ADDR                   the daemon's address [default: see "
+	    "below]\n"
+	    "  --retry                   wait for the daemon, reconnect when "
+	    "it goes\n"
+	    "\n"
+	    "Records, from standard input [default: lines]:\n"
+	    "  -0                        records end in a NUL byte\n"
+	    "  --raw                     records are frames already: 4-byte "
+	    "length, bytes\n"
+	    "  --max-frame SIZE          skip larger records, or over sfd's "
+	    "[default: %s]\n"
+	    "  --strict                  stop at a larger record instead "
+	    "(exit %d)\n"
+	    "  --eos                     mark the end of the stream after "
+	    "the input\n"
+	    "\n"
+	    "Flow:\n"
+	    "  --pace                    let sfd hold sfpipe back "
+	    "[default: for a file]\n"
+	    "  --no-pace                 never be held back "
+	    "[default: for a pipe]\n"
+	    "  --min-subscribers N       first wait for N subscribers "
+	    "[default: none]\n"
+	    "  --timeout SECONDS         wait this long for them, exit %d "
+	    "[default: no limit]\n"
+	    "\n"
+	    "Other:\n"
+	    "  -h, --help                print this help and exit\n"
+	    "  --version                 print the version and exit\n"
+	    "\n"
+	    "STREAM is 1 to 64 of A-Z a-z 0-9 . _ - [default: %s].  ADDR is "
+	    "a socket\n"
+	    "path, unix:PATH, tcp:HOST:PORT or tcp:[V6ADDR]:PORT; the "
+	    "default is\n"
+	    "$SF_SERVER, else $XDG_RUNTIME_DIR/streamfan.sock, else "
+	    "/tmp/streamfan-UID.sock.\n"
+	    "SIZE is in bytes, or with k, M or G (1k = 1024).\n"
+	    "\n"
+	    "Exit status:\n"
+	    "  %-5d  the input ended and every record was published\n"
+	    "  %-5d  local error: reading standard input, memory, a bad "
+	    "--raw frame\n"
+	    "  %-5d  usage error: bad option, value or stream name\n"
+	    "  %-5d  cannot connect, or refused: sfd is full or denies "
+	    "publishing\n"
+	    "  %-5d  cut off by an operator (sfctl kick)\n"
+	    "  %-5d  sfd shut down or the connection was lost\n"
+	    "  %-5d  protocol error: sfd refused the stream or said "
+	    "something odd\n"
+	    "  %-5d  the subscribers of --min-subscribers were not there in "
+	    "time\n"
+	    "  %-5d  records over --max-frame were skipped (or, with "
+	    "--strict, one met)\n"
+	    "  128+N  stopped by signal N: SIGINT, SIGTERM or SIGHUP\n",
+	    frame, SF_EXIT_SKIPPED, SF_EXIT_TIMEOUT, STREAM_DEFAULT,
+	    SF_EXIT_OK, SF_EXIT_ERROR, SF_EXIT_USAGE, SF_EXIT_CONNECT,
+	    SF_EXIT_EVICTED, SF_EXIT_GONE, SF_EXIT_PROTOCOL, SF_EXIT_TIMEOUT, SF_EXIT_SKIPPED);
+}
 
 /*
  * Read the one control line the daemon sent on sock into c.  Returns
@@ -466,8 +534,7 @@ main(int argc, char *argv[])
 				cli_die(SF_EXIT_USAGE, "%s", e);
 			break;
 		case 'h':
-			cli_usage(stdout);
-			return 0;
+			help();
 		case O_VERSION:
 			printf("sfpipe %s\n", SF_VERSION);
 			return 0;

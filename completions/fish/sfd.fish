@@ -24,5 +24,5 @@ complete -c sfd -l admins -x -a '(__fish_complete_users)' -d 'These may also use
 complete -c sfd -l stats-interval -x -d 'Seconds between summary lines in the log (default 0, none)'
 complete -c sfd -l spool -x -a '(__fish_complete_directories)' -d 'Keep each ring in a file in this folder, kept across restarts'
 complete -c sfd -l sync -x -d 'Seconds between syncs of the spool to disk (default 1; 0 after each append)'
-complete -c sfd -s h -l help -d 'Print usage and exit'
+complete -c sfd -s h -l help -d 'Print the options, their defaults and the exit statuses'
 complete -c sfd -l version -d 'Print version and exit'

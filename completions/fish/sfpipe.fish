@@ -14,5 +14,5 @@ complete -c sfpipe -l pace -d 'Let the daemon hold the publisher back (default f
 complete -c sfpipe -l no-pace -d 'Never be held back (default for a pipe)'
 complete -c sfpipe -l min-subscribers -x -d 'Publish nothing before this many subscribers are there'
 complete -c sfpipe -l timeout -x -d 'Exit 7 when the subscribers are not there within this many seconds'
-complete -c sfpipe -s h -l help -d 'Print usage and exit'
+complete -c sfpipe -s h -l help -d 'Print the options, their defaults and the exit statuses'
 complete -c sfpipe -l version -d 'Print version and exit'

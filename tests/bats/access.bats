@@ -59,7 +59,7 @@ start_sfd_at() {
 	spawn sfd "$SFD" -v -l "$SOCK" "$@"
 	SFD_PID=$sfd_pid
 	ln -sf sfd.err "$LOG"
-	wait_until 10 "grep -q '^sfd: listening on' '$LOG'" ||
+	wait_until 10 "unstamp | grep -q '^sfd: listening on'" ||
 	    fail "sfd did not start"
 }
 

@@ -14,8 +14,8 @@ load helpers
 	assert_exit cat 5
 	assert_eq "sfcat: sfd shut down; next seq 3" "$(cat "$T/cat.err")"
 	assert_eq "$(printf 'a\nb\nc')" "$(cat "$T/cat.out")"
-	grep -qx 'sfd: shutting down' "$LOG"
-	grep -qx 'sfd: exit' "$LOG"
+	unstamp | grep -qx 'sfd: shutting down'
+	unstamp | grep -qx 'sfd: exit'
 	[ ! -e "$SOCK" ]
 }
 
@@ -55,7 +55,8 @@ print("answered")' "$SOCK"
 	kill -TERM "$hold_pid"
 	wait_until 10 "grep -q 'log lines dropped' '$T/drain.out'"
 	line=$(grep 'log lines dropped' "$T/drain.out")
-	[[ $line =~ ^sfd:\ ([0-9]+)\ log\ lines\ dropped:\ standard\ error\ was\ not\ being\ read$ ]] ||
+	# Time-stamped like every line of -v.
+	[[ $line =~ ^${STAMP_RE}sfd:\ ([0-9]+)\ log\ lines\ dropped:\ standard\ error\ was\ not\ being\ read$ ]] ||
 		fail "$line"
 	[ "${BASH_REMATCH[1]}" -gt 1000 ]
 	kill -TERM "$SFD_PID"

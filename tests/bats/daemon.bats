@@ -94,7 +94,7 @@ one_line() {
 	assert_exit cat 5
 	assert_eq "sfcat: sfd shut down; next seq 3" "$(cat "$T/cat.err")"
 	assert_eq "$(printf 'a\nb\nc')" "$(cat "$T/cat.out")"
-	grep -qx 'sfd: shutting down' "$LOG"
+	unstamp | grep -qx 'sfd: shutting down'
 	[ ! -e "$SOCK" ]
 }
 
@@ -129,11 +129,59 @@ one_line() {
 	wait_subscribers 1
 	echo x | publish
 	assert_exit cat 0
-	grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u)[: ]" "$LOG"
-	grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u) gid=$(id -g): .*\<subscribed\>" "$LOG"
+	unstamp | grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u)[: ]"
+	unstamp | grep -E "^sfd: #[0-9]+ pid=$cat_pid uid=$(id -u) gid=$(id -g): .*\<subscribed\>"
 	stop_sfd
-	# Every log line starts with "sfd: ".
-	assert_eq "" "$(grep -v '^sfd: ' "$LOG" || true)"
+	# Every log line starts with the time, then "sfd: ".
+	assert_eq "" "$(grep -Ev "^${STAMP_RE}sfd: " "$LOG" || true)"
+}
+
+# stamped_now FILE: every line of FILE starts with the time as sfd -v
+# writes it, to the millisecond, within a minute before now; prints FILE
+# without the times.
+stamped_now() {
+	local line t now
+	now=$(date -u +%s)
+	while IFS= read -r line; do
+		[[ $line =~ ^([0-9]{4}-[0-9]{2}-[0-9]{2})T([0-9]{2}:[0-9]{2}:[0-9]{2})\.[0-9]{3}Z\ (sfd:\ .+)$ ]] ||
+			fail "no time at the start: $line" || return
+		t=$(date -u -d "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" +%s) ||
+			fail "not a time: $line" || return
+		[ "$t" -le "$now" ] && [ "$t" -ge $((now - 60)) ] ||
+			fail "not within a minute before $(date -u +%FT%TZ -d "@$now"): $line" ||
+			return
+		printf '%s\n' "${BASH_REMATCH[3]}"
+	done <"$1"
+}
+
+@test "-v starts each log line with the time in UTC; without -v no line has one" {
+	start_sfd
+	spawn cat "$SFCAT" -n 1
+	wait_subscribers 1
+	echo x | publish
+	assert_exit cat 0
+	stop_sfd
+	stamped_now "$LOG" >"$T/plain.log"
+	assert_eq "$(wc -l <"$LOG")" "$(wc -l <"$T/plain.log")"
+	assert_eq "sfd: listening on $SOCK" "$(head -n 1 "$T/plain.log")"
+	assert_eq "sfd: exit" "$(tail -n 1 "$T/plain.log")"
+	grep -qx "sfd: #1 pid=$cat_pid uid=$(id -u) gid=$(id -g): subscribed to default at seq 0" "$T/plain.log"
+	# A JOURNAL_STREAM that is not stderr is no journal: times all the same.
+	spawn k env JOURNAL_STREAM=1:1 "$SFD" -v -l "$T/k.sock"
+	wait_until 10 "grep -q 'listening on' '$T/k.err'"
+	kill -TERM "$k_pid"
+	assert_exit k 0
+	assert_eq "$(printf 'sfd: listening on %s\nsfd: shutting down\nsfd: exit' "$T/k.sock")" \
+	    "$(stamped_now "$T/k.err")"
+	# Without -v: "sfd: " first on every line, nothing before it.
+	spawn q "$SFD" -l "$T/q.sock"
+	wait_until 10 "grep -q 'listening on' '$T/q.err'"
+	echo x | publish -s "$T/q.sock"
+	kill -TERM "$q_pid"
+	assert_exit q 0
+	assert_eq "sfd: listening on $T/q.sock" "$(head -n 1 "$T/q.err")"
+	grep -q ': connected$' "$T/q.err"
+	assert_eq "" "$(grep -v '^sfd: ' "$T/q.err" || true)"
 }
 
 @test "-q logs only the listening line during ordinary use" {
@@ -155,8 +203,8 @@ one_line() {
 	spawn sfd "$SFD" -v
 	SFD_PID=$sfd_pid
 	ln -sf sfd.err "$LOG"
-	wait_until 10 "grep -q '^sfd: listening on' '$LOG'"
-	assert_eq "sfd: listening on $XDG_RUNTIME_DIR/streamfan.sock" "$(grep 'listening on' "$LOG")"
+	wait_until 10 "unstamp | grep -q '^sfd: listening on'"
+	assert_eq "sfd: listening on $XDG_RUNTIME_DIR/streamfan.sock" "$(unstamp | grep 'listening on')"
 	[ -S "$XDG_RUNTIME_DIR/streamfan.sock" ]
 	spawn cat "$SFCAT" -n 1
 	wait_subscribers 1
@@ -170,7 +218,7 @@ one_line() {
 	spawn sfd "$SFD" -v -l "unix:$SOCK"
 	SFD_PID=$sfd_pid
 	ln -sf sfd.err "$LOG"
-	wait_until 10 "grep -q '^sfd: listening on' '$LOG'"
+	wait_until 10 "unstamp | grep -q '^sfd: listening on'"
 	[ -S "$SOCK" ]
 	spawn cat "$SFCAT" -s "unix:$SOCK" -n 1
 	wait_subscribers 1
@@ -188,8 +236,8 @@ one_line() {
 	spawn sfd "$SFD" -v
 	SFD_PID=$sfd_pid
 	ln -sf sfd.err "$LOG"
-	wait_until 10 "grep -q '^sfd: listening on' '$LOG'"
-	assert_eq "sfd: listening on $SOCK" "$(grep 'listening on' "$LOG")"
+	wait_until 10 "unstamp | grep -q '^sfd: listening on'"
+	assert_eq "sfd: listening on $SOCK" "$(unstamp | grep 'listening on')"
 	[ ! -e "$XDG_RUNTIME_DIR/streamfan.sock" ]
 	spawn cat "$SFCAT" -n 1
 	wait_subscribers 1
@@ -203,9 +251,9 @@ one_line() {
 	spawn sfd "$SFD" -v -l "$T/a.sock" -l "$T/b.sock"
 	SFD_PID=$sfd_pid
 	ln -sf sfd.err "$LOG"
-	wait_until 10 "[ \$(grep -c '^sfd: listening on' '$LOG') -eq 2 ]"
-	grep -qx "sfd: listening on $T/a.sock" "$LOG"
-	grep -qx "sfd: listening on $T/b.sock" "$LOG"
+	wait_until 10 "[ \$(unstamp | grep -c '^sfd: listening on') -eq 2 ]"
+	unstamp | grep -qx "sfd: listening on $T/a.sock"
+	unstamp | grep -qx "sfd: listening on $T/b.sock"
 	spawn cat "$SFCAT" -s "$T/a.sock" -n 1
 	wait_subscribers 1
 	echo across | publish -s "$T/b.sock"

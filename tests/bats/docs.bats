@@ -6,36 +6,150 @@ load helpers
 
 PROGS="sfd sfpipe sfcat sfctl"
 
-# The options a program takes, one per line: what its --help shows, plus
-# -h, --help and --version.  Fails unless --help works and shows some.
-options_of() {
+# The options --help lists, one per line, sorted: the option column of
+# each line that starts with two spaces and a dash ("  -l ADDR  listen on",
+# "  -h, --help  print").  Fails unless --help works and lists some.
+help_options() {
 	local help
 	help=$("$BUILD/cmd/$1/$1" --help) || fail "$1 --help failed"
-	help=$(tr -c 'A-Za-z0-9-' '\n' <<<"$help" |
-	    grep -E '^-([A-Za-z0-9]|-[a-z][a-z-]*)$') ||
-	    fail "$1 --help shows no option"
-	printf '%s\n' $help -h --help --version | sort -u
+	help=$(sed -nE 's/^  (-[^ ].*)$/\1/p' <<<"$help" | sed -E 's/  .*//' |
+	    grep -oE '(^|[ ,])--?[A-Za-z0-9][a-z-]*' | tr -d ' ,') ||
+	    fail "$1 --help lists no option"
+	sort -u <<<"$help"
 }
 
-# Compare two sorted lists; on a difference, name what is missing where.
+# The options the program's source takes, one per line, sorted: the names
+# in the getopt_long(3) table of cmd/PROG/PROG.c and the letters of its
+# short-option string.  Fails unless it finds both.
+source_options() {
+	local src=$ROOT/cmd/$1/$1.c long short
+	long=$(sed -n '/longopts\[\] = {/,/};/p' "$src" |
+	    sed -nE 's/^[[:space:]]*\{ "([a-z][a-z-]*)",.*/--\1/p')
+	[ -n "$long" ] || fail "$src: no getopt_long table"
+	short=$(grep -oE 'getopt_long\(argc, argv, "[^"]*"' "$src" |
+	    sed -E 's/.*"(.*)"$/\1/' | tr -d ':' | grep -o . | sed 's/^/-/')
+	[ -n "$short" ] || fail "$src: no short-option string"
+	printf '%s\n' $long $short | sort -u
+}
+
+# The options that the OPTIONS of the man page describe.
+man_options() {
+	# mdoc writes --ring as "Fl \-ring" and -l as "Fl l".
+	sed -n '/^\.Sh OPTIONS/,/^\.Sh /p' "$ROOT/cmd/$1/$1.1" |
+	    grep '^\.It' | grep -oE 'Fl (\\-[a-z][a-z-]*|[A-Za-z0-9])' |
+	    sed -E 's/^Fl \\-/--/; s/^Fl /-/' | sort -u
+}
+
+# The options bash completion offers after a lone "-".
+bash_options() {
+	# shellcheck disable=SC1090
+	source "$ROOT/completions/bash/$1"
+	COMP_WORDS=("$1" -)
+	COMP_CWORD=1
+	COMPREPLY=()
+	"_$1"
+	printf '%s\n' "${COMPREPLY[@]}" | sort -u
+}
+
+# The options the fish completion lists.
+fish_options() {
+	# Quoted conditions (-n '... -s 0 -l raw') name options too: only
+	# what stands outside quotes offers one.
+	grep -E "^complete -c $1 " "$ROOT/completions/fish/$1.fish" |
+	    sed -E "s/'[^']*'//g" | grep -oE ' -[sl] [A-Za-z0-9][a-z-]*' |
+	    sed -E 's/^ -s /-/; s/^ -l /--/' | sort -u
+}
+
+# The options the zsh completion lists.
+zsh_options() {
+	# An option opens a spec: '-x[', '--opt=[', '(excl)-x[', '*-x['
+	# (repeatable) or {-h,--help}.  The look-behind needs GNU grep -P,
+	# as on any Linux this project builds on.
+	grep -oP "(?<=['{,)*])--?[A-Za-z0-9][a-z-]*(?=[[=,}])" \
+	    "$ROOT/completions/zsh/_$1" | sort -u
+}
+
+# same_options WHAT WANT GOT [FROM]: compare two sorted lists, WANT from
+# FROM (default --help), GOT from WHAT; on a difference, name what is
+# missing where.
 same_options() {
-	local what=$1 want=$2 got=$3
+	local what=$1 want=$2 got=$3 from=${4:---help}
 	if [ "$want" != "$got" ]; then
-		echo "$what differs from --help (< only in --help, > only in $what):"
+		echo "$what differs from $from (< only in $from, > only in $what):"
 		diff <(echo "$want") <(echo "$got") | grep '^[<>]'
 		return 1
 	fi
 }
 
+@test "every option in each program's source is in its --help, its man page and its three completions" {
+	local p src
+	for p in $PROGS; do
+		src=$(source_options "$p")
+		same_options "--help of $p" "$src" "$(help_options "$p")" \
+		    "cmd/$p/$p.c"
+		same_options "OPTIONS of $p.1" "$src" "$(man_options "$p")" \
+		    "cmd/$p/$p.c"
+		same_options "bash completion of $p" "$src" \
+		    "$(bash_options "$p")" "cmd/$p/$p.c"
+		same_options "fish completion of $p" "$src" \
+		    "$(fish_options "$p")" "cmd/$p/$p.c"
+		same_options "zsh completion of $p" "$src" "$(zsh_options "$p")" \
+		    "cmd/$p/$p.c"
+	done
+}
+
 @test "each man page's OPTIONS list has exactly the program's options" {
 	local p
 	for p in $PROGS; do
-		# mdoc writes --ring as "Fl \-ring" and -l as "Fl l".
-		same_options "OPTIONS of $p.1" "$(options_of "$p")" \
-		    "$(sed -n '/^\.Sh OPTIONS/,/^\.Sh /p' "$ROOT/cmd/$p/$p.1" |
-		    grep '^\.It' | grep -oE 'Fl (\\-[a-z][a-z-]*|[A-Za-z0-9])' |
-		    sed -E 's/^Fl \\-/--/; s/^Fl /-/' | sort -u)"
+		same_options "OPTIONS of $p.1" "$(help_options "$p")" \
+		    "$(man_options "$p")"
 	done
+}
+
+@test "each --help fits 80 columns and gives the exit statuses of its man page" {
+	local p long want got
+	for p in $PROGS; do
+		sfrun "$BUILD/cmd/$p/$p" --help
+		[ "$status" -eq 0 ] || fail "$p --help: exit $status"
+		assert_eq "" "$stderr"
+		long=$(LC_ALL=C awk 'length > 79 || /\t/' <<<"$output")
+		[ -z "$long" ] || fail "$p --help, lines over 79 columns:" \
+		    "$long"
+		# .It 128+ Ns Ar N in the man page is 128+N in --help.
+		want=$(sed -n '/^\.Sh EXIT STATUS/,/^\.Sh /p' \
+		    "$ROOT/cmd/$p/$p.1" | sed -n 's/^\.It //p' |
+		    sed 's/ Ns Ar //')
+		got=$(sed -n '/^Exit status/,$p' <<<"$output" |
+		    sed -nE 's/^  ([0-9]+(\+N)?)  +[^ ].*/\1/p')
+		[ -n "$want" ] || fail "$p.1: no EXIT STATUS"
+		assert_eq "$want" "$got"
+	done
+}
+
+@test "a usage error prints one line and the short usage, not the help, and exits 2" {
+	local p help usage
+	for p in $PROGS; do
+		help=$("$BUILD/cmd/$p/$p" --help)
+		# The usage is what --help starts with, up to the empty line.
+		usage=${help%%$'\n\n'*}
+		[[ $usage == "usage: $p "* ]] || fail "$p --help: $usage"
+		assert_eq "" "$(tail -n +2 <<<"$usage" | grep -v '^ ' || true)"
+		sfrun "$BUILD/cmd/$p/$p" --bogus </dev/null
+		[ "$status" -eq 2 ] || fail "$p --bogus: exit $status"
+		assert_eq "" "$output"
+		assert_eq "$p: unknown option --bogus"$'\n'"$usage" "$stderr"
+	done
+	sfrun "$SFD" -l </dev/null
+	[ "$status" -eq 2 ] || fail "sfd -l: exit $status"
+	assert_eq "" "$output"
+	assert_eq "sfd: option -l needs a value" "${stderr%%$'\n'*}"
+	sfrun "$SFCTL" -s </dev/null
+	[ "$status" -eq 2 ] || fail "sfctl -s: exit $status"
+	assert_eq "" "$output"
+	assert_eq "sfctl: option -s needs a value
+usage: sfctl [-s ADDR] [--json] stats | streams
+       sfctl [-s ADDR] watch [--interval SECONDS]
+       sfctl [-s ADDR] kick ID [--reason TEXT]" "$stderr"
 }
 
 @test "the man pages are clean mdoc (mandoc -Tlint)" {
@@ -51,14 +165,8 @@ same_options() {
 @test "bash completion offers exactly each program's options" {
 	local p
 	for p in $PROGS; do
-		# shellcheck disable=SC1090
-		source "$ROOT/completions/bash/$p"
-		COMP_WORDS=("$p" -)
-		COMP_CWORD=1
-		COMPREPLY=()
-		"_$p"
-		same_options "bash completion of $p" "$(options_of "$p")" \
-		    "$(printf '%s\n' "${COMPREPLY[@]}" | sort -u)"
+		same_options "bash completion of $p" "$(help_options "$p")" \
+		    "$(bash_options "$p")"
 	done
 }
 
@@ -77,12 +185,8 @@ same_options() {
 	local p f
 	for p in $PROGS; do
 		f=$ROOT/completions/fish/$p.fish
-		# Quoted conditions (-n '... -s 0 -l raw') name options too:
-		# only what stands outside quotes offers one.
-		same_options "fish completion of $p" "$(options_of "$p")" \
-		    "$(grep -E "^complete -c $p " "$f" | sed -E "s/'[^']*'//g" |
-		    grep -oE ' -[sl] [A-Za-z0-9][a-z-]*' |
-		    sed -E 's/^ -s /-/; s/^ -l /--/' | sort -u)"
+		same_options "fish completion of $p" "$(help_options "$p")" \
+		    "$(fish_options "$p")"
 		if command -v fish >/dev/null; then
 			fish --no-execute "$f" || fail "$f: fish syntax"
 		fi
@@ -93,12 +197,8 @@ same_options() {
 	local p f
 	for p in $PROGS; do
 		f=$ROOT/completions/zsh/_$p
-		# An option opens a spec: '-x[', '--opt=[', '(excl)-x[',
-		# '*-x[' (repeatable) or {-h,--help}.  The look-behind needs
-		# GNU grep -P, as on any Linux this project builds on.
-		same_options "zsh completion of $p" "$(options_of "$p")" \
-		    "$(grep -oP "(?<=['{,)*])--?[A-Za-z0-9][a-z-]*(?=[[=,}])" \
-		    "$f" | sort -u)"
+		same_options "zsh completion of $p" "$(help_options "$p")" \
+		    "$(zsh_options "$p")"
 		if command -v zsh >/dev/null; then
 			zsh -n "$f" || fail "$f: zsh syntax"
 		fi

@@ -183,6 +183,16 @@ publish() {
 	timeout "$(secs 30)" "$SFPIPE" "$@" 2>>"$T/publish.err"
 }
 
+# What sfd -v starts each log line with, off the journal: the time, UTC to
+# the millisecond, and a space (see DESCRIPTION in sfd(1)).
+STAMP_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z '
+
+# unstamp [FILE]: the daemon's log (FILE, default $LOG) without the time
+# at the start of its lines, to match them by what they say.
+unstamp() {
+	sed -E "s/^$STAMP_RE//" "${1:-$LOG}"
+}
+
 # start_sfd [ARGS]: start the daemon on T/sf.sock with -v (unless
 # SFD_QUIET=1) and ARGS; wait for it to listen; export SF_SERVER.
 start_sfd() {
@@ -191,7 +201,7 @@ start_sfd() {
 	spawn sfd "$SFD" $v -l "$SOCK" "$@"
 	SFD_PID=$sfd_pid
 	ln -sf sfd.err "$LOG"
-	wait_until 10 "grep -q '^sfd: listening on' '$LOG' || [ -s '$T/sfd.rc' ]" ||
+	wait_until 10 "unstamp | grep -q '^sfd: listening on' || [ -s '$T/sfd.rc' ]" ||
 		fail "sfd did not start"
 	if [ -s "$T/sfd.rc" ]; then
 		cat "$LOG" >&2
@@ -255,11 +265,12 @@ state_is() {
 
 # usage_error EXPECTED COMMAND...: COMMAND, stdin from /dev/null, exits 2
 # with nothing on stdout and on stderr the line EXPECTED, then exactly
-# the usage that its --help prints.
+# the usage that its --help starts with (up to its first empty line).
 usage_error() {
 	local want=$1 usage
 	shift
 	usage=$("$1" --help) || fail "$1 --help failed" || return
+	usage=${usage%%$'\n\n'*}
 	sfrun "$@" </dev/null
 	[ "$status" -eq 2 ] || fail "exit $status, not 2: $stderr" || return
 	[ -z "$output" ] || fail "stdout: $output" || return

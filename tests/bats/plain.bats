@@ -6,7 +6,7 @@ load helpers
 
 # plain_port: the port of the plain TCP listener, from the log.
 plain_port() {
-	sed -n 's/^sfd: listening on tcp:127\.0\.0\.1:\([0-9]*\) (plain: frames of stream s)$/\1/p' "$LOG"
+	unstamp | sed -n 's/^sfd: listening on tcp:127\.0\.0\.1:\([0-9]*\) (plain: frames of stream s)$/\1/p'
 }
 
 @test "an origin-style client on --plain-listen gets exactly the data frames, over TCP and a Unix socket; no mark, no control frame" {

@@ -10,7 +10,7 @@ N=3000   # frames of the binary input, empty ones included
 # tcp_port TEXT: the port of the primary's listener whose log line starts
 # with "listening on TEXT" (TEXT ends before the port), e.g. tcp:127.0.0.1:
 tcp_port() {
-	sed -n "s/^sfd: listening on $(printf '%s' "$1" | sed 's/[][]/\\&/g')\([0-9]*\)$/\1/p" "$LOG" | head -n 1
+	unstamp | sed -n "s/^sfd: listening on $(printf '%s' "$1" | sed 's/[][]/\\&/g')\([0-9]*\)$/\1/p" | head -n 1
 }
 
 # has_ipv6: this machine has an IPv6 loopback to listen on.
@@ -21,7 +21,7 @@ has_ipv6() {
 # start_secondary NAME: a daemon on T/NAME.sock, its log T/NAME.err.
 start_secondary() {
 	spawn "$1" "$SFD" -v -l "$T/$1.sock"
-	wait_until 10 "grep -q '^sfd: listening on' '$T/$1.err'"
+	wait_until 10 "unstamp '$T/$1.err' | grep -q '^sfd: listening on'"
 }
 
 # start_relay NAME FROM TO: the relay sfcat (NAMEcat: --reconnect, state
@@ -127,9 +127,9 @@ stop_relay() {
 		assert_file_eq "$T/in" "$T/leaf$s.out"
 		[ ! -s "$T/leaf$s.err" ] || fail "leaf$s: $(cat "$T/leaf$s.err")"
 	done
-	grep -Eq '^sfd: #[0-9]+ addr=127\.0\.0\.1:[0-9]+: subscribed to s at seq 0$' "$LOG"
+	unstamp | grep -Eq '^sfd: #[0-9]+ addr=127\.0\.0\.1:[0-9]+: subscribed to s at seq 0$'
 	if has_ipv6; then
-		grep -Eq '^sfd: #[0-9]+ addr=\[::1\]:[0-9]+: subscribed to s at seq 0$' "$LOG"
+		unstamp | grep -Eq '^sfd: #[0-9]+ addr=\[::1\]:[0-9]+: subscribed to s at seq 0$'
 	fi
 	for s in a b; do
 		stop_relay $s
@@ -224,7 +224,7 @@ relay_kill() {
 	done
 	[[ $output =~ $'\n'a\.state:\ epoch=[0-9a-f]{16}\ next=20000$'\n' ]] || fail "no state: $output"
 	if has_ipv6; then
-		grep -Eqx 'sfd: listening on tcp:\[::1\]:[0-9]+' <<<"$output" || fail "$output"
+		grep -Eqx "${STAMP_RE}sfd: listening on tcp:\[::1\]:[0-9]+" <<<"$output" || fail "$output"
 	else
 		grep -qF 'no IPv6 loopback on this machine' <<<"$output" || fail "$output"
 	fi

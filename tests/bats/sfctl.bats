@@ -81,7 +81,7 @@ records() {
 	assert_exit victim 4
 	assert_eq "sfcat: evicted: cut off by an operator (uid $(id -u): maintenance); first frame not received: seq 0" \
 	    "$(cat "$T/victim.err")"
-	wait_until 5 "grep -q '^sfd: #$id .*: kicked by #[0-9]* (uid $(id -u)): maintenance$' '$LOG'"
+	wait_until 5 "unstamp | grep -q '^sfd: #$id .*: kicked by #[0-9]* (uid $(id -u)): maintenance$'"
 	printf 'a\nb\nc\n' | publish x
 	assert_exit other 0
 	assert_eq "a b c" "$(echo $(cat "$T/other.out"))"
@@ -149,13 +149,13 @@ records() {
 @test "over TCP, control is refused unless --admins lists the address" {
 	start_sfd -l tcp:127.0.0.1:0
 	local port
-	port=$(sed -n 's/^sfd: listening on tcp:127.0.0.1:\([0-9]*\)$/\1/p' "$LOG")
+	port=$(unstamp | sed -n 's/^sfd: listening on tcp:127.0.0.1:\([0-9]*\)$/\1/p')
 	sfrun "$SFCTL" -s "tcp:127.0.0.1:$port" stats
 	assert_eq 3 "$status"
 	assert_eq "sfctl: sfd refused: reason=denied" "$stderr"
 	stop_sfd
 	start_sfd -l tcp:127.0.0.1:0 --admins tcp:127.0.0.1
-	port=$(sed -n 's/^sfd: listening on tcp:127.0.0.1:\([0-9]*\)$/\1/p' "$LOG")
+	port=$(unstamp | sed -n 's/^sfd: listening on tcp:127.0.0.1:\([0-9]*\)$/\1/p')
 	sfrun "$SFCTL" -s "tcp:127.0.0.1:$port" --json stats
 	assert_eq 0 "$status"
 	[[ $(jq -r '.clients[] | select(.role == "ctl") | .peer' <<<"$output") =~ ^127\.0\.0\.1:[0-9]+$ ]] ||
@@ -178,7 +178,7 @@ records() {
 	start_sfd --stats-interval 1
 	spawn sub "$SFCAT" x
 	wait_subscribers 1
-	wait_until 10 "[ \$(grep -c '^sfd: stats: 1 clients (0 publishing, 1 subscribed, 0 behind), 1 streams, 0 records in, 0 bytes out to current subscribers, 0 cut off$' '$LOG') -ge 2 ]"
+	wait_until 10 "[ \$(unstamp | grep -c '^sfd: stats: 1 clients (0 publishing, 1 subscribed, 0 behind), 1 streams, 0 records in, 0 bytes out to current subscribers, 0 cut off$') -ge 2 ]"
 }
 
 @test "an answer longer than the daemon's buffer comes whole: 400 clients" {

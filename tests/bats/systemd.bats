@@ -11,7 +11,7 @@ ACTIVATE=$BATS_TEST_DIRNAME/activate.py
 activated() {
 	spawn act python3 "$ACTIVATE" "$SOCK" "$1" "$SFD" -v
 	ln -sf act.err "$LOG"
-	wait_until 10 "[ \$(grep -c '^sfd: listening on' '$LOG') -ge 2 ]"
+	wait_until 10 "[ \$(unstamp | grep -c '^sfd: listening on') -ge 2 ]"
 	export SF_SERVER=$SOCK
 }
 
@@ -22,9 +22,9 @@ sfd_run_pid() {
 
 @test "passed sockets are adopted: the Unix one speaks the protocol, the one named plain-s serves bare frames; the socket file stays" {
 	activated 1
-	grep -qx "sfd: listening on $SOCK (passed by the service manager)" "$LOG"
+	unstamp | grep -qx "sfd: listening on $SOCK (passed by the service manager)"
 	port=$(cat "$SOCK.port")
-	grep -qx "sfd: listening on tcp:127.0.0.1:$port (plain: frames of stream s)" "$LOG"
+	unstamp | grep -qx "sfd: listening on tcp:127.0.0.1:$port (plain: frames of stream s)"
 	spawn cat "$SFCAT" -n 2 s
 	spawn plain python3 "$BATS_TEST_DIRNAME/streamclient.py" "127.0.0.1:$port"
 	wait_subscribers 2
@@ -54,6 +54,29 @@ sfd_run_pid() {
 	[ ! -s "$T/cat.err" ] || fail "sfcat: $(cat "$T/cat.err")"
 	kill -TERM "$(sfd_run_pid)"
 	assert_exit act 0
+}
+
+@test "under systemd-socket-activate: sfd starts on the first connection, serves it on the passed socket and leaves the socket file" {
+	command -v systemd-socket-activate >/dev/null ||
+	    skip "systemd-socket-activate is not installed (it comes with systemd)"
+	# It listens, then on the first connection execs sfd in its place:
+	# the same pid, the socket as fd 3, LISTEN_FDNAMES=main.
+	spawn act systemd-socket-activate -l "$SOCK" --fdname=main "$SFD" -v
+	ln -sf act.err "$LOG"
+	wait_until 10 "grep -qF 'Listening on $SOCK' '$LOG'"
+	assert_no_match 'sfd: ' "$LOG"
+	spawn cat "$SFCAT" -s "$SOCK" -n 1 s
+	wait_subscribers 1
+	unstamp | grep -qx "sfd: listening on $SOCK (passed by the service manager)"
+	printf 'x\n' | publish -s "$SOCK" s
+	assert_exit cat 0
+	assert_eq x "$(cat "$T/cat.out")"
+	assert_eq "" "$(cat "$T/cat.err")"
+	kill -TERM "$act_pid"
+	assert_exit act 0
+	unstamp | grep -qx 'sfd: exit'
+	# Not ours to remove: the activator's socket file is left in place.
+	[ -S "$SOCK" ]
 }
 
 @test "readiness: READY=1 once listening, a STATUS= each --stats-interval, then STOPPING=1 at shutdown, on NOTIFY_SOCKET" {

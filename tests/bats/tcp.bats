@@ -7,7 +7,7 @@ load helpers
 # tcp_port TEXT: the port of the listener whose log line starts with
 # "listening on TEXT" (TEXT ends before the port), e.g. tcp:127.0.0.1:
 tcp_port() {
-	sed -n "s/^sfd: listening on $(printf '%s' "$1" | sed 's/[][]/\\&/g')\([0-9]*\)$/\1/p" "$LOG" | head -n 1
+	unstamp | sed -n "s/^sfd: listening on $(printf '%s' "$1" | sed 's/[][]/\\&/g')\([0-9]*\)$/\1/p" | head -n 1
 }
 
 # has_ipv6: this machine has an IPv6 loopback to listen on.
@@ -31,8 +31,8 @@ has_ipv6() {
 		assert_file_eq "$T/in" "$T/$x.out"
 		[ ! -s "$T/$x.err" ] || fail "$x: $(cat "$T/$x.err")"
 	done
-	grep -Eq '^sfd: #[0-9]+ addr=127\.0\.0\.1:[0-9]+: subscribed to s at seq 0$' "$LOG"
-	grep -Eq '^sfd: #[0-9]+ addr=\[::1\]:[0-9]+: subscribed to s at seq 0$' "$LOG"
+	unstamp | grep -Eq '^sfd: #[0-9]+ addr=127\.0\.0\.1:[0-9]+: subscribed to s at seq 0$'
+	unstamp | grep -Eq '^sfd: #[0-9]+ addr=\[::1\]:[0-9]+: subscribed to s at seq 0$'
 	stop_sfd
 }
 
@@ -62,7 +62,7 @@ has_ipv6() {
 	sfrun "$SFPIPE" -s "tcp:127.0.0.1:$port" s </dev/null
 	[ "$status" -eq 3 ]
 	assert_eq "sfpipe: sfd refused: reason=denied (publishing over TCP needs sfd --publishers to name this host: tcp or tcp:ADDR/PREFIX)" "$stderr"
-	grep -Eq '^sfd: #[0-9]+ addr=127\.0\.0\.1:[0-9]+: ERR reason=denied \(publishing over TCP needs --publishers tcp or tcp:ADDR/PREFIX\)$' "$LOG"
+	unstamp | grep -Eq '^sfd: #[0-9]+ addr=127\.0\.0\.1:[0-9]+: ERR reason=denied \(publishing over TCP needs --publishers tcp or tcp:ADDR/PREFIX\)$'
 	# Publishing on the Unix socket is not affected.
 	printf 'x\n' | publish s
 	stop_sfd
@@ -154,7 +154,7 @@ for i in range(100000): sys.stdout.write("%06d %s\n" % (i, "t" * 392))' >"$T/in"
 	start_sfd -l tcp:127.0.0.1:0
 	port=$(tcp_port tcp:127.0.0.1:)
 	spawn second "$SFD" -v -l "$T/second.sock"
-	wait_until 10 "grep -q '^sfd: listening on' '$T/second.err'"
+	wait_until 10 "unstamp '$T/second.err' | grep -q '^sfd: listening on'"
 	sfraw gen raw 7 3000 >"$T/in"
 	spawn leaf "$SFCAT" -s "$T/second.sock" --raw -n 3000 s
 	wait_until 10 "grep -q 'subscribed to s' '$T/second.err'"

@@ -185,15 +185,18 @@ for i in range(500): sys.stdout.write("%04d%s\n" % (i, "z" * 2040))' >"$T/in"
 	usage_error "sfpipe: bad stream name \"$long\": use 1 to 64 of A-Z a-z 0-9 . _ -" "$SFPIPE" "$long"
 }
 
-@test "--help prints usage on stdout and exits 0" {
-	for prog in sfd sfpipe sfcat; do
+@test "--help prints the usage and then the options on stdout and exits 0" {
+	for prog in sfd sfpipe sfcat sfctl; do
 		for opt in --help -h; do
 			sfrun "$BUILD/cmd/$prog/$prog" "$opt"
 			[ "$status" -eq 0 ]
 			[ -z "$stderr" ]
 			[[ $output == "usage: $prog "* ]]
-			# The same text as after a usage error.
-			"$BUILD/cmd/$prog/$prog" --bogus 2>&1 | tail -n +2 | cmp - <(printf '%s\n' "$output")
+			# Up to the empty line, the same text as after a
+			# usage error; then the options.
+			"$BUILD/cmd/$prog/$prog" --bogus 2>&1 | tail -n +2 |
+			    cmp - <(printf '%s\n' "${output%%$'\n\n'*}")
+			grep -qx '  -h, --help                print this help and exit' <<<"$output"
 		done
 	done
 }

@@ -45,7 +45,7 @@ for i in range(1, 2001):
 	[[ $stderr =~ ^curl:\ \(7\)\ [^$'\n']+$'\n'http-upstream:\ curl\ exited\ 7$ ]] || fail "$stderr"
 	# Nothing was published: the next publisher starts at seq 0 too.
 	printf 'x\n' | publish s
-	assert_eq 2 "$(grep -Ec '^sfd: #[0-9]+ pid=[0-9]+ uid=[0-9]+ gid=[0-9]+: publishing to s at seq 0$' "$LOG")"
+	assert_eq 2 "$(unstamp | grep -Ec '^sfd: #[0-9]+ pid=[0-9]+ uid=[0-9]+ gid=[0-9]+: publishing to s at seq 0$')"
 	stop_sfd
 }
 

@@ -428,7 +428,7 @@ run_streamfan() { # K run MODE (default, paced, sized, tcp-sub, tcp-all, spool, 
 	SUB=$SOCK PUB=$SOCK
 	case $mode in
 	tcp-*)
-		SUB=tcp:127.0.0.1:$(sed -n 's/^sfd: listening on tcp:127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$d/sfd.log" | head -n 1)
+		SUB=tcp:127.0.0.1:$(sed -n 's/^\([0-9T:.-]*Z \)\{0,1\}sfd: listening on tcp:127\.0\.0\.1:\([0-9][0-9]*\)$/\2/p' "$d/sfd.log" | head -n 1)
 		[ "$mode" = tcp-all ] && PUB=$SUB ;;
 	esac
 	export SUB PUB
@@ -482,7 +482,7 @@ run_streamfan() { # K run MODE (default, paced, sized, tcp-sub, tcp-all, spool, 
 	rcs=$(cat "$d"/c*.rc 2>/dev/null | sort | uniq -c | awk '$2 != 0 { printf "%s%s sfcat exited %s", sep, $1, $2; sep = ", " }')
 	[ -n "$rcs" ] && add_note "$rcs"
 	ev=$(grep -c evicted "$d/sfd.log" 2>/dev/null) || ev=0
-	[ "$ev" -gt 0 ] && add_note "$ev of $k evicted, first: $(grep -m1 evicted "$d/sfd.log" | sed -e 's/^sfd: #[0-9]* pid=[0-9]* uid=[0-9]* gid=[0-9]*: //' -e 's/^sfd: #[0-9]* addr=[^ ]*: //')"
+	[ "$ev" -gt 0 ] && add_note "$ev of $k evicted, first: $(grep -m1 evicted "$d/sfd.log" | sed -e 's/^\([0-9T:.-]*Z \)\{0,1\}sfd: #[0-9]* pid=[0-9]* uid=[0-9]* gid=[0-9]*: //' -e 's/^\([0-9T:.-]*Z \)\{0,1\}sfd: #[0-9]* addr=[^ ]*: //')"
 	st=$(verdict)
 	if [ "$st" = ok ]; then
 		record "$CASE" "$tool" "$r" ok "$(elapsed "$t0" "$tend")" 0 0 0 "$dcpu" "$(busy_pct $c0t $c0i $c1t $c1i)"

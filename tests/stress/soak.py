@@ -289,8 +289,9 @@ def chaos(d, seconds, seed, sfcat, sock, sfd_pid, feed_stop):
 
 # --- check ------------------------------------------------------------------
 
-RE_SUB = re.compile(r"^sfd: #\d+ pid=(\d+) .*: subscribed to %s at seq (\d+)$"
-                    % STREAM)
+# sfd -v starts each line with the time: 2026-12-03T15:06:02.123Z
+RE_SUB = re.compile(r"^\S+Z sfd: #\d+ pid=(\d+) .*: subscribed to %s at seq "
+                    r"(\d+)$" % STREAM)
 RE_SKIP = re.compile(r"^sfcat: skipped (\d+) frames \(seq (\d+)\.\.(\d+)\)$")
 RE_LOST = re.compile(r"^sfcat: lost (\d+) frames \(seq (\d+)\.\.(\d+)\): "
                      r"no longer in the ring$")

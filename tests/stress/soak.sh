@@ -111,7 +111,7 @@ say "$seconds s, seed $seed, $rate records/s, work folder $dir"
 "$SFD" -v -l "$sock" --ring 1M --max-lag 256k --max-frame 16k --grace 1 \
     2>"$dir/sfd.log" &
 sfd_pid=$!
-wait_for 10 "grep -q '^sfd: listening on' '$dir/sfd.log'" ||
+wait_for 10 "grep -q '^[0-9T:.-]*Z sfd: listening on' '$dir/sfd.log'" ||
 	die "sfd did not start: $(cat "$dir/sfd.log")"
 
 python3 "$here/sfstress.py" feed r "$rate" "$dir/feed.stop" "$dir/published" \
@@ -158,7 +158,7 @@ else
 	say "FAIL: sfd still running 10 s after SIGTERM"
 	fail=1
 fi
-grep -v '^sfd: ' "$dir/sfd.log" | head -n 5 | sed 's/^/soak: sfd log: /'
+grep -v '^[0-9T:.-]*Z sfd: ' "$dir/sfd.log" | head -n 5 | sed 's/^/soak: sfd log: /'
 
 python3 "$here/soak.py" check "$dir" || fail=1
 

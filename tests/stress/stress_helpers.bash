@@ -122,5 +122,5 @@ tally_count() {
 
 # logged_by PID WORD: the daemon logged WORD in a line about client PID.
 logged_by() {
-	grep -E "^sfd: #[0-9]+ pid=$1 .*$2" "$LOG"
+	unstamp | grep -E "^sfd: #[0-9]+ pid=$1 .*$2"
 }

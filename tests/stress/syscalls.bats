@@ -16,8 +16,8 @@ setup_file() {
 	spawn sfd env LD_PRELOAD="$FAULT" SF_FAULT_EPOLL_WAIT=1 \
 	    "$SFD" -v -l "$SOCK"
 	assert_exit sfd 1
-	grep -qx 'sfd: epoll_wait: Invalid argument' "$T/sfd.err"
-	grep -qx 'sfd: stopping on an error' "$T/sfd.err"
+	unstamp "$T/sfd.err" | grep -qx 'sfd: epoll_wait: Invalid argument'
+	unstamp "$T/sfd.err" | grep -qx 'sfd: stopping on an error'
 	[ ! -e "$SOCK" ]
 }
 
