@@ -28,6 +28,8 @@ struct ring {
 	uint64_t head_seq, tail_seq;
 	struct mark *index;    /* size / INDEX_BLOCK slots */
 	size_t nmarks;
+	int fd;                /* ring_map's file, written with pwrite; or -1 */
+	off_t off;             /* where the ring starts in it */
 };
 
 /*
@@ -78,6 +80,7 @@ ring_over(unsigned char *base, size_t size)
 		goto fail;
 	r->base = base;
 	r->size = size;
+	r->fd = -1;
 	r->nmarks = size / INDEX_BLOCK;
 	if ((r->index = malloc(r->nmarks * sizeof(*r->index))) == NULL)
 		goto fail;
@@ -131,9 +134,15 @@ ring_map(int fd, off_t off, size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
+	struct ring *r;
+
 	if ((base = map_twice(fd, off, size)) == NULL)
 		return NULL;
-	return ring_over(base, size);
+	if ((r = ring_over(base, size)) != NULL) {
+		r->fd = fd;
+		r->off = off;
+	}
+	return r;
 }
 
 void
@@ -198,6 +207,34 @@ index_frame(struct ring *r, uint64_t pos, uint64_t seq)
 	}
 }
 
+/*
+ * Copy len bytes to the ring at pos.  A file's ring is written with
+ * pwrite(2): through the page cache, the mapping sees the same pages, and
+ * the pages are dirtied without a page fault each (several times cheaper
+ * than storing through a shared file mapping).  Should a write fail, the
+ * rest is stored through the mapping: the same pages in the end.
+ */
+static void
+copy_in(struct ring *r, uint64_t pos, const unsigned char *p, size_t len)
+{
+	size_t at = (size_t)(pos % r->size), n;
+	ssize_t w;
+
+	while (r->fd != -1 && len > 0) {
+		n = len < r->size - at ? len : r->size - at;
+		if ((w = pwrite(r->fd, p, n, r->off + (off_t)at)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		p += w;
+		len -= (size_t)w;
+		at = (at + (size_t)w) % r->size;
+	}
+	if (len > 0)
+		memcpy(r->base + at, p, len);
+}
+
 uint64_t
 ring_append(struct ring *r, const unsigned char *frames, size_t len)
 {
@@ -205,7 +242,7 @@ ring_append(struct ring *r, const unsigned char *frames, size_t len)
 	size_t off;
 
 	ring_make_room(r, len);
-	memcpy(r->base + r->head % r->size, frames, len);
+	copy_in(r, r->head, frames, len);
 	for (off = 0; off < len; off += frame_size(frames + off)) {
 		index_frame(r, r->head + off, r->head_seq + n);
 		n += (uint64_t)is_data(frames + off);

@@ -33,7 +33,8 @@ size_t ring_round(size_t size);
  * An empty ring over size bytes of file fd from offset off (a multiple of
  * the page size), mapped shared, so what is appended is in the file.  size
  * must be as ring_round() gives it and the file at least off + size long.
- * fd may be closed after.  NULL with errno set on failure.
+ * Appends are written to fd, which must stay open until ring_free().
+ * NULL with errno set on failure.
  */
 struct ring *ring_map(int fd, off_t off, size_t size);
 
