@@ -164,7 +164,7 @@ assert_exit() {
 
 # sfrun COMMAND...: bats' run with stderr apart ($output, $stderr), bounded.
 sfrun() {
-	run --separate-stderr timeout "$(secs 30)" "$@"
+	run --separate-stderr timeout -k 5 "$(secs 30)" "$@"
 	printf '%s\n' "$stderr" >>"$T/run.err"
 }
 
@@ -180,7 +180,7 @@ client() {
 # publish [SFPIPE-ARGS]: sfpipe in the foreground, stdin from the caller,
 # bounded; its stderr is kept for the sanitizer check.
 publish() {
-	timeout "$(secs 30)" "$SFPIPE" "$@" 2>>"$T/publish.err"
+	timeout -k 5 "$(secs 30)" "$SFPIPE" "$@" 2>>"$T/publish.err"
 }
 
 # What sfd -v starts each log line with, off the journal: the time, UTC to
