@@ -1060,8 +1060,17 @@ test_spool_parse_records(void)
 		{ { 0, 0, 3, 1 }, "a frame in 3 bytes" },
 		{ { UINT64_MAX, 0, 0, 0 }, "tail past head by wrapping" },
 		{ { 0, UINT64_MAX, 10, 0 }, "tail_seq past head_seq" },
+		/* Positions and seqs count from the ring's creation and
+		 * never wrap: none so near the end of their range that the
+		 * next appends would, and no more data frames before a
+		 * position than 4-byte frames fit. */
+		{ { UINT64_MAX - 100, 0, UINT64_MAX - 100, 0 },
+		    "positions about to wrap" },
+		{ { (UINT64_MAX >> 1) + 1, 0, (UINT64_MAX >> 1) + 1, 0 },
+		    "positions past half their range" },
+		{ { 100, 26, 100, 26 }, "more data frames than bytes before" },
 	};
-	struct spool_pos ok = { 0, 0, 8, 2 };
+	struct spool_pos ok = { 0, 0, 8, 2 }, p;
 	struct spool_header h;
 	struct hdr_fix x;
 	size_t i;
@@ -1092,6 +1101,15 @@ test_spool_parse_records(void)
 		put_rec(x.hdr, OFF_SYNCED, 1, 3, &ok);
 		CHECK(parses(&x, "other", &h));
 	}
+	/* The limits themselves are fine. */
+	p = (struct spool_pos){ 100, 25, 100, 25 };
+	put_rec(x.hdr, OFF_LIVE, 1, 7, &p);
+	CHECK(parses(&x, "boot-a", &h));
+	p = (struct spool_pos){ (UINT64_MAX >> 1) - 4096,
+	    ((UINT64_MAX >> 1) - 4096) / 4, UINT64_MAX >> 1,
+	    (UINT64_MAX >> 1) / 4 };
+	put_rec(x.hdr, OFF_LIVE, 1, 7, &p);
+	CHECK(parses(&x, "boot-a", &h));
 	/* No valid record: neither copy of the pair that counts. */
 	put_rec(x.hdr, OFF_LIVE, 1, 7, &ok);
 	put_rec(x.hdr, OFF_SYNCED, 1, 3, &ok);
