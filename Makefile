@@ -38,7 +38,7 @@ SFCAT_SRC = cmd/sfcat/sfcat.c
 SFCTL_SRC = cmd/sfctl/sfctl.c
 UNIT_SRC  = tests/unit/test_frame.c tests/unit/test_ctl.c \
             tests/unit/test_num.c tests/unit/test_addr.c \
-            tests/unit/test_ring.c tests/unit/unit.c
+            tests/unit/test_ring.c tests/unit/test_spool.c tests/unit/unit.c
 
 LIB_OBJ   = $(LIB_SRC:%.c=$(O)/%.o)
 SFD_OBJ   = $(SFD_SRC:%.c=$(O)/%.o)

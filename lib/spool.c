@@ -38,6 +38,10 @@
 #define REC_FIELDS   5
 #define REC_LEN      48
 
+/* The largest head a record may name: half the range, more than a
+ * stream takes in decades at any rate a socket carries. */
+#define POS_MAX      (UINT64_MAX >> 1)
+
 struct spool {
 	int fd;
 	unsigned char *hdr;          /* the header page, mapped shared */
@@ -238,7 +242,12 @@ spool_parse(const unsigned char *hdr, size_t len, uint64_t file_size,
 	if (!(h->same_boot && read_record(hdr + OFF_LIVE, &gen, &h->pos) == 0)
 	    && read_record(hdr + OFF_SYNCED, &gen, &h->pos) == -1)
 		return fail(why, cap, "no valid position record");
+	/* Positions and seqs count from the ring's creation and never wrap
+	 * (ring.h): a record that has them near the end of their range, or
+	 * more data frames before a position than 4-byte frames fit, was
+	 * not written by sfd, and appending after it would wrap them. */
 	if (p->head < p->tail || p->head - p->tail > h->ring_size ||
+	    p->head > POS_MAX || p->tail_seq > p->tail / 4 ||
 	    p->head_seq < p->tail_seq ||
 	    p->head_seq - p->tail_seq > (p->head - p->tail) / 4)
 		return fail(why, cap, "damaged position record");

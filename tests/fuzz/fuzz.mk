@@ -14,7 +14,7 @@
 FUZZ_SECONDS  = 60
 FUZZ_CC       = clang
 FUZZ_OUT      = tests/fuzz/out
-FUZZ_TARGETS  = fuzz_frame fuzz_ctl fuzz_parse fuzz_ring fuzz_client
+FUZZ_TARGETS  = fuzz_frame fuzz_ctl fuzz_parse fuzz_ring fuzz_client fuzz_spool
 # Every libFuzzer run gets these; FUZZ_ARGS adds more (-jobs=N, -dict=...).
 FUZZ_ARGS     =
 FUZZ_RUN_ARGS = -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -114,6 +114,7 @@ main(void)
 	suite_num();
 	suite_addr();
 	suite_ring();
+	suite_spool();
 	printf("%d passed, %d failed\n", passed, failed);
 	if (fflush(stdout) == EOF)
 		return 1;

@@ -45,5 +45,6 @@ void suite_ctl(void);
 void suite_num(void);
 void suite_addr(void);
 void suite_ring(void);
+void suite_spool(void);
 
 #endif
