@@ -35,8 +35,8 @@
 
 /* A record: gen, tail, tail_seq, head, head_seq, then the check of the
  * five.  Of the two copies the valid one with the larger gen counts. */
-#define REC_FIELDS   5
-#define REC_LEN      48
+#define REC_CHECK    ((size_t)40)   /* the check, after five u64 */
+#define REC_LEN      ((size_t)48)
 
 /* The largest head a record may name: half the range, more than a
  * stream takes in decades at any rate a socket carries. */
@@ -145,11 +145,11 @@ static int
 read_record(const unsigned char *p, uint64_t *gen, struct spool_pos *pos)
 {
 	const unsigned char *r, *best = NULL;
-	int i;
+	size_t i;
 
 	for (i = 0; i < 2; i++) {
 		r = p + i * REC_LEN;
-		if (get64(r + 8 * REC_FIELDS) != check(r, 8 * REC_FIELDS) ||
+		if (get64(r + REC_CHECK) != check(r, REC_CHECK) ||
 		    get64(r) == 0)
 			continue;
 		if (best == NULL || get64(r) > get64(best))
@@ -173,9 +173,9 @@ read_record(const unsigned char *p, uint64_t *gen, struct spool_pos *pos)
 static void
 write_record(unsigned char *p, uint64_t gen, const struct spool_pos *pos)
 {
-	unsigned char *r = p + (gen % 2) * REC_LEN;
+	unsigned char *r = p + (size_t)(gen % 2) * REC_LEN;
 
-	put64(r + 8 * REC_FIELDS, 0);
+	put64(r + REC_CHECK, 0);
 	atomic_signal_fence(memory_order_seq_cst);
 	put64(r, gen);
 	put64(r + 8, pos->tail);
@@ -183,7 +183,7 @@ write_record(unsigned char *p, uint64_t gen, const struct spool_pos *pos)
 	put64(r + 24, pos->head);
 	put64(r + 32, pos->head_seq);
 	atomic_signal_fence(memory_order_seq_cst);
-	put64(r + 8 * REC_FIELDS, check(r, 8 * REC_FIELDS));
+	put64(r + REC_CHECK, check(r, REC_CHECK));
 }
 
 static void
@@ -224,7 +224,7 @@ spool_parse(const unsigned char *hdr, size_t len, uint64_t file_size,
 	if (file_size != hdr_len + h->ring_size)
 		return fail(why, cap, "the file is %llu bytes; its header "
 		    "says %llu", (unsigned long long)file_size,
-		    (unsigned long long)(hdr_len + h->ring_size));
+		    (unsigned long long)hdr_len + h->ring_size);
 	for (i = 0; i < SPOOL_EPOCH_LEN; i++)
 		if (strchr("0123456789abcdef", hdr[OFF_EPOCH + i]) == NULL ||
 		    hdr[OFF_EPOCH + i] == '\0')
@@ -318,7 +318,8 @@ spool_create(int dirfd, const char *name, size_t ring_size,
 	put32(buf + OFF_HDR_LEN, (uint32_t)hdr_len);
 	put64(buf + OFF_RING, ring_size);
 	memcpy(buf + OFF_EPOCH, epoch, SPOOL_EPOCH_LEN);
-	memcpy(buf + OFF_NAME, name, strlen(name));
+	/* NUL-padded: buf is zeroed and the field longer than any name. */
+	memcpy(buf + OFF_NAME, name, strnlen(name, SPOOL_NAME_MAX));
 	put64(buf + OFF_CHECK, check(buf, OFF_CHECK));
 	snprintf((char *)buf + OFF_BOOT, BOOT_FIELD, "%s", spool_boot_id());
 	write_record(buf + OFF_LIVE, 1, &zero);

@@ -269,7 +269,8 @@ static size_t
 sync_room(const struct stream *st)
 {
 	size_t quarter = ring_size(st->ring) / 4;
-	size_t append = APPEND_MAX + st->srv->cfg.max_frame + 2 * FRAME_HDR;
+	size_t append = APPEND_MAX + st->srv->cfg.max_frame +
+	    (size_t)2 * FRAME_HDR;
 
 	return quarter > append ? quarter : append;
 }
