@@ -62,4 +62,21 @@ void cli_die(int code, const char *fmt, ...)
  * errno on error. */
 int cli_ignore_sigpipe(void);
 
+/*
+ * The end of sfcat's and sfpipe's --help options, and what their words
+ * mean: part of a cli_help() format, taking STREAM_DEFAULT for its %s.
+ */
+#define CLI_HELP_TOOL_END \
+	"Other:\n" \
+	"  -h, --help                print this help and exit\n" \
+	"  --version                 print the version and exit\n" \
+	"\n" \
+	"STREAM is 1 to 64 of A-Z a-z 0-9 . _ - [default: %s].  ADDR is a " \
+	"socket\n" \
+	"path, unix:PATH, tcp:HOST:PORT or tcp:[V6ADDR]:PORT; the default " \
+	"is\n" \
+	"$SF_SERVER, else $XDG_RUNTIME_DIR/streamfan.sock, else " \
+	"/tmp/streamfan-UID.sock.\n" \
+	"SIZE is in bytes, or with k, M or G (1k = 1024).\n"
+
 #endif
