@@ -30,7 +30,7 @@ LIB_SRC   = lib/addr.c lib/cli.c lib/ctl.c lib/frame.c lib/io.c lib/num.c lib/pr
             lib/ring.c lib/session.c lib/spool.c
 SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/access.c cmd/sfd/client.c cmd/sfd/hello.c \
             cmd/sfd/control.c cmd/sfd/input.c cmd/sfd/listener.c cmd/sfd/log.c \
-            cmd/sfd/output.c \
+            cmd/sfd/output.c cmd/sfd/restore.c \
             cmd/sfd/publisher.c cmd/sfd/queue.c cmd/sfd/server.c \
             cmd/sfd/stream.c cmd/sfd/subscriber.c cmd/sfd/systemd.c
 SFPIPE_SRC = cmd/sfpipe/sfpipe.c

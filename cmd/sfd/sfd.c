@@ -31,6 +31,7 @@
 #include "num.h"
 #include "output.h"
 #include "proto.h"
+#include "restore.h"
 #include "server.h"
 #include "systemd.h"
 #include "sfd.h"
@@ -553,7 +554,7 @@ main(int argc, char *argv[])
 		    sizeof(why))) == -1)
 			cli_die(SF_EXIT_ERROR, "--spool %s: %s", cfg->spool,
 			    why);
-		if (stream_restore_all(s, why, sizeof(why)) == -1) {
+		if (restore_spool(s, why, sizeof(why)) == -1) {
 			server_free(s);
 			cli_die(SF_EXIT_ERROR, "%s", why);
 		}

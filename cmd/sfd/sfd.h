@@ -21,6 +21,7 @@
  *   client     a connection's life: accept, events, the pass before the
  *              loop sleeps, close
  *   listener   listening sockets and accept
+ *   restore    the --spool folder's rings, taken up again on start
  *   server     the event loop
  */
 #ifndef SFD_H

@@ -20,12 +20,14 @@ struct stream *stream_get(struct server *s, const char *name);
 /* Free st; a spooled one is synced first (a clean stop loses nothing). */
 void stream_free(struct stream *st);
 
-/*
- * With --spool: serve every stream the spool folder holds, as it was
- * (same epoch and sequence numbers).  -1 with why filled, naming the file
- * and what to do, when one cannot be used: the daemon must not start.
- */
-int stream_restore_all(struct server *s, char *why, size_t cap);
+/* A stream over ring r (and its file sp, or NULL), on the server's list;
+ * for stream_get() and for restoring the spool.  NULL when out of memory. */
+struct stream *stream_new(struct server *s, const char *name,
+    const char *epoch, struct ring *r, struct spool *sp);
+
+/* Remember an end mark at pos (seq of the data frame after it), so that
+ * no skip passes over it.  -1 (ENOMEM) when that cannot be done. */
+int stream_remember_mark(struct stream *st, uint64_t pos, uint64_t seq);
 
 /* Sync the spool of every stream that took frames since its last sync. */
 void stream_sync_all(struct server *s);
