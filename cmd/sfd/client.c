@@ -137,10 +137,10 @@ client_close(struct client *c)
 	c->w.fd = -1;
 	free(c->in);
 	c->in = NULL;
-	free(c->tail);
-	c->tail = NULL;
-	free(c->out);
-	c->out = NULL;
+	free(c->sub.tail);
+	c->sub.tail = NULL;
+	free(c->admin.out);
+	c->admin.out = NULL;
 	TAILQ_REMOVE(&s->clients, c, link);
 	s->nclients--;
 	TAILQ_INSERT_TAIL(&s->graveyard, c, link);
@@ -164,9 +164,9 @@ lost(struct client *c, int err)
 	if (c->in_len > 0 && c->state != CS_DEPARTING)
 		client_log(c, LOG_INFO, "disconnected in the middle of a frame; "
 		    "%zu bytes discarded", c->in_len);
-	else if (c->skipped > 0)
+	else if (c->sub.skipped > 0)
 		client_log(c, LOG_INFO, "disconnected; %llu frames skipped in "
-		    "all (on-lag=skip)", (unsigned long long)c->skipped);
+		    "all (on-lag=skip)", (unsigned long long)c->sub.skipped);
 	else if (err != 0)
 		client_log(c, LOG_DEBUG, "disconnected: %s", strerror(err));
 	else
@@ -218,7 +218,7 @@ act(struct client *c)
 	int round, err = 0;
 
 	for (round = 0; round < 2; round++) {
-		if (c->cut != CUT_NONE && subscriber_cut(c) == -1) {
+		if (c->sub.cut != CUT_NONE && subscriber_cut(c) == -1) {
 			client_close(c);
 			return;
 		}

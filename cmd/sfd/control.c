@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "access.h"
 #include "control.h"
 #include "frame.h"
@@ -51,13 +52,13 @@ out_line(struct client *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	n = ctl_frame(c->out + c->out_len, CTL_OUT_CAP - c->out_len, "%s",
+	n = ctl_frame(c->admin.out + c->admin.out_len, CTL_OUT_CAP - c->admin.out_len, "%s",
 	    line);
 	if (n < 0) {
 		client_log(c, LOG_ERROR, "control line not sent: %s", line);
 		return;
 	}
-	c->out_len += (size_t)n;
+	c->admin.out_len += (size_t)n;
 }
 
 /* ms as seconds with three decimals, into buf. */
@@ -100,14 +101,14 @@ control_hello(struct client *c, const struct ctl *m)
 		    "user, root or --admins");
 		return;
 	}
-	if ((c->out = malloc(CTL_OUT_CAP)) == NULL) {
+	if ((c->admin.out = malloc(CTL_OUT_CAP)) == NULL) {
 		client_error(c, "no-memory", "control buffer");
 		return;
 	}
 	client_timer_clear(c);
 	c->role = ROLE_CTL;
 	c->state = CS_ACTIVE;
-	c->job = JOB_REPLY;
+	c->admin.job = JOB_REPLY;
 	client_log(c, LOG_DEBUG, "control connection");
 	out_line(c, "OK pid=%ld version=%s", (long)getpid(), SF_VERSION);
 	client_schedule(c);
@@ -117,9 +118,9 @@ control_hello(struct client *c, const struct ctl *m)
 static void
 cursor_set(struct client *c, struct client *t)
 {
-	if (c->cursor != NULL)
-		c->cursor->cursors--;
-	c->cursor = t;
+	if (c->admin.cursor != NULL)
+		c->admin.cursor->cursors--;
+	c->admin.cursor = t;
 	if (t != NULL)
 		t->cursors++;
 }
@@ -136,7 +137,7 @@ control_close(struct client *gone)
 	/* Rare (a client leaving while a STATS answer stands on it), so a
 	 * walk is fine here: the cursor moves on to the next client. */
 	TAILQ_FOREACH(c, &gone->srv->clients, link)
-		if (c->role == ROLE_CTL && c->cursor == gone)
+		if (c->role == ROLE_CTL && c->admin.cursor == gone)
 			cursor_set(c, TAILQ_NEXT(gone, link));
 }
 
@@ -165,8 +166,8 @@ lag_of(const struct client *c)
 
 	if (c->role != ROLE_SUB || c->stream == NULL)
 		return 0;
-	end = c->state == CS_DEPARTING ? c->stop : ring_head(c->stream->ring);
-	return (end > c->pos ? end - c->pos : 0) + (c->tail_len - c->tail_off);
+	end = c->state == CS_DEPARTING ? c->sub.stop : ring_head(c->stream->ring);
+	return (end > c->sub.pos ? end - c->sub.pos : 0) + (c->sub.tail_len - c->sub.tail_off);
 }
 
 /*
@@ -191,9 +192,9 @@ state_name(const struct client *c)
 		break;
 	}
 	if (c->role == ROLE_SUB) {
-		if (c->untethered)
+		if (c->sub.untethered)
 			return "untethered";
-		if (c->over_since != 0 || c->cut != CUT_NONE ||
+		if (c->sub.over_since != 0 || c->sub.cut != CUT_NONE ||
 		    lag_of(c) > ring_size(c->stream->ring) / 8)
 			return "lagging";
 	}
@@ -209,12 +210,12 @@ frames_sent(const struct client *c)
 
 	if (c->role != ROLE_SUB || c->stream == NULL)
 		return 0;
-	if (ring_locate(c->stream->ring, c->pos, &start, &seq) == -1)
+	if (ring_locate(c->stream->ring, c->sub.pos, &start, &seq) == -1)
 		/* Gone from the ring: it is finishing the frame before its
 		 * stop from what was kept aside. */
-		seq = c->stop_seq > 0 ? c->stop_seq - 1 : 0;
-	n = seq - c->start_seq;
-	return n > c->skipped ? n - c->skipped : 0;
+		seq = c->sub.stop_seq > 0 ? c->sub.stop_seq - 1 : 0;
+	n = seq - c->sub.start_seq;
+	return n > c->sub.skipped ? n - c->sub.skipped : 0;
 }
 
 static void
@@ -263,8 +264,12 @@ client_line(struct client *c, const struct client *t)
 	else
 		snprintf(who, sizeof(who), "pid=%ld uid=%lu peer=unix",
 		    (long)t->pid, (unsigned long)t->uid);
-	last = t->role == ROLE_SUB || (t->role == ROLE_PUB &&
-	    t->progress_ms != 0) ? t->progress_ms : t->connected_ms;
+	if (t->role == ROLE_SUB)
+		last = t->sub.progress_ms;
+	else if (t->role == ROLE_PUB && t->pub.last_append_ms != 0)
+		last = t->pub.last_append_ms;
+	else
+		last = t->connected_ms;
 	out_line(c, "CLIENT id=%llu role=%s %s stream=%s state=%s "
 	    "lag_bytes=%llu ring_bytes=%zu frames_sent=%llu bytes_sent=%llu "
 	    "frames_skipped=%llu frames_in=%llu bytes_in=%llu "
@@ -274,10 +279,10 @@ client_line(struct client *c, const struct client *t)
 	    (unsigned long long)lag_of(t),
 	    t->stream != NULL ? ring_size(t->stream->ring) : 0,
 	    (unsigned long long)frames_sent(t),
-	    (unsigned long long)t->bytes_out,
-	    (unsigned long long)t->skipped,
-	    (unsigned long long)t->frames_in,
-	    (unsigned long long)t->bytes_in,
+	    (unsigned long long)t->sub.bytes_out,
+	    (unsigned long long)t->sub.skipped,
+	    (unsigned long long)t->pub.frames_in,
+	    (unsigned long long)t->pub.bytes_in,
 	    seconds(now - last, idle, sizeof(idle)),
 	    seconds(now - t->connected_ms, up, sizeof(up)));
 }
@@ -288,17 +293,17 @@ fill(struct client *c)
 {
 	struct client *t;
 
-	while ((c->job == JOB_STATS || c->job == JOB_STREAMS) &&
-	    CTL_OUT_CAP - c->out_len >= LINE_ROOM) {
-		if (c->scursor != NULL) {
-			stream_line(c, c->scursor);
-			c->scursor = TAILQ_NEXT(c->scursor, link);
-		} else if (c->job == JOB_STATS && (t = c->cursor) != NULL) {
+	while ((c->admin.job == JOB_STATS || c->admin.job == JOB_STREAMS) &&
+	    CTL_OUT_CAP - c->admin.out_len >= LINE_ROOM) {
+		if (c->admin.scursor != NULL) {
+			stream_line(c, c->admin.scursor);
+			c->admin.scursor = TAILQ_NEXT(c->admin.scursor, link);
+		} else if (c->admin.job == JOB_STATS && (t = c->admin.cursor) != NULL) {
 			client_line(c, t);
 			cursor_set(c, TAILQ_NEXT(t, link));
 		} else {
 			out_line(c, "END");
-			c->job = JOB_REPLY;
+			c->admin.job = JOB_REPLY;
 		}
 	}
 }
@@ -310,7 +315,7 @@ kick(struct client *c, const struct ctl *m)
 	struct server *s = c->srv;
 	const char *v = ctl_get(m, "id"), *note = ctl_get(m, "reason");
 	struct client *t;
-	char who[ADDR_PEER_LEN + 16];
+	char who[ADDR_PEER_LEN + 16], by[sizeof(t->sub.kick)];
 	uint64_t id;
 
 	if (v == NULL || num_parse(v, 1, UINT64_MAX, &id) != NULL) {
@@ -329,7 +334,7 @@ kick(struct client *c, const struct ctl *m)
 		    (unsigned long long)id);
 		return;
 	}
-	if (t->state == CS_DEPARTING || t->cut != CUT_NONE) {
+	if (t->state == CS_DEPARTING || t->sub.cut != CUT_NONE) {
 		out_line(c, "ERR reason=closing id=%llu",
 		    (unsigned long long)id);
 		return;
@@ -338,7 +343,7 @@ kick(struct client *c, const struct ctl *m)
 		snprintf(who, sizeof(who), "%s", c->peer);
 	else
 		snprintf(who, sizeof(who), "%lu", (unsigned long)c->uid);
-	snprintf(t->kick, sizeof(t->kick), " by=%s%s%s", who,
+	snprintf(by, sizeof(by), " by=%s%s%s", who,
 	    note != NULL ? " note=" : "", note != NULL ? note : "");
 	client_log(t, LOG_INFO, "kicked by #%llu (%s %s)%s%s",
 	    (unsigned long long)c->id, c->tcp ? "peer" : "uid", who,
@@ -347,14 +352,15 @@ kick(struct client *c, const struct ctl *m)
 	    role_name(t->role));
 	if (t->stream != NULL)
 		t->stream->evicted[EV_KICKED]++;
-	if (t->role == ROLE_SUB)
+	if (t->role == ROLE_SUB) {
+		snprintf(t->sub.kick, sizeof(t->sub.kick), "%s", by);
 		stream_cut(t, CUT_KICKED, lag_of(t));
-	else if (t->role == ROLE_PUB && t->stream != NULL)
+	} else if (t->role == ROLE_PUB && t->stream != NULL) {
 		client_depart(t, "BYE reason=kicked seq=%llu%s",
-		    (unsigned long long)ring_head_seq(t->stream->ring),
-		    t->kick);
-	else
-		client_depart(t, "BYE reason=kicked%s", t->kick);
+		    (unsigned long long)ring_head_seq(t->stream->ring), by);
+	} else {
+		client_depart(t, "BYE reason=kicked%s", by);
+	}
 }
 
 void
@@ -364,15 +370,15 @@ control_request(struct client *c, const struct ctl *m)
 
 	client_schedule(c);
 	if (strcmp(m->verb, "STATS") == 0 || strcmp(m->verb, "STREAMS") == 0) {
-		c->job = strcmp(m->verb, "STATS") == 0 ? JOB_STATS :
+		c->admin.job = strcmp(m->verb, "STATS") == 0 ? JOB_STATS :
 		    JOB_STREAMS;
 		server_line(c);
-		c->scursor = TAILQ_FIRST(&s->streams);
-		cursor_set(c, c->job == JOB_STATS ?
+		c->admin.scursor = TAILQ_FIRST(&s->streams);
+		cursor_set(c, c->admin.job == JOB_STATS ?
 		    TAILQ_FIRST(&s->clients) : NULL);
 		return;
 	}
-	c->job = JOB_REPLY;
+	c->admin.job = JOB_REPLY;
 	if (strcmp(m->verb, "KICK") == 0)
 		kick(c, m);
 	else
@@ -386,19 +392,19 @@ control_flush(struct client *c, int *err)
 
 	if (c->state == CS_CLOSED || c->blocked)
 		return FLUSH_BLOCKED;
-	if (c->state == CS_DEPARTING && c->job != JOB_NONE) {
-		c->job = JOB_NONE;   /* what is made goes, then the goodbye */
+	if (c->state == CS_DEPARTING && c->admin.job != JOB_NONE) {
+		c->admin.job = JOB_NONE;   /* what is made goes, then the goodbye */
 		cursor_set(c, NULL);
 	}
 	for (;;) {
-		if (c->out_off == c->out_len) {
-			c->out_off = c->out_len = 0;
+		if (c->admin.out_off == c->admin.out_len) {
+			c->admin.out_off = c->admin.out_len = 0;
 			fill(c);
-			if (c->out_len == 0)
+			if (c->admin.out_len == 0)
 				break;
 		}
-		while ((n = write(c->w.fd, c->out + c->out_off,
-		    c->out_len - c->out_off)) == -1 && errno == EINTR)
+		while ((n = write(c->w.fd, c->admin.out + c->admin.out_off,
+		    c->admin.out_len - c->admin.out_off)) == -1 && errno == EINTR)
 			;
 		if (n == -1 && errno == EAGAIN) {
 			c->blocked = 1;
@@ -408,11 +414,11 @@ control_flush(struct client *c, int *err)
 			*err = errno;
 			return FLUSH_GONE;
 		}
-		c->out_off += (size_t)n;
+		c->admin.out_off += (size_t)n;
 	}
-	if (c->job == JOB_REPLY) {
+	if (c->admin.job == JOB_REPLY) {
 		/* Answered: the next request, which may be waiting already. */
-		c->job = JOB_NONE;
+		c->admin.job = JOB_NONE;
 		client_ready_set(c);
 	}
 	return client_flush(c, err);
@@ -437,7 +443,7 @@ control_log_stats(struct server *s)
 		subs += c->role == ROLE_SUB;
 		lagging += c->role == ROLE_SUB &&
 		    strcmp(state_name(c), "live") != 0;
-		out += c->bytes_out;
+		out += c->sub.bytes_out;
 	}
 	log_msg(LOG_INFO, "stats: %llu clients (%llu publishing, %llu "
 	    "subscribed, %llu behind), %llu streams, %llu records in, %llu "

@@ -10,6 +10,16 @@
 #include "output.h"
 #include "sfd.h"
 
+/* An admin client's part: the answer being written, and the request
+ * being answered piecewise (control.c). */
+struct admin {
+	unsigned char *out;
+	size_t out_len, out_off;
+	int job;                     /* what is being answered, or 0 */
+	struct stream *scursor;      /* the next stream to report */
+	struct client *cursor;       /* the next client to report */
+};
+
 /*
  * The hello "CTL 1" from c: the daemon's own uid, root, or a peer in
  * --admins becomes a control client (OK); anyone else gets ERR

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "client.h"
 #include "access.h"
 #include "control.h"
 #include "ctl.h"
@@ -146,15 +147,15 @@ subscribe(struct client *c, struct stream *st, uint64_t pos, uint64_t seq,
 	c->stream = st;
 	c->role = ROLE_SUB;
 	c->state = CS_ACTIVE;
-	c->pos = pos;
-	c->start_seq = seq;
-	c->skip_on_lag = skip_on_lag;
-	c->own_lag = max_lag;
+	c->sub.pos = pos;
+	c->sub.start_seq = seq;
+	c->sub.skip_on_lag = skip_on_lag;
+	c->sub.own_lag = max_lag;
 	/* A replay may start further back than its max-lag; it must not
 	 * fall further behind than that until it catches up. */
-	c->lag_limit = ring_head(r) - pos > max_lag ? ring_head(r) - pos :
+	c->sub.lag_limit = ring_head(r) - pos > max_lag ? ring_head(r) - pos :
 	    max_lag;
-	c->progress_ms = s->now;
+	c->sub.progress_ms = s->now;
 	/* A larger kernel buffer absorbs a network's jitter. */
 	sndbuf = (int)s->cfg.sndbuf;
 	if (sndbuf > 0 && setsockopt(c->w.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
@@ -255,16 +256,16 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		    (unsigned long long)s->cfg.max_frame, ring_size(r));
 		publisher_subscribed(st);
 	} else {
-		c->paced = h.pace == 1;
+		c->pub.paced = h.pace == 1;
 		client_log(c, LOG_DEBUG, "publishing to %s at seq %llu%s",
 		    st->name, (unsigned long long)ring_head_seq(r),
-		    c->paced ? ", paced" : "");
+		    c->pub.paced ? ", paced" : "");
 		client_reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu "
 		    "ring=%zu", st->name, (unsigned long long)ring_head_seq(r),
 		    st->epoch, (unsigned long long)s->cfg.max_frame,
 		    ring_size(r));
 		if (h.min_subs > 0) {
-			c->want_subs = h.min_subs;
+			c->pub.want_subs = h.min_subs;
 			publisher_subscribed(st);
 		}
 	}

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "frame.h"
 #include "hello.h"
 #include "input.h"
@@ -92,7 +93,7 @@ consume(struct client *c)
 		control_frame(c, &f);
 		if (!listening(c))
 			return -1;
-		if (c->role == ROLE_CTL && c->job != 0) {
+		if (c->role == ROLE_CTL && c->admin.job != 0) {
 			/* One request at a time: the rest waits for the
 			 * answer to be out (control.c). */
 			keep_input(c, off);
@@ -215,7 +216,7 @@ client_input(struct client *c, int *err)
 		return 0;   /* held: its socket pushes back on it */
 	if (c->role == ROLE_SUB)
 		return subscriber_input(c, err);
-	if (c->role == ROLE_CTL && c->job != 0)
+	if (c->role == ROLE_CTL && c->admin.job != 0)
 		return 0;   /* read again once answered */
 	return frame_input(c, err);
 }

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "log.h"
 #include "sfd.h"
 

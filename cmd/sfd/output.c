@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "ctl.h"
 #include "frame.h"
 #include "log.h"
@@ -56,11 +57,11 @@ client_reply(struct client *c, const char *fmt, ...)
 static void
 owe_skip(struct client *c)
 {
-	if (c->skip_count > 0) {
+	if (c->sub.skip_count > 0) {
 		client_reply(c, "SKIP seq=%llu count=%llu",
-		    (unsigned long long)c->skip_seq,
-		    (unsigned long long)c->skip_count);
-		c->skip_count = 0;
+		    (unsigned long long)c->sub.skip_seq,
+		    (unsigned long long)c->sub.skip_count);
+		c->sub.skip_count = 0;
 	}
 }
 
@@ -90,9 +91,9 @@ void
 client_error(struct client *c, const char *reason, const char *detail)
 {
 	client_log(c, LOG_INFO, "ERR reason=%s (%s)", reason, detail);
-	if (c->role == ROLE_SUB && c->state == CS_ACTIVE && c->tail == NULL &&
-	    stream_stop_point(c, &c->stop, &c->stop_seq) == -1) {
-		c->cut = CUT_TORN;
+	if (c->role == ROLE_SUB && c->state == CS_ACTIVE && c->sub.tail == NULL &&
+	    stream_stop_point(c, &c->sub.stop, &c->sub.stop_seq) == -1) {
+		c->sub.cut = CUT_TORN;
 		client_schedule(c);
 		return;
 	}
@@ -139,46 +140,46 @@ static int
 send_data(struct client *c)
 {
 	struct ring *r = c->stream->ring;
-	uint64_t limit = c->state == CS_ACTIVE ? ring_head(r) : c->stop;
+	uint64_t limit = c->state == CS_ACTIVE ? ring_head(r) : c->sub.stop;
 	uint64_t end;
 	ssize_t n;
 
-	while (c->tail_off < c->tail_len) {
-		if ((n = out_write(c, c->tail + c->tail_off,
-		    c->tail_len - c->tail_off)) == -1)
+	while (c->sub.tail_off < c->sub.tail_len) {
+		if ((n = out_write(c, c->sub.tail + c->sub.tail_off,
+		    c->sub.tail_len - c->sub.tail_off)) == -1)
 			return -1;
-		c->tail_off += (size_t)n;
-		c->bytes_out += (uint64_t)n;
-		c->progress_ms = c->srv->now;
+		c->sub.tail_off += (size_t)n;
+		c->sub.bytes_out += (uint64_t)n;
+		c->sub.progress_ms = c->srv->now;
 	}
-	if (c->tail != NULL) {
-		free(c->tail);
-		c->tail = NULL;
-		c->tail_len = c->tail_off = 0;
+	if (c->sub.tail != NULL) {
+		free(c->sub.tail);
+		c->sub.tail = NULL;
+		c->sub.tail_len = c->sub.tail_off = 0;
 	}
-	while (c->pos < limit) {
+	while (c->sub.pos < limit) {
 		end = limit;
 		if (c->plain) {
 			/* Data frames only: up to the next end mark, which
 			 * is passed over unsent. */
-			if ((end = stream_next_mark(c->stream, c->pos)) ==
-			    c->pos) {
-				c->pos = stream_past_marks(c->stream, c->pos);
+			if ((end = stream_next_mark(c->stream, c->sub.pos)) ==
+			    c->sub.pos) {
+				c->sub.pos = stream_past_marks(c->stream, c->sub.pos);
 				continue;
 			}
 			if (end > limit)
 				end = limit;
 		}
 		/* One write: the ring makes every run contiguous. */
-		if ((n = out_write(c, ring_at(r, c->pos), end - c->pos))
+		if ((n = out_write(c, ring_at(r, c->sub.pos), end - c->sub.pos))
 		    == -1)
 			return -1;
-		c->pos += (uint64_t)n;
-		c->bytes_out += (uint64_t)n;
-		c->progress_ms = c->srv->now;
+		c->sub.pos += (uint64_t)n;
+		c->sub.bytes_out += (uint64_t)n;
+		c->sub.progress_ms = c->srv->now;
 	}
 	/* Nothing left to take is not a stall either. */
-	c->progress_ms = c->srv->now;
+	c->sub.progress_ms = c->srv->now;
 	return 0;
 }
 
@@ -190,7 +191,7 @@ client_flush(struct client *c, int *err)
 	for (;;) {
 		if (send_ctl(c, c->ctl_split) == -1)
 			goto failed;
-		if (c->role == ROLE_SUB && c->skip_count > 0) {
+		if (c->role == ROLE_SUB && c->sub.skip_count > 0) {
 			owe_skip(c);
 			continue;
 		}
@@ -200,17 +201,17 @@ client_flush(struct client *c, int *err)
 			goto failed;
 		if (c->state != CS_FINISHING)
 			break;
-		if (c->mark_owed) {
+		if (c->sub.mark_owed) {
 			/* The end mark it skips to is no longer in the
 			 * ring: announce the skip, then the mark itself. */
-			c->mark_owed = 0;
-			stream_skip(c, c->stop_seq, c->mark_seq);
+			c->sub.mark_owed = 0;
+			stream_skip(c, c->sub.stop_seq, c->sub.mark_seq);
 			owe_skip(c);
 			client_reply(c, "EOS seq=%llu",
-			    (unsigned long long)c->mark_seq);
-			c->stop_seq = c->mark_seq;
+			    (unsigned long long)c->sub.mark_seq);
+			c->sub.stop_seq = c->sub.mark_seq;
 		}
-		stream_jump(c, c->stop_seq);
+		stream_jump(c, c->sub.stop_seq);
 	}
 	if (c->state != CS_DEPARTING)
 		return FLUSH_OK;

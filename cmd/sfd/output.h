@@ -25,12 +25,6 @@ void client_depart(struct client *c, const char *fmt, ...)
  * once said. */
 void client_error(struct client *c, const char *reason, const char *detail);
 
-enum flush {
-	FLUSH_OK,       /* everything owed is out */
-	FLUSH_BLOCKED,  /* the socket is full: more once it drains */
-	FLUSH_DONE,     /* the goodbye is out: close it */
-	FLUSH_GONE      /* a write failed (*err): the peer is gone */
-};
 
 /*
  * Write what c is owed: pending control lines, ring data (a skip under

@@ -1,5 +1,6 @@
 #include <stdlib.h>
 
+#include "client.h"
 #include "ctl.h"
 #include "log.h"
 #include "output.h"
@@ -36,7 +37,7 @@ publisher_append(struct client *c, const unsigned char *frames, size_t len)
 	 * buffer fills and pushes back on it, and through it on whatever
 	 * feeds it.  Unpaced publishers of the same stream go on.
 	 */
-	if (c->paced && stream_must_wait(st, len)) {
+	if (c->pub.paced && stream_must_wait(st, len)) {
 		c->state = CS_HELD;
 		st->nheld++;
 		st->paced_waits++;
@@ -48,9 +49,9 @@ publisher_append(struct client *c, const unsigned char *frames, size_t len)
 		    st->name);
 		return -1;
 	}
-	c->frames_in += stream_append(st, frames, len);
-	c->bytes_in += len;
-	c->progress_ms = c->srv->now;
+	c->pub.frames_in += stream_append(st, frames, len);
+	c->pub.bytes_in += len;
+	c->pub.last_append_ms = c->srv->now;
 	return 0;
 }
 
@@ -80,9 +81,9 @@ publisher_subscribed(struct stream *st)
 	struct client *c;
 
 	for (c = TAILQ_FIRST(&st->pubs); c != NULL; c = TAILQ_NEXT(c, slink)) {
-		if (c->want_subs == 0 || st->nsubs < c->want_subs)
+		if (c->pub.want_subs == 0 || st->nsubs < c->pub.want_subs)
 			continue;
-		c->want_subs = 0;
+		c->pub.want_subs = 0;
 		client_reply(c, "READY subscribers=%u", st->nsubs);
 	}
 }

@@ -7,6 +7,15 @@
 
 #include "sfd.h"
 
+/* A publisher's part of its client (its frames are read into the
+ * connection's input buffer). */
+struct publisher {
+	int paced;                   /* pace=1: held rather than overwrite */
+	uint64_t want_subs;          /* min-subscribers=N, until READY */
+	uint64_t frames_in, bytes_in;/* what it appended */
+	long long last_append_ms;    /* when, or 0 before its first */
+};
+
 /* Make c, whose hello was accepted, a publisher to st.  Returns -1 (with
  * errno) when its read buffer cannot be had. */
 int publisher_start(struct client *c, struct stream *st);

@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "queue.h"
 
 void

@@ -74,33 +74,6 @@ struct watch {
 /* What a client is, once its hello said so. */
 enum role { ROLE_HELLO, ROLE_PUB, ROLE_SUB, ROLE_CTL };
 
-/* Where a client is in its life.  One at a time. */
-enum client_state {
-	CS_HELLO,       /* connected, waiting for its hello */
-	CS_ACTIVE,      /* publishing, or taking frames */
-	CS_HELD,        /* paced publisher not read: its next append would
-	                   overwrite frames a subscriber still needs */
-	CS_FINISHING,   /* subscriber sending the rest of its frame, then it
-	                   skips ahead (on-lag=skip) */
-	CS_DEPARTING,   /* up to its stop, then its goodbye, then closed */
-	CS_CLOSED       /* off every list; freed after the event batch */
-};
-
-/* Why a subscriber is cut off (or, with on-lag=skip, moved ahead). */
-enum cut {
-	CUT_NONE,
-	CUT_RING,       /* frames it needs were about to be overwritten */
-	CUT_OWN,        /* past the max-lag it asked for in its hello */
-	CUT_SLOW,       /* over sfd --max-lag for longer than --lag-time */
-	CUT_SHUTDOWN,   /* the daemon is stopping */
-	CUT_KICKED,     /* an operator said so (sfctl kick) */
-	CUT_TORN        /* its unsent frame is gone (no memory to keep it
-	                   aside): closed at once, nothing more can be sent */
-};
-
-/* Why a client was cut off, as counted per stream. */
-enum evict_reason { EV_LAG, EV_SLOW, EV_KICKED, EV_SHUTDOWN };
-
 struct client;
 TAILQ_HEAD(client_list, client);
 
@@ -110,80 +83,16 @@ TAILQ_HEAD(client_list, client);
  */
 #define APPEND_MAX (256u << 10)
 
-/* Room for an OK line followed by a goodbye line. */
-#define CLIENT_CTL_BUF 320
-
-struct client {
-	struct watch w;              /* first: events carry a struct watch * */
-	struct server *srv;
-	uint64_t id;                 /* connection number, for the log */
-	pid_t pid;                   /* peer credentials: log, access */
-	uid_t uid;
-	gid_t gid;
-	int plain;                   /* --plain-listen: data frames only; no
-	                                control frame is ever sent to it */
-	int tcp;                     /* a TCP peer: no credentials, */
-	struct sockaddr_storage sa;  /* its address instead */
-	char peer[ADDR_PEER_LEN];    /* the same as text, for the log */
-	enum role role;
-	enum client_state state;
-	struct stream *stream;       /* once subscribed or publishing */
-	TAILQ_ENTRY(client) link;    /* all clients, or the graveyard */
-	TAILQ_ENTRY(client) slink;   /* the stream's subscribers or publishers */
-	TAILQ_ENTRY(client) tlink;   /* hello or departure timer list */
-	TAILQ_ENTRY(client) rlink;   /* publishers with input left to read */
-	TAILQ_ENTRY(client) plink;   /* to act on before the loop sleeps */
-	long long deadline;          /* ms, on the timer list */
-	struct client_list *timer;   /* the timer list it is on, or NULL */
-	int ready;                   /* on the ready list */
-	int pending;                 /* on the pending list */
-	int blocked;                 /* socket full: wait for EPOLLOUT */
-	int paced;                   /* PUB pace=1: held rather than overwrite */
-	uint64_t want_subs;          /* PUB min-subscribers=N, until READY */
-
-	/* Input: the hello, then a publisher's frames (NULL for subscribers). */
-	unsigned char *in;
-	size_t in_len, in_cap;
-
-	/* Subscriber: next ring byte to send, and where a departure stops. */
-	uint64_t pos, stop;
-	uint64_t stop_seq;           /* seq of the first frame after stop */
-	int skip_on_lag;             /* on-lag=skip: jump ahead, not cut off */
-	uint64_t own_lag;            /* max-lag= of its hello, 0 for none */
-	uint64_t lag_limit;          /* own_lag, or more while replaying */
-	long long over_since;        /* ms it went over sfd --max-lag, or 0 */
-	long long progress_ms;       /* last took a byte, or had none to take */
-	int untethered;              /* stalled: holds no paced publisher back */
-	enum cut cut;                /* decided, not yet acted on */
-	uint64_t cut_lag;            /* its lag when the cut was decided */
-	uint64_t mark_seq;           /* an end mark it had not reached went */
-	int mark_owed;               /* out of the ring: it ends there still */
-	uint64_t skip_seq;           /* frames skipped and not yet announced: */
-	uint64_t skip_count;         /* skip_seq .. skip_seq + skip_count - 1 */
-	uint64_t skipped;            /* frames skipped over its whole life */
-	uint64_t start_seq;          /* where it started, for frames sent */
-	uint64_t bytes_out;          /* bytes written to it, all told */
-	/* Publisher: what it appended; progress_ms is its last append. */
-	uint64_t frames_in, bytes_in;
-	long long connected_ms;      /* when it was accepted */
-	char kick[96];               /* " by=WHO[ note=TEXT]" of a kick */
-	/* Control client (CTL): replies being written, and the request
-	 * being answered piecewise (see control.c). */
-	unsigned char *out;
-	size_t out_len, out_off;
-	int job;                     /* what is being answered, or 0 */
-	struct stream *scursor;      /* the next stream to report */
-	struct client *cursor;       /* the next client to report */
-	unsigned cursors;            /* control clients whose cursor is this */
-	/* The rest of the frame it was finishing, kept when the ring was
-	 * about to overwrite it; sent before anything at pos. */
-	unsigned char *tail;
-	size_t tail_len, tail_off;
-
-	/* Control frames out: [off, split) go before ring data, the rest after. */
-	unsigned char ctl[CLIENT_CTL_BUF];
-	uint16_t ctl_len, ctl_off, ctl_split;
+/* What a role's flush did (client.h: struct role_ops). */
+enum flush {
+	FLUSH_OK,       /* everything owed is out */
+	FLUSH_BLOCKED,  /* the socket is full: more once it drains */
+	FLUSH_DONE,     /* the goodbye is out: close it */
+	FLUSH_GONE      /* a write failed (*err): the peer is gone */
 };
+
+/* Why a client was cut off, as counted per stream. */
+enum evict_reason { EV_LAG, EV_SLOW, EV_KICKED, EV_SHUTDOWN };
 
 struct stream {
 	struct server *srv;

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "frame.h"
 #include "log.h"
 #include "queue.h"
@@ -228,10 +229,10 @@ stream_stop_point(const struct client *c, uint64_t *stop, uint64_t *seq)
 	uint32_t len;
 	int control;
 
-	if (ring_locate(r, c->pos, &start, seq) == -1)
+	if (ring_locate(r, c->sub.pos, &start, seq) == -1)
 		return -1;
-	if (start == c->pos) {
-		*stop = c->pos;
+	if (start == c->sub.pos) {
+		*stop = c->sub.pos;
 		return 0;
 	}
 	/* Mid-frame: finish it, so only whole frames ever reach the peer. */
@@ -249,32 +250,32 @@ stream_cut(struct client *c, enum cut why, uint64_t lag)
 
 	int lagging = why == CUT_RING || why == CUT_OWN || why == CUT_SLOW;
 
-	if (c->cut != CUT_NONE || c->state == CS_DEPARTING ||
+	if (c->sub.cut != CUT_NONE || c->state == CS_DEPARTING ||
 	    c->state == CS_CLOSED)
 		return;   /* already on its way out */
 	if (c->state == CS_FINISHING && lagging)
 		return;   /* a skip is under way */
 	if (c->state == CS_FINISHING) {
 		/* stop is the end of the frame it is finishing */
-	} else if (c->tail != NULL) {
-		c->stop = c->pos;   /* its frame ends with the tail */
-		c->stop_seq = ring_head_seq(r);
-	} else if (stream_stop_point(c, &c->stop, &c->stop_seq) == -1) {
+	} else if (c->sub.tail != NULL) {
+		c->sub.stop = c->sub.pos;   /* its frame ends with the tail */
+		c->sub.stop_seq = ring_head_seq(r);
+	} else if (stream_stop_point(c, &c->sub.stop, &c->sub.stop_seq) == -1) {
 		why = CUT_TORN;
 	}
 	/* Shutting down, it gets all there is; unless the ring already ran
 	 * over where its kept tail ends. */
-	if (why == CUT_SHUTDOWN && c->tail == NULL)
-		c->stop = ring_head(r);
-	c->cut = why;
-	c->cut_lag = lag;
-	if (lagging && c->skip_on_lag) {
+	if (why == CUT_SHUTDOWN && c->sub.tail == NULL)
+		c->sub.stop = ring_head(r);
+	c->sub.cut = why;
+	c->sub.cut_lag = lag;
+	if (lagging && c->sub.skip_on_lag) {
 		/* A skip is not a departure: on a frame boundary it jumps
 		 * at once, else after the frame it is in. */
-		c->cut = CUT_NONE;
-		if (c->stop != c->pos)
+		c->sub.cut = CUT_NONE;
+		if (c->sub.stop != c->sub.pos)
 			c->state = CS_FINISHING;
-		else if (!stream_jump(c, c->stop_seq))
+		else if (!stream_jump(c, c->sub.stop_seq))
 			return;   /* nowhere to go: nothing to act on */
 	}
 	client_schedule(c);
@@ -289,8 +290,8 @@ skip_keep(const struct client *c)
 {
 	uint64_t limit = stream_safe_lag(c->stream);
 
-	if (c->own_lag > 0 && c->own_lag < limit)
-		limit = c->own_lag;
+	if (c->sub.own_lag > 0 && c->sub.own_lag < limit)
+		limit = c->sub.own_lag;
 	if (c->srv->cfg.max_lag > 0 && c->srv->cfg.max_lag < limit)
 		limit = c->srv->cfg.max_lag;
 	return limit / 2;
@@ -307,21 +308,21 @@ stream_jump(struct client *c, uint64_t seq)
 	size_t i;
 
 	c->state = CS_ACTIVE;
-	if (ring_head(r) - c->pos <= keep ||
+	if (ring_head(r) - c->sub.pos <= keep ||
 	    ring_align(r, ring_head(r) - keep, &to, &to_seq) == -1 ||
-	    to <= c->pos)
+	    to <= c->sub.pos)
 		return 0;   /* caught up meanwhile: nothing to skip */
 	/* Never past an end of stream: one in the part skipped is where the
 	 * skip lands, so the subscriber ends there as it would have. */
 	for (i = 0; i < st->marks_len; i++) {
-		if (st->marks[i].pos < c->pos || st->marks[i].pos >= to)
+		if (st->marks[i].pos < c->sub.pos || st->marks[i].pos >= to)
 			continue;
-		if (st->marks[i].pos == c->pos) {
+		if (st->marks[i].pos == c->sub.pos) {
 			/* Standing on one: it goes out first, as if it were
 			 * the frame in progress; the skip follows it. */
-			frame_get_header(ring_at(r, c->pos), &len, &control);
-			c->stop = c->pos + FRAME_HDR + len;
-			c->stop_seq = seq;
+			frame_get_header(ring_at(r, c->sub.pos), &len, &control);
+			c->sub.stop = c->sub.pos + FRAME_HDR + len;
+			c->sub.stop_seq = seq;
 			c->state = CS_FINISHING;
 			return 1;
 		}
@@ -329,9 +330,9 @@ stream_jump(struct client *c, uint64_t seq)
 		to_seq = st->marks[i].seq;
 		break;
 	}
-	c->over_since = 0;   /* a new start for sfd --max-lag */
+	c->sub.over_since = 0;   /* a new start for sfd --max-lag */
 	stream_skip(c, seq, to_seq);
-	c->pos = to;
+	c->sub.pos = to;
 	return 1;
 }
 
@@ -340,15 +341,15 @@ stream_skip(struct client *c, uint64_t from, uint64_t to)
 {
 	if (to == from)
 		return;   /* nothing but marks passed over */
-	if (c->skip_count == 0)
-		c->skip_seq = from;
-	c->skip_count += to - from;
+	if (c->sub.skip_count == 0)
+		c->sub.skip_seq = from;
+	c->sub.skip_count += to - from;
 	/* The first skip is news; the rest of a long stall only with -v. */
-	client_log(c, c->skipped == 0 ? LOG_INFO : LOG_DEBUG, "skipped ahead "
+	client_log(c, c->sub.skipped == 0 ? LOG_INFO : LOG_DEBUG, "skipped ahead "
 	    "on stream %s: %llu frames (seq %llu..%llu)", c->stream->name,
 	    (unsigned long long)(to - from), (unsigned long long)from,
 	    (unsigned long long)to - 1);
-	c->skipped += to - from;
+	c->sub.skipped += to - from;
 }
 
 /*
@@ -359,15 +360,15 @@ stream_skip(struct client *c, uint64_t from, uint64_t to)
 static int
 keep_tail(struct client *c)
 {
-	size_t len = (size_t)(c->stop - c->pos);
+	size_t len = (size_t)(c->sub.stop - c->sub.pos);
 
 	/* At most one frame: --max-frame bounds it. */
-	if ((c->tail = malloc(len)) == NULL)
+	if ((c->sub.tail = malloc(len)) == NULL)
 		return -1;
-	memcpy(c->tail, ring_at(c->stream->ring, c->pos), len);
-	c->tail_len = len;
-	c->tail_off = 0;
-	c->pos = c->stop;
+	memcpy(c->sub.tail, ring_at(c->stream->ring, c->sub.pos), len);
+	c->sub.tail_len = len;
+	c->sub.tail_off = 0;
+	c->sub.pos = c->sub.stop;
 	client_log(c, LOG_DEBUG, "kept the last %zu bytes of its frame aside "
 	    "as the ring wrapped", len);
 	return 0;
@@ -385,10 +386,10 @@ owe_mark(struct stream *st, const struct mark *m)
 	struct client *c;
 
 	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink)) {
-		if (c->state == CS_FINISHING && !c->mark_owed &&
-		    c->pos <= m->pos) {
-			c->mark_owed = 1;
-			c->mark_seq = m->seq;
+		if (c->state == CS_FINISHING && !c->sub.mark_owed &&
+		    c->sub.pos <= m->pos) {
+			c->sub.mark_owed = 1;
+			c->sub.mark_seq = m->seq;
 		}
 	}
 }
@@ -408,21 +409,21 @@ stream_append(struct stream *st, const unsigned char *frames, size_t len)
 	 * subscriber down to it; a publisher that can wait asks for pace=1.
 	 */
 	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink)) {
-		if (c->tail != NULL || c->cut == CUT_TORN)
+		if (c->sub.tail != NULL || c->sub.cut == CUT_TORN)
 			continue;   /* needs nothing more from the ring */
-		if (ring_head(r) + len - c->pos <= stream_hard_lag(st))
+		if (ring_head(r) + len - c->sub.pos <= stream_hard_lag(st))
 			continue;   /* its frame survives this append */
-		if (c->state == CS_ACTIVE && c->cut == CUT_NONE)
-			stream_cut(c, CUT_RING, ring_head(r) + len - c->pos);
+		if (c->state == CS_ACTIVE && c->sub.cut == CUT_NONE)
+			stream_cut(c, CUT_RING, ring_head(r) + len - c->sub.pos);
 		/* Cut off, or finishing a frame before a skip: what it still
 		 * takes up to its stop is kept aside, as the ring will not
 		 * hold it.  (A skip that jumped may be clear of it now.) */
-		if (c->cut == CUT_TORN || c->stop <= c->pos ||
-		    ring_head(r) + len - c->pos <= stream_hard_lag(st))
+		if (c->sub.cut == CUT_TORN || c->sub.stop <= c->sub.pos ||
+		    ring_head(r) + len - c->sub.pos <= stream_hard_lag(st))
 			continue;
-		if ((c->state == CS_ACTIVE && c->cut == CUT_NONE) ||
+		if ((c->state == CS_ACTIVE && c->sub.cut == CUT_NONE) ||
 		    keep_tail(c) == -1) {
-			c->cut = CUT_TORN;
+			c->sub.cut = CUT_TORN;
 			client_schedule(c);
 		}
 	}
@@ -474,7 +475,7 @@ static int
 holds_publishers(const struct client *c)
 {
 	return (c->state == CS_ACTIVE || c->state == CS_FINISHING) &&
-	    c->cut == CUT_NONE && !c->untethered;
+	    c->sub.cut == CUT_NONE && !c->sub.untethered;
 }
 
 int
@@ -486,8 +487,8 @@ stream_must_wait(const struct stream *st, size_t len)
 	/* One with nothing left to take can take any one append: sfd
 	 * makes sure the ring holds two of the largest. */
 	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink))
-		if (holds_publishers(c) && c->pos < head &&
-		    head + len - c->pos > hold)
+		if (holds_publishers(c) && c->sub.pos < head &&
+		    head + len - c->sub.pos > hold)
 			return 1;
 	return 0;
 }
@@ -499,7 +500,7 @@ stream_drained(const struct stream *st)
 	uint64_t limit = release_lag(st), head = ring_head(st->ring);
 
 	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink))
-		if (holds_publishers(c) && head - c->pos > limit)
+		if (holds_publishers(c) && head - c->sub.pos > limit)
 			return 0;
 	return 1;
 }
@@ -507,7 +508,7 @@ stream_drained(const struct stream *st)
 int
 stream_caught_up(const struct client *c)
 {
-	return ring_head(c->stream->ring) - c->pos <= release_lag(c->stream);
+	return ring_head(c->stream->ring) - c->sub.pos <= release_lag(c->stream);
 }
 
 void

@@ -9,6 +9,7 @@
 #define SFD_STREAM_H
 
 #include "sfd.h"
+#include "subscriber.h"
 
 /*
  * The stream called name, created on first use.  NULL with errno ENOSPC

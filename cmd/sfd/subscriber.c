@@ -1,5 +1,6 @@
 #include <stdio.h>
 
+#include "client.h"
 #include "log.h"
 #include "output.h"
 #include "queue.h"
@@ -12,8 +13,8 @@ evict(struct client *c, enum cut why)
 {
 	struct server *s = c->srv;
 	struct stream *st = c->stream;
-	unsigned long long seq = c->stop_seq, head = ring_head_seq(st->ring),
-	    lag = c->cut_lag;
+	unsigned long long seq = c->sub.stop_seq, head = ring_head_seq(st->ring),
+	    lag = c->sub.cut_lag;
 	char why_text[160];
 
 	st->evicted[why == CUT_SLOW ? EV_SLOW : EV_LAG]++;
@@ -21,9 +22,9 @@ evict(struct client *c, enum cut why)
 	case CUT_OWN:
 		snprintf(why_text, sizeof(why_text), "reason=lag: %llu bytes "
 		    "behind, past its own max-lag %llu", lag,
-		    (unsigned long long)c->own_lag);
+		    (unsigned long long)c->sub.own_lag);
 		client_depart(c, "BYE reason=lag seq=%llu lag=%llu "
-		    "max-lag=%llu", seq, lag, (unsigned long long)c->own_lag);
+		    "max-lag=%llu", seq, lag, (unsigned long long)c->sub.own_lag);
 		break;
 	case CUT_SLOW:
 		snprintf(why_text, sizeof(why_text), "reason=slow: %llu bytes "
@@ -51,9 +52,9 @@ evict(struct client *c, enum cut why)
 int
 subscriber_cut(struct client *c)
 {
-	enum cut why = c->cut;
+	enum cut why = c->sub.cut;
 
-	c->cut = CUT_NONE;
+	c->sub.cut = CUT_NONE;
 	switch (why) {
 	case CUT_NONE:
 		break;
@@ -70,7 +71,7 @@ subscriber_cut(struct client *c)
 	case CUT_KICKED:
 		/* Counted and logged by the kick (control.c). */
 		client_depart(c, "BYE reason=kicked seq=%llu%s",
-		    (unsigned long long)c->stop_seq, c->kick);
+		    (unsigned long long)c->sub.stop_seq, c->sub.kick);
 		break;
 	case CUT_TORN:
 		client_log(c, LOG_INFO, "closed: the ring wrapped over the "
@@ -88,14 +89,14 @@ too_slow(struct client *c, uint64_t lag)
 	struct server *s = c->srv;
 
 	if (s->cfg.max_lag == 0 || lag <= s->cfg.max_lag) {
-		c->over_since = 0;
+		c->sub.over_since = 0;
 		return 0;
 	}
-	if (c->over_since == 0) {
-		c->over_since = s->now;
+	if (c->sub.over_since == 0) {
+		c->sub.over_since = s->now;
 		server_tick_arm(s);
 	}
-	return s->now - c->over_since >= (long long)s->cfg.lag_ms;
+	return s->now - c->sub.over_since >= (long long)s->cfg.lag_ms;
 }
 
 int
@@ -105,13 +106,13 @@ subscriber_check(struct client *c)
 
 	if (c->state != CS_ACTIVE)
 		return 0;
-	lag = ring_head(c->stream->ring) - c->pos;
-	if (c->own_lag > 0) {
+	lag = ring_head(c->stream->ring) - c->sub.pos;
+	if (c->sub.own_lag > 0) {
 		/* Its own limit: what it could not take, at once.  A replay
 		 * may start further back, but not fall further behind. */
-		if (lag <= c->own_lag) {
-			c->lag_limit = c->own_lag;
-		} else if (lag > c->lag_limit) {
+		if (lag <= c->sub.own_lag) {
+			c->sub.lag_limit = c->sub.own_lag;
+		} else if (lag > c->sub.lag_limit) {
 			stream_cut(c, CUT_OWN, lag);
 			return 1;
 		}
@@ -120,9 +121,9 @@ subscriber_check(struct client *c)
 		stream_cut(c, CUT_SLOW, lag);
 		return 1;
 	}
-	if (c->untethered && c->progress_ms == c->srv->now &&
+	if (c->sub.untethered && c->sub.progress_ms == c->srv->now &&
 	    stream_caught_up(c)) {
-		c->untethered = 0;
+		c->sub.untethered = 0;
 		client_log(c, LOG_INFO, "reading again on stream %s: holds "
 		    "paced publishers back again", c->stream->name);
 	}
@@ -134,20 +135,20 @@ subscriber_tick(struct client *c)
 {
 	struct server *s = c->srv;
 	struct stream *st = c->stream;
-	uint64_t lag = ring_head(st->ring) - c->pos;
+	uint64_t lag = ring_head(st->ring) - c->sub.pos;
 
 	if (c->state != CS_ACTIVE && c->state != CS_FINISHING)
 		return 0;
-	if (st->nheld > 0 && !c->untethered && (lag > 0 || c->tail != NULL) &&
-	    s->now - c->progress_ms >= (long long)s->cfg.stall_ms) {
-		c->untethered = 1;
+	if (st->nheld > 0 && !c->sub.untethered && (lag > 0 || c->sub.tail != NULL) &&
+	    s->now - c->sub.progress_ms >= (long long)s->cfg.stall_ms) {
+		c->sub.untethered = 1;
 		client_log(c, LOG_INFO, "stalled on stream %s: took no byte "
 		    "for %llu s, %llu bytes behind; no longer holds paced "
 		    "publishers back", st->name,
-		    (unsigned long long)(s->now - c->progress_ms) / 1000,
+		    (unsigned long long)(s->now - c->sub.progress_ms) / 1000,
 		    (unsigned long long)lag);
 	}
 	if (c->state == CS_ACTIVE && too_slow(c, lag))
 		stream_cut(c, CUT_SLOW, lag);
-	return c->over_since != 0;
+	return c->sub.over_since != 0;
 }

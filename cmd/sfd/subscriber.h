@@ -9,6 +9,50 @@
 
 #include "sfd.h"
 
+/* Why a subscriber is cut off (or, with on-lag=skip, moved ahead). */
+enum cut {
+	CUT_NONE,
+	CUT_RING,       /* frames it needs were about to be overwritten */
+	CUT_OWN,        /* past the max-lag it asked for in its hello */
+	CUT_SLOW,       /* over sfd --max-lag for longer than --lag-time */
+	CUT_SHUTDOWN,   /* the daemon is stopping */
+	CUT_KICKED,     /* an operator said so (sfctl kick) */
+	CUT_TORN        /* its unsent frame is gone (no memory to keep it
+	                   aside): closed at once, nothing more can be sent */
+};
+
+/* A subscriber's part of its client: a cursor into its stream's ring. */
+struct subscriber {
+	/* Where it is: the next ring byte to send, and where a departure
+	 * (or the frame finished before a skip) stops. */
+	uint64_t pos, stop;
+	uint64_t stop_seq;           /* seq of the first frame after stop */
+	uint64_t start_seq;          /* where it started, for frames sent */
+	/* The rest of the frame it was finishing, kept when the ring was
+	 * about to overwrite it; sent before anything at pos. */
+	unsigned char *tail;
+	size_t tail_len, tail_off;
+	/* Its limits and how it stands against them. */
+	int skip_on_lag;             /* on-lag=skip: jump ahead, not cut off */
+	uint64_t own_lag;            /* max-lag= of its hello, 0 for none */
+	uint64_t lag_limit;          /* own_lag, or more while replaying */
+	long long over_since;        /* ms it went over sfd --max-lag, or 0 */
+	long long progress_ms;       /* last took a byte, or had none to take */
+	int untethered;              /* stalled: holds no paced publisher back */
+	/* Skips: an end mark it had not reached went out of the ring (it
+	 * ends there still), and frames skipped, not yet announced. */
+	uint64_t mark_seq;
+	int mark_owed;
+	uint64_t skip_seq;           /* skip_seq .. skip_seq + skip_count - 1 */
+	uint64_t skip_count;
+	uint64_t skipped;            /* frames skipped over its whole life */
+	uint64_t bytes_out;          /* ring bytes written to it, all told */
+	/* Its cut-off: decided, not yet acted on. */
+	enum cut cut;
+	uint64_t cut_lag;            /* its lag when the cut was decided */
+	char kick[96];               /* " by=WHO[ note=TEXT]" of a kick */
+};
+
 /*
  * Act on the cut-off decided for c (c->cut): queue its goodbye and say
  * why in the log.  Returns -1 when nothing more can be sent to it whole

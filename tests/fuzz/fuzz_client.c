@@ -377,13 +377,13 @@ check_server(struct server *s)
 		subs = pubs = 0;
 		TAILQ_FOREACH(c, &st->subs, slink) {
 			FUZZ_CHECK(c->role == ROLE_SUB && c->stream == st);
-			FUZZ_CHECK(c->pos <= ring_head(st->ring));
+			FUZZ_CHECK(c->sub.pos <= ring_head(st->ring));
 			/* Only one finishing a frame may fall further behind
 			 * than the ring holds (it is closed, or keeps that
 			 * frame's rest aside). */
 			FUZZ_CHECK(c->state == CS_DEPARTING ||
-			    c->state == CS_FINISHING || c->cut == CUT_TORN ||
-			    ring_head(st->ring) - c->pos <=
+			    c->state == CS_FINISHING || c->sub.cut == CUT_TORN ||
+			    ring_head(st->ring) - c->sub.pos <=
 			    ring_size(st->ring));
 			subs++;
 		}
