@@ -28,10 +28,11 @@ SANFLAGS  = -fsanitize=address,undefined -fno-sanitize-recover=all \
 
 LIB_SRC   = lib/addr.c lib/cli.c lib/ctl.c lib/frame.c lib/io.c lib/num.c lib/proto.c \
             lib/ring.c lib/session.c lib/spool.c
-SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/access.c cmd/sfd/client.c cmd/sfd/hello.c \
-            cmd/sfd/control.c cmd/sfd/input.c cmd/sfd/listener.c cmd/sfd/log.c \
-            cmd/sfd/output.c cmd/sfd/restore.c \
-            cmd/sfd/publisher.c cmd/sfd/queue.c cmd/sfd/server.c \
+SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/access.c cmd/sfd/admin.c cmd/sfd/client.c \
+            cmd/sfd/hello.c cmd/sfd/input.c cmd/sfd/listener.c cmd/sfd/log.c \
+            cmd/sfd/cutoff.c cmd/sfd/options.c \
+            cmd/sfd/restore.c \
+            cmd/sfd/publisher.c cmd/sfd/server.c \
             cmd/sfd/stream.c cmd/sfd/subscriber.c cmd/sfd/systemd.c
 SFPIPE_SRC = cmd/sfpipe/sfpipe.c
 SFCAT_SRC = cmd/sfcat/sfcat.c

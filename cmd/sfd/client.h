@@ -1,6 +1,10 @@
 /*
- * Clients of the daemon: the life of one connection, and the pass before
- * the loop sleeps that acts on what was decided about each client.
+ * The connection layer: the life of one client, from accept to the free
+ * after its close.  It alone changes a client's state and keeps the counts
+ * that depend on it; it reads, flushes and ticks each client through its
+ * role's table (struct role_ops), and writes the control lines every role
+ * sends.  What a role does with its part of the client is in its own file:
+ * hello.c, subscriber.c, publisher.c, admin.c.
  */
 #ifndef SFD_CLIENT_H
 #define SFD_CLIENT_H
@@ -8,7 +12,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
-#include "control.h"
+#include "admin.h"
 #include "publisher.h"
 #include "sfd.h"
 #include "subscriber.h"
@@ -28,6 +32,31 @@ enum client_state {
 /* Room for an OK line followed by a goodbye line. */
 #define CLIENT_CTL_BUF 320
 
+/*
+ * What a role does for the connection layer.  read and flush are called
+ * only while the client is neither closed nor departing-and-drained (see
+ * client.c); every entry but consume and tick is set.
+ */
+struct role_ops {
+	const char *name;    /* as sfctl(1) shows it: hello, pub, sub, ctl */
+	/* Input is ready: read it and act on it.  0, or -1 when the peer
+	 * is gone (*err: the read error, 0 for EOF) and c must be closed. */
+	int (*read)(struct client *c, int *err);
+	/* Act on the complete frames in c->in (input.c, input_frames);
+	 * -1 once c stops reading input.  NULL for a role that reads none. */
+	int (*consume)(struct client *c);
+	/* Write what c is owed; see enum flush. */
+	enum flush (*flush)(struct client *c, int *err);
+	/* The periodic check (client_tick): 1 while c still needs it.
+	 * NULL for a role that has none. */
+	int (*tick)(struct client *c);
+	/* Cut c off for why (CUT_SHUTDOWN, CUT_KICKED: by says who, as
+	 * " by=WHO[ note=TEXT]", else ""): its goodbye, or a close. */
+	void (*cut_off)(struct client *c, enum cut why, const char *by);
+	/* c is closing: let go of what the role holds (lists, buffers). */
+	void (*close)(struct client *c);
+};
+
 /* A connection, and the part of it its role owns. */
 struct client {
 	struct watch w;              /* first: events carry a struct watch * */
@@ -43,6 +72,7 @@ struct client {
 	char peer[ADDR_PEER_LEN];    /* the same as text, for the log */
 	long long connected_ms;      /* when it was accepted */
 	enum role role;
+	const struct role_ops *ops;  /* role's table: hello_ops until it said */
 	enum client_state state;
 	struct stream *stream;       /* once subscribed or publishing */
 	TAILQ_ENTRY(client) link;    /* all clients, or the graveyard */
@@ -79,18 +109,33 @@ struct client *client_accept(struct server *s, int fd, int tcp);
 void client_refuse(int fd, const char *reason);
 
 /*
+ * The one place a client's state changes.  Keeps the counts that depend
+ * on it (held publishers, per stream and in all).  Leaving CS_CLOSED, or
+ * entering it or CS_DEPARTING, goes through client_close() and
+ * client_depart() instead.
+ */
+void client_set_state(struct client *c, enum client_state to);
+
+/* The hello was accepted: c takes role (its table ops) and is active;
+ * its hello timer is cleared. */
+void client_start(struct client *c, enum role role,
+    const struct role_ops *ops);
+
+/*
  * The one way a connection ends: leave every list, leave epoll, close.
  * The memory is freed by client_reap(), after the event batch that may
  * still point at it.
  */
 void client_close(struct client *c);
+void client_reap(struct server *s);
 
 /* Read more from publishers that were cut short to be fair to others. */
 void client_read_ready(struct server *s);
 
 /*
- * Before the loop sleeps: act on every decision and write every client
- * that is owed bytes, closing those that are done or gone.
+ * Before the loop sleeps: schedule the subscribers of streams that got
+ * frames, act on every decision and write every client that is owed
+ * bytes, closing those that are done or gone.
  */
 void client_settle(struct server *s);
 
@@ -104,6 +149,54 @@ int client_tick(struct server *s);
  * the next deadline, or -1 when there is none. */
 int client_expire(struct server *s);
 
-void client_reap(struct server *s);
+/* Put c on a timer list (s->hello, s->leaving) due in ms, off any other.
+ * Every list has one fixed delay, so appending keeps it sorted. */
+void client_timer_set(struct client *c, struct client_list *list,
+    uint64_t ms);
+void client_timer_clear(struct client *c);
+
+/* Note that c has input the loop must read on its next turn. */
+void client_ready_set(struct client *c);
+void client_ready_clear(struct client *c);
+
+/*
+ * Put c on the list the loop acts on before it sleeps: its decisions
+ * (a cut-off), its output.  Once only; never a closed client.
+ */
+void client_schedule(struct client *c);
+
+/* Queue a control line for c, sent before any more ring data. */
+void client_reply(struct client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Start c's departure: a subscriber first gets its data up to its stop
+ * (set by subscriber.c), then every client gets the control line fmt; all
+ * within --grace, then it is closed.  Further input from it is ignored.
+ */
+void client_depart(struct client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Refuse what c sent: log it with detail, answer ERR reason=..., close
+ * once said (a subscriber gets the rest of its frame first). */
+void client_error(struct client *c, const char *reason, const char *detail);
+
+/*
+ * Write up to len bytes of buf to c.  Returns how many were written, or
+ * -1 when none could be: its socket is full (c->blocked) or the write
+ * failed (errno).
+ */
+ssize_t client_write(struct client *c, const void *buf, size_t len);
+
+/* Write c's control lines before ring data (upto c->ctl_split), or all
+ * of them (c->ctl_len).  0 when all are out, else -1 as client_write. */
+int client_send_ctl(struct client *c, uint16_t upto);
+
+/*
+ * The flush of a role that sends only control lines (hello, publisher,
+ * and an admin once its answer is out): the lines, then a departing
+ * client's goodbye.
+ */
+enum flush client_flush(struct client *c, int *err);
 
 #endif

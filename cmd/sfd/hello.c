@@ -1,87 +1,49 @@
 /*
- * What a client's control frames do: its hello (SUB, PUB or CTL, checked
- * and answered OK or ERR), from a publisher the end of its stream, and
- * from a control client its requests.
+ * A client's first frame: SUB, PUB or CTL.  Parsed, checked against the
+ * access lists, then handed to the role's start (subscriber.c,
+ * publisher.c, admin.c); anything wrong is refused with ERR.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
-#include "client.h"
 #include "access.h"
-#include "control.h"
+#include "client.h"
 #include "ctl.h"
 #include "frame.h"
 #include "hello.h"
-#include "log.h"
+#include "input.h"
 #include "num.h"
-#include "output.h"
 #include "proto.h"
-#include "publisher.h"
-#include "queue.h"
 #include "stream.h"
 
-struct hello_numbers {
-	uint64_t max_lag;    /* SUB max-lag=, 0 for none */
-	uint64_t resume;     /* SUB resume= */
-	uint64_t min_subs;   /* PUB min-subscribers=, 0 for none */
-	uint64_t pace;       /* PUB pace= */
-};
-
-/*
- * Where a new subscriber starts, from its hello's from=, epoch= and
- * resume=: "now" (default), "oldest", "-N" (the last N frames) or a
- * sequence number.  A sequence from another epoch of the stream means
- * nothing here, so that subscriber gets the oldest frames and sees the new
- * epoch in the answer.  An end mark right before the start is left out,
- * unless resume=1 and the start is the frame asked for: a client that had
- * frame SEQ - 1 but not the end that may follow it.
- * Returns -1 when from= is not one of these.
- */
+/* The keys every SUB and PUB hello has: version, stream=, on-lag=. */
 static int
-start_point(const struct stream *st, const char *from, const char *epoch,
-    int resume, uint64_t *pos, uint64_t *seq)
+check_common(struct client *c, const struct ctl *m)
 {
-	struct ring *r = st->ring;
-	uint64_t oldest_pos, oldest, hard_pos, hard, n;
-	int exact = 0;
+	const char *version = ctl_positional(m, 0);
+	const char *name = ctl_get(m, "stream");
+	const char *on_lag = ctl_get(m, "on-lag");
 
-	stream_oldest(st, 1, &oldest_pos, &oldest);
-	stream_oldest(st, 0, &hard_pos, &hard);
-	*pos = ring_head(r);
-	*seq = ring_head_seq(r);
-	if (from == NULL || strcmp(from, "now") == 0)
-		return 0;
-	if (strcmp(from, "oldest") == 0) {
-		n = oldest;
-	} else if (from[0] == '-') {
-		if (num_parse(from + 1, 0, UINT64_MAX, &n) != NULL)
-			return -1;
-		n = n > *seq - oldest ? oldest : *seq - n;
-	} else {
-		if (num_parse(from, 0, UINT64_MAX, &n) != NULL)
-			return -1;
-		/* Gone from the ring, or from another epoch: the oldest;
-		 * the answer's seq (or epoch) shows the gap.  A frame still
-		 * held is given even without the headroom of "oldest". */
-		if ((epoch != NULL && strcmp(epoch, st->epoch) != 0) ||
-		    n < hard)
-			n = oldest;
-		else if (n > *seq)
-			n = *seq;
-		else
-			exact = 1;
-	}
-	*seq = n;
-	if (n == oldest)
-		*pos = oldest_pos;
-	else if (n == hard)
-		*pos = hard_pos;
-	else if (ring_find(r, n, pos) == -1)
+	if (version == NULL || strcmp(version, PROTO_VERSION) != 0) {
+		client_error(c, "bad-version", "this sfd speaks version "
+		    PROTO_VERSION);
 		return -1;
-	if (!(resume && exact))
-		*pos = stream_past_marks(st, *pos);
+	}
+	if (name == NULL) {
+		client_error(c, "bad-hello", "no stream= in hello");
+		return -1;
+	}
+	if (!proto_stream_valid(name)) {
+		client_error(c, "bad-stream", "stream names are 1 to 64 of "
+		    "A-Z a-z 0-9 . _ -");
+		return -1;
+	}
+	if (on_lag != NULL && strcmp(on_lag, "skip") != 0 &&
+	    strcmp(on_lag, "disconnect") != 0) {
+		client_error(c, "bad-hello", "on-lag= is skip or disconnect");
+		return -1;
+	}
 	return 0;
 }
 
@@ -91,23 +53,26 @@ start_point(const struct stream *st, const char *from, const char *epoch,
  * the ERR's detail.
  */
 static const char *
-hello_numbers(const struct ctl *m, enum role role, struct hello_numbers *h)
+parse_numbers(const struct ctl *m, enum role role, struct sub_hello *sh,
+    struct pub_hello *ph)
 {
 	const char *v;
+	uint64_t n = 0;
 
-	memset(h, 0, sizeof(*h));
 	if ((v = ctl_get(m, "max-lag")) != NULL && (role != ROLE_SUB ||
-	    num_parse(v, 1, UINT64_MAX, &h->max_lag) != NULL))
+	    num_parse(v, 1, UINT64_MAX, &sh->max_lag) != NULL))
 		return "max-lag= is a subscriber's limit in bytes, at least 1";
 	if ((v = ctl_get(m, "resume")) != NULL && (role != ROLE_SUB ||
-	    num_parse(v, 0, 1, &h->resume) != NULL))
+	    num_parse(v, 0, 1, &n) != NULL))
 		return "resume= is 0 or 1, for a subscriber";
+	sh->resume = v != NULL && n == 1;
 	if ((v = ctl_get(m, "min-subscribers")) != NULL && (role != ROLE_PUB ||
-	    num_parse(v, 1, UINT32_MAX, &h->min_subs) != NULL))
+	    num_parse(v, 1, UINT32_MAX, &ph->min_subs) != NULL))
 		return "min-subscribers= is a publisher's count, at least 1";
 	if ((v = ctl_get(m, "pace")) != NULL && (role != ROLE_PUB ||
-	    num_parse(v, 0, 1, &h->pace) != NULL))
+	    num_parse(v, 0, 1, &n) != NULL))
 		return "pace= is 0 or 1, for a publisher";
+	ph->paced = v != NULL && n == 1;
 	return NULL;
 }
 
@@ -120,10 +85,31 @@ allowed(const struct client *c, const struct access *a, int tcp_default)
 	    (const struct sockaddr *)&c->sa : NULL, tcp_default);
 }
 
-/* No stream for c: --max-streams, descriptors or memory ran out. */
-static void
-refuse_stream(struct client *c)
+/* An admin: the daemon's own uid, root, or a peer in --admins (on TCP
+ * only by address, never by default). */
+static int
+allowed_admin(const struct client *c)
 {
+	const struct access *a = c->srv->cfg.admins;
+
+	if (c->tcp)
+		return access_allows(a, 0, 0, (const struct sockaddr *)&c->sa,
+		    0);
+	if (c->uid == geteuid() || c->uid == 0)
+		return 1;
+	return access_has_users(a) &&
+	    access_allows(a, c->uid, c->gid, NULL, 0);
+}
+
+/* The stream called name for c, or NULL when it was refused: --max-streams,
+ * descriptors, memory or the spool ran out. */
+static struct stream *
+get_stream(struct client *c, const char *name)
+{
+	struct stream *st;
+
+	if ((st = stream_get(c->srv, name)) != NULL)
+		return st;
 	if (errno == ENOSPC)
 		client_error(c, "too-many-streams", "--max-streams reached");
 	else if (errno == EIO)
@@ -132,93 +118,24 @@ refuse_stream(struct client *c)
 		client_error(c, "full", strerror(errno));
 	else
 		client_error(c, "no-memory", strerror(errno));
+	return NULL;
 }
 
-/* Make c a subscriber of st, its next frame at pos (seq). */
+/* SUB or PUB hello m from c: checked, then the role starts. */
 static void
-subscribe(struct client *c, struct stream *st, uint64_t pos, uint64_t seq,
-    int skip_on_lag, uint64_t max_lag)
+hello_stream(struct client *c, const struct ctl *m, enum role role)
 {
 	struct server *s = c->srv;
-	struct ring *r = st->ring;
-	int sndbuf;
-
-	client_timer_clear(c);
-	c->stream = st;
-	c->role = ROLE_SUB;
-	c->state = CS_ACTIVE;
-	c->sub.pos = pos;
-	c->sub.start_seq = seq;
-	c->sub.skip_on_lag = skip_on_lag;
-	c->sub.own_lag = max_lag;
-	/* A replay may start further back than its max-lag; it must not
-	 * fall further behind than that until it catches up. */
-	c->sub.lag_limit = ring_head(r) - pos > max_lag ? ring_head(r) - pos :
-	    max_lag;
-	c->sub.progress_ms = s->now;
-	/* A larger kernel buffer absorbs a network's jitter. */
-	sndbuf = (int)s->cfg.sndbuf;
-	if (sndbuf > 0 && setsockopt(c->w.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
-	    sizeof(sndbuf)) == -1)
-		client_log(c, LOG_INFO, "--sndbuf: %s", strerror(errno));
-	TAILQ_INSERT_TAIL(&st->subs, c, slink);
-	st->nsubs++;
-	client_log(c, LOG_DEBUG, "subscribed to %s at seq %llu%s", st->name,
-	    (unsigned long long)seq, c->plain ? ", plain" : "");
-}
-
-void
-hello_plain(struct client *c, const char *name)
-{
-	struct server *s = c->srv;
+	struct sub_hello sh;
+	struct pub_hello ph;
 	struct stream *st;
+	const char *e, *on_lag = ctl_get(m, "on-lag");
 
-	c->plain = 1;
-	if (!allowed(c, s->cfg.subscribers, 1)) {
-		client_error(c, "denied", "not in --subscribers");
+	if (check_common(c, m) == -1)
 		return;
-	}
-	if ((st = stream_get(s, name)) == NULL) {
-		refuse_stream(c);
-		return;
-	}
-	subscribe(c, st, ring_head(st->ring), ring_head_seq(st->ring), 0, 0);
-	publisher_subscribed(st);
-}
-
-static void
-hello(struct client *c, const struct ctl *m, enum role role)
-{
-	struct server *s = c->srv;
-	const char *version = ctl_positional(m, 0);
-	const char *name = ctl_get(m, "stream");
-	const char *on_lag = ctl_get(m, "on-lag");
-	const char *e;
-	struct stream *st;
-	struct ring *r;
-	struct hello_numbers h;
-	uint64_t pos = 0, seq = 0;
-
-	if (version == NULL || strcmp(version, PROTO_VERSION) != 0) {
-		client_error(c, "bad-version", "this sfd speaks version "
-		    PROTO_VERSION);
-		return;
-	}
-	if (name == NULL) {
-		client_error(c, "bad-hello", "no stream= in hello");
-		return;
-	}
-	if (!proto_stream_valid(name)) {
-		client_error(c, "bad-stream", "stream names are 1 to 64 of "
-		    "A-Z a-z 0-9 . _ -");
-		return;
-	}
-	if (on_lag != NULL && strcmp(on_lag, "skip") != 0 &&
-	    strcmp(on_lag, "disconnect") != 0) {
-		client_error(c, "bad-hello", "on-lag= is skip or disconnect");
-		return;
-	}
-	if ((e = hello_numbers(m, role, &h)) != NULL) {
+	memset(&sh, 0, sizeof(sh));
+	memset(&ph, 0, sizeof(ph));
+	if ((e = parse_numbers(m, role, &sh, &ph)) != NULL) {
 		client_error(c, "bad-hello", e);
 		return;
 	}
@@ -232,66 +149,129 @@ hello(struct client *c, const struct ctl *m, enum role role)
 		client_error(c, "denied", "not in --subscribers");
 		return;
 	}
-	if ((st = stream_get(s, name)) == NULL) {
-		refuse_stream(c);
+	if ((st = get_stream(c, ctl_get(m, "stream"))) == NULL)
+		return;
+	if (role == ROLE_PUB) {
+		if (publisher_start(c, st, &ph) == -1)
+			client_error(c, "no-memory", "publisher buffer");
 		return;
 	}
-	r = st->ring;
-	if (role == ROLE_SUB && start_point(st, ctl_get(m, "from"),
-	    ctl_get(m, "epoch"), h.resume == 1, &pos, &seq) == -1) {
+	sh.from = ctl_get(m, "from");
+	sh.epoch = ctl_get(m, "epoch");
+	sh.skip_on_lag = on_lag != NULL && strcmp(on_lag, "skip") == 0;
+	if (subscriber_start(c, st, &sh) == -1)
 		client_error(c, "bad-hello", "from= is now, oldest, -N or a "
 		    "sequence number");
-		return;
-	}
-	if (role == ROLE_PUB && publisher_start(c, st) == -1) {
-		client_error(c, "no-memory", "publisher buffer");
-		return;
-	}
-	client_timer_clear(c);
-	if (role == ROLE_SUB) {
-		subscribe(c, st, pos, seq, on_lag != NULL &&
-		    strcmp(on_lag, "skip") == 0, h.max_lag);
-		client_reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu "
-		    "ring=%zu", st->name, (unsigned long long)seq, st->epoch,
-		    (unsigned long long)s->cfg.max_frame, ring_size(r));
-		publisher_subscribed(st);
-	} else {
-		c->pub.paced = h.pace == 1;
-		client_log(c, LOG_DEBUG, "publishing to %s at seq %llu%s",
-		    st->name, (unsigned long long)ring_head_seq(r),
-		    c->pub.paced ? ", paced" : "");
-		client_reply(c, "OK stream=%s seq=%llu epoch=%s max-frame=%llu "
-		    "ring=%zu", st->name, (unsigned long long)ring_head_seq(r),
-		    st->epoch, (unsigned long long)s->cfg.max_frame,
-		    ring_size(r));
-		if (h.min_subs > 0) {
-			c->pub.want_subs = h.min_subs;
-			publisher_subscribed(st);
-		}
-	}
 }
 
-void
-control_frame(struct client *c, const struct frame *f)
+/* CTL hello m from c. */
+static void
+hello_admin(struct client *c, const struct ctl *m)
+{
+	const char *version = ctl_positional(m, 0);
+
+	if (version == NULL || strcmp(version, PROTO_VERSION) != 0) {
+		client_error(c, "bad-version", "this sfd speaks version "
+		    PROTO_VERSION);
+		return;
+	}
+	if (!allowed_admin(c)) {
+		client_error(c, "denied", c->tcp ? "control over TCP needs "
+		    "--admins tcp:ADDR/PREFIX" : "control needs the daemon's "
+		    "user, root or --admins");
+		return;
+	}
+	if (admin_start(c) == -1)
+		client_error(c, "no-memory", "control buffer");
+}
+
+static void
+hello_frame(struct client *c, const struct frame *f)
 {
 	struct ctl m;
 
 	if (ctl_parse(&m, f->data, f->len) == -1)
-		client_error(c, c->role == ROLE_HELLO ? "bad-hello" :
-		    "bad-control", "not a control line");
-	else if (c->role == ROLE_PUB && strcmp(m.verb, "EOS") == 0)
-		publisher_eos(c);
-	else if (c->role == ROLE_CTL)
-		control_request(c, &m);
-	else if (c->role != ROLE_HELLO)
-		client_error(c, "unexpected-control", m.verb);
+		client_error(c, "bad-hello", "not a control line");
 	else if (strcmp(m.verb, "SUB") == 0)
-		hello(c, &m, ROLE_SUB);
+		hello_stream(c, &m, ROLE_SUB);
 	else if (strcmp(m.verb, "PUB") == 0)
-		hello(c, &m, ROLE_PUB);
+		hello_stream(c, &m, ROLE_PUB);
 	else if (strcmp(m.verb, "CTL") == 0)
-		control_hello(c, &m);
+		hello_admin(c, &m);
 	else
 		client_error(c, "unknown-verb", m.verb);
 }
 
+/* The hello, once whole; what follows it is the new role's. */
+static int
+hello_consume(struct client *c)
+{
+	struct frame f;
+	ssize_t k;
+
+	/* Only a control frame may come first: say so at its header,
+	 * before buffering any body. */
+	if (c->in_len >= FRAME_HDR) {
+		frame_get_header(c->in, &f.len, &f.control);
+		if (!f.control) {
+			client_error(c, "bad-hello", "data frame before the "
+			    "hello");
+			return -1;
+		}
+	}
+	if ((k = input_decode(c, 0, &f)) == 0)
+		return 0;
+	if (k == -1) {
+		input_too_large(c, &f);
+		return -1;
+	}
+	hello_frame(c, &f);
+	if (c->state != CS_ACTIVE)
+		return -1;   /* refused */
+	input_keep(c, (size_t)k);
+	return c->ops->consume(c);
+}
+
+/* Waiting for its hello: a shutdown closes it, a kick says goodbye. */
+static void
+hello_cut_off(struct client *c, enum cut why, const char *by)
+{
+	if (why == CUT_SHUTDOWN)
+		client_close(c);
+	else
+		client_depart(c, "BYE reason=kicked%s", by);
+}
+
+static void
+hello_close(struct client *c)
+{
+	(void)c;   /* holds nothing of its own */
+}
+
+/* The hello is read as frames; it is only ever control lines out. */
+const struct role_ops hello_ops = {
+	.name = "hello",
+	.read = input_frames,
+	.consume = hello_consume,
+	.flush = client_flush,
+	.cut_off = hello_cut_off,
+	.close = hello_close,
+};
+
+void
+hello_plain(struct client *c, const char *name)
+{
+	struct server *s = c->srv;
+	struct sub_hello sh;
+	struct stream *st;
+
+	c->plain = 1;
+	if (!allowed(c, s->cfg.subscribers, 1)) {
+		client_error(c, "denied", "not in --subscribers");
+		return;
+	}
+	if ((st = get_stream(c, name)) == NULL)
+		return;
+	memset(&sh, 0, sizeof(sh));
+	(void)subscriber_start(c, st, &sh);   /* from now: cannot fail */
+}

@@ -1,22 +1,15 @@
-/* Control frames from clients: the hello, a publisher's end of stream, a
- * control client's requests. */
+/* A client's hello: SUB, PUB or CTL, checked and handed to its role. */
 #ifndef SFD_HELLO_H
 #define SFD_HELLO_H
 
-#include "frame.h"
 #include "sfd.h"
 
-/*
- * Act on control frame f from c: a hello makes it a subscriber or a
- * publisher or a control client (or is refused with ERR); a publisher's
- * EOS marks the end of its stream; a control client's line is a request;
- * anything else is refused.
- */
-void control_frame(struct client *c, const struct frame *f);
+/* The role of a client that has not said hello yet. */
+extern const struct role_ops hello_ops;
 
 /*
  * Subscribe c, from a --plain-listen listener, to stream name from now:
- * no hello, no answer, and never a control frame (sfd.h: plain).
+ * no hello, no answer, and never a control frame (client.h: plain).
  */
 void hello_plain(struct client *c, const char *name);
 

@@ -10,7 +10,7 @@
 #include "hello.h"
 #include "listener.h"
 #include "log.h"
-#include "queue.h"
+#include "server.h"
 
 #define ACCEPTS_PER_TURN 64
 

@@ -206,7 +206,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 }
 
 void
-client_log(const struct client *c, enum log_level level, const char *fmt, ...)
+log_client(const struct client *c, enum log_level level, const char *fmt, ...)
 {
 	char msg[900];
 	va_list ap;

@@ -30,7 +30,7 @@ int log_flush(void);
 
 /* Log a line about client c, prefixed with "#ID pid=P uid=U gid=G: ". */
 struct client;
-void client_log(const struct client *c, enum log_level level,
+void log_client(const struct client *c, enum log_level level,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1,6 +1,8 @@
 /*
- * Publishers: their frames into the stream's ring, pacing, the wait for
- * subscribers, and their end mark.
+ * The publisher role: its frames into the stream's ring (whole runs of
+ * them in one append), pacing (held, not read, while its next append
+ * would overwrite what a subscriber still needs), the wait for
+ * subscribers, and its end mark.
  */
 #ifndef SFD_PUBLISHER_H
 #define SFD_PUBLISHER_H
@@ -16,24 +18,19 @@ struct publisher {
 	long long last_append_ms;    /* when, or 0 before its first */
 };
 
-/* Make c, whose hello was accepted, a publisher to st.  Returns -1 (with
- * errno) when its read buffer cannot be had. */
-int publisher_start(struct client *c, struct stream *st);
+/* What a PUB hello asked for. */
+struct pub_hello {
+	int paced;                   /* pace=1 */
+	uint64_t min_subs;           /* min-subscribers=, 0 for none */
+};
 
-/*
- * Append len bytes of whole data frames from c to its stream.  Returns
- * -1 when c is paced and they would overwrite frames a subscriber still
- * needs: nothing is appended, c is held (not read) until
- * publisher_release() lets it go on.
- */
-int publisher_append(struct client *c, const unsigned char *frames,
-    size_t len);
+extern const struct role_ops publisher_ops;
 
-/*
- * c's end of stream: a mark in the ring after its last frame, so each
- * subscriber gets it once it has every frame before it.
- */
-void publisher_eos(struct client *c);
+/* Make c, whose hello was accepted, a publisher to st, and answer OK.
+ * Returns -1 (with errno, nothing changed) when its read buffer cannot
+ * be had. */
+int publisher_start(struct client *c, struct stream *st,
+    const struct pub_hello *h);
 
 /* Let st's held publishers go on once its subscribers have drained a
  * quarter of the ring (or left). */

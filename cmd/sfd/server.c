@@ -1,15 +1,15 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include "access.h"
 #include "client.h"
-#include "control.h"
+#include "admin.h"
 #include "io.h"
 #include "listener.h"
 #include "log.h"
-#include "queue.h"
 #include "server.h"
 #include "stream.h"
 #include "systemd.h"
@@ -44,6 +44,54 @@ server_init(struct server *s, const struct config *cfg)
 	return 0;
 }
 
+/* Make *timeout (ms, -1 for none) no later than in ms from now. */
+static void
+sooner(int *timeout, long long in)
+{
+	if (in < 0)
+		in = 0;
+	if (in > 0x7fffffff)
+		in = 0x7fffffff;
+	if (*timeout == -1 || in < *timeout)
+		*timeout = (int)in;
+}
+
+/*
+ * What is due by the clock besides clients: paused listeners, the
+ * --stats-interval line, the spool's --sync.  Brings *timeout forward to
+ * the next of them.
+ */
+static void
+run_timers(struct server *s, int *timeout)
+{
+	int i;
+
+	if (s->accept_resume > 0 && s->now >= s->accept_resume) {
+		s->accept_resume = 0;
+		for (i = 0; i < s->nlisteners; i++)
+			listener_resume(&s->listeners[i]);
+	}
+	if (s->accept_resume > 0)
+		sooner(timeout, s->accept_resume - s->now);
+	if (s->stats_due > 0 && s->now >= s->stats_due) {
+		admin_log_stats(s);
+		systemd_notify("STATUS=%llu clients, %llu streams",
+		    (unsigned long long)s->nclients,
+		    (unsigned long long)s->nstreams);
+		s->stats_due = s->now + (long long)s->cfg.stats_ms;
+	}
+	if (s->stats_due > 0)
+		sooner(timeout, s->stats_due - s->now);
+	if (s->sync_due > 0 && s->now >= s->sync_due) {
+		stream_sync_all(s);   /* --sync SECONDS */
+		s->sync_due = s->now + (long long)s->cfg.sync_ms;
+	}
+	if (s->sync_due > 0)
+		sooner(timeout, s->sync_due - s->now);
+	else if (s->cfg.spool != NULL)
+		stream_sync_all(s);   /* --sync 0: before each sleep */
+}
+
 int
 server_turn(struct server *s, int max_wait)
 {
@@ -53,52 +101,19 @@ server_turn(struct server *s, int max_wait)
 
 	s->now = s->clock();
 	timeout = client_expire(s);
-	tick = client_tick(s);
-	if (tick != -1 && (timeout == -1 || tick < timeout))
-		timeout = tick;
+	if ((tick = client_tick(s)) != -1)
+		sooner(&timeout, tick);
 	client_settle(s);
 	client_reap(s);
 	if (s->stopping && s->nclients == 0)
 		return 0;
-	if (s->accept_resume > 0) {
-		if (s->now >= s->accept_resume) {
-			s->accept_resume = 0;
-			for (i = 0; i < s->nlisteners; i++)
-				listener_resume(&s->listeners[i]);
-		} else if (timeout == -1 ||
-		    s->accept_resume - s->now < timeout) {
-			timeout = (int)(s->accept_resume - s->now);
-		}
-	}
-	if (s->stats_due > 0) {
-		/* --stats-interval: a line when due, then the next one. */
-		if (s->now >= s->stats_due) {
-			control_log_stats(s);
-			systemd_notify("STATUS=%llu clients, %llu streams",
-			    (unsigned long long)s->nclients,
-			    (unsigned long long)s->nstreams);
-			s->stats_due = s->now + (long long)s->cfg.stats_ms;
-		}
-		if (timeout == -1 || s->stats_due - s->now < timeout)
-			timeout = (int)(s->stats_due - s->now);
-	}
-	if (s->sync_due > 0) {
-		/* --sync SECONDS: what the rings took since the last one. */
-		if (s->now >= s->sync_due) {
-			stream_sync_all(s);
-			s->sync_due = s->now + (long long)s->cfg.sync_ms;
-		}
-		if (timeout == -1 || s->sync_due - s->now < timeout)
-			timeout = (int)(s->sync_due - s->now);
-	} else if (s->cfg.spool != NULL) {
-		stream_sync_all(s);   /* --sync 0: before each sleep */
-	}
-	if (log_flush() && (timeout == -1 || timeout > LOG_RETRY_MS))
-		timeout = LOG_RETRY_MS;
+	run_timers(s, &timeout);
+	if (log_flush())
+		sooner(&timeout, LOG_RETRY_MS);
 	if (s->nready > 0)
 		timeout = 0;
-	if (max_wait >= 0 && (timeout == -1 || timeout > max_wait))
-		timeout = max_wait;
+	if (max_wait >= 0)
+		sooner(&timeout, max_wait);
 	n = epoll_wait(s->ep, evs, (int)(sizeof(evs) / sizeof(evs[0])),
 	    timeout);
 	if (n == -1) {
@@ -116,6 +131,29 @@ server_turn(struct server *s, int max_wait)
 	client_settle(s);
 	client_reap(s);
 	return 0;
+}
+
+void
+server_shutdown(struct server *s, void (*stop_listening)(void))
+{
+	struct client *c, *next;
+
+	if (s->stopping) {
+		log_msg(LOG_INFO, "second signal: closing all clients now");
+		while ((c = TAILQ_FIRST(&s->clients)) != NULL)
+			client_close(c);
+		return;
+	}
+	s->stopping = 1;
+	log_msg(LOG_INFO, "shutting down");
+	systemd_notify("STOPPING=1\nSTATUS=shutting down");
+	stop_listening();
+	/* Each role says goodbye its own way: a subscriber first gets what
+	 * the ring holds for it, a hello is simply closed. */
+	for (c = TAILQ_FIRST(&s->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		c->ops->cut_off(c, CUT_SHUTDOWN, "");
+	}
 }
 
 void
@@ -138,4 +176,30 @@ server_free(struct server *s)
 	access_free(s->cfg.subscribers);
 	access_free(s->cfg.admins);
 	close(s->ep);
+}
+
+void
+server_tick_arm(struct server *s)
+{
+	if (s->tick == 0)
+		s->tick = s->now + TICK_MS;
+}
+
+int
+server_spare_lend(struct server *s)
+{
+	if (s->spare_fd == -1)
+		return 0;
+	close(s->spare_fd);
+	s->spare_fd = -1;
+	return 1;
+}
+
+int
+server_spare_restore(struct server *s)
+{
+	if (s->spare_fd == -1 &&
+	    (s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	return 0;
 }

@@ -23,7 +23,32 @@ int server_init(struct server *s, const struct config *cfg);
  */
 int server_turn(struct server *s, int max_wait);
 
+/*
+ * The shutdown policy: stop listening (stop_listening), then every client
+ * is cut off its role's way (publishers told and closed, subscribers
+ * first given what the ring holds for them, within --grace); the loop
+ * ends once all are gone.  A second call closes everyone at once.
+ */
+void server_shutdown(struct server *s, void (*stop_listening)(void));
+
 /* Close every client and free every stream and descriptor of s. */
 void server_free(struct server *s);
+
+/*
+ * Ask for the periodic check of stalls and of sfd --max-lag (TICK_MS from
+ * now, unless one is due sooner): needed while a publisher is held or a
+ * subscriber is over --max-lag, whether or not anything else happens.
+ */
+#define TICK_MS 200
+void server_tick_arm(struct server *s);
+
+/*
+ * The spare descriptor, held back for when descriptors run out: lend it
+ * (close it, so the next open or accept gets its slot; 0 when there was
+ * none to lend) and get it back (open it again unless held; -1 with errno
+ * when that fails, and the spare stays missing until a later call).
+ */
+int server_spare_lend(struct server *s);
+int server_spare_restore(struct server *s);
 
 #endif

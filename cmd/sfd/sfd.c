@@ -7,272 +7,32 @@
  * the publisher or the other consumers.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <grp.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "access.h"
-#include "addr.h"
 #include "cli.h"
-#include "client.h"
-#include "frame.h"
-#include "io.h"
+#include "proto.h"
 #include "listener.h"
 #include "log.h"
-#include "num.h"
-#include "output.h"
-#include "proto.h"
+#include "options.h"
 #include "restore.h"
 #include "server.h"
 #include "systemd.h"
-#include "sfd.h"
-#include "stream.h"
 
-#define MAX_LISTENERS   16
-
-static struct listener listeners[MAX_LISTENERS];
-static int nlisteners;
+static struct options options;
 static struct watch sigwatch;
 static struct server server;
-
-static const char usage_text[] =
-    "usage: sfd [-v | -q] [-l ADDR]... [--ring SIZE] [--max-frame SIZE]\n"
-    "           [--max-lag SIZE [--lag-time SECONDS]] [--stall SECONDS]\n"
-    "           [--max-clients N] [--max-streams N]\n"
-    "           [--mode OCTAL] [--group NAME] [--publishers LIST]\n"
-    "           [--subscribers LIST] [--admins LIST] [--sndbuf SIZE]\n"
-    "           [--plain-listen ADDR,stream=NAME]...\n"
-    "           [--grace SECONDS] [--hello-timeout SECONDS]\n"
-    "           [--stats-interval SECONDS] [--spool DIR [--sync SECONDS]]\n";
-
-/* Defaults of the options that have one, for main() and --help. */
-#define DEF_LAG_TIME    10      /* --lag-time, seconds */
-#define DEF_STALL       5       /* --stall, seconds */
-#define DEF_CLIENTS     1024    /* --max-clients */
-#define DEF_STREAMS     64      /* --max-streams */
-#define DEF_MODE        0600    /* --mode */
-#define DEF_GRACE       2       /* --grace, seconds */
-#define DEF_HELLO       5       /* --hello-timeout, seconds */
-#define DEF_SYNC        1       /* --sync, seconds */
-
-/* --help: each option with its default, then the exit statuses.  Lines
- * fit 80 columns; the option lines are what tests/bats/docs.bats reads. */
-static void __attribute__((noreturn))
-help(void)
-{
-	char ring[NUM_SIZE_LEN], frame[NUM_SIZE_LEN];
-
-	num_format_size(DEFAULT_RING, ring, sizeof(ring));
-	num_format_size(DEFAULT_MAX_FRAME, frame, sizeof(frame));
-	cli_help(
-	    "Listening:\n"
-	    "  -l ADDR                   listen on ADDR; repeatable "
-	    "[default: see below]\n"
-	    "  --plain-listen ADDR,stream=NAME\n"
-	    "                            also send bare frames of stream NAME "
-	    "on ADDR\n"
-	    "  --mode OCTAL              permissions of the socket file "
-	    "[default: %04o]\n"
-	    "  --group NAME              group of the socket file "
-	    "[default: sfd's own]\n"
-	    "\n"
-	    "Access, a LIST of users, uids, @groups, tcp and tcp:ADDR/PREFIX:\n"
-	    "  --publishers LIST         only these may publish "
-	    "[default: any Unix client]\n"
-	    "  --subscribers LIST        only these may subscribe "
-	    "[default: anyone]\n"
-	    "  --admins LIST             these may use sfctl too "
-	    "[default: sfd's uid, root]\n"
-	    "\n"
-	    "Buffers and limits, a SIZE in bytes or with k, M or G "
-	    "(1k = 1024):\n"
-	    "  --ring SIZE               records kept per stream "
-	    "[default: %s]\n"
-	    "  --max-frame SIZE          largest record accepted "
-	    "[default: %s]\n"
-	    "  --max-lag SIZE            evict who stays this far behind "
-	    "[default: none]\n"
-	    "  --lag-time SECONDS        how long one may stay past --max-lag "
-	    "[default: %d]\n"
-	    "  --stall SECONDS           stop pacing to a reader idle this long "
-	    "[default: %d]\n"
-	    "  --max-clients N           connections at once "
-	    "[default: %d]\n"
-	    "  --max-streams N           streams at most [default: %d]\n"
-	    "  --sndbuf SIZE             SO_SNDBUF of each subscriber "
-	    "[default: system's]\n"
-	    "\n"
-	    "Timers:\n"
-	    "  --grace SECONDS           for a departing subscriber to drain "
-	    "[default: %d]\n"
-	    "  --hello-timeout SECONDS   for a client to send its hello "
-	    "[default: %d]\n"
-	    "  --stats-interval SECONDS  between summary lines in the log "
-	    "[default: none]\n"
-	    "\n"
-	    "Spool, rings kept on disk across restarts:\n"
-	    "  --spool DIR               keep each ring in DIR/NAME.ring "
-	    "[default: memory]\n"
-	    "  --sync SECONDS            between syncs to disk, 0: each turn "
-	    "[default: %d]\n"
-	    "\n"
-	    "Log, on standard error [default: startup, connections, "
-	    "cut-offs]:\n"
-	    "  -v                        also each subscribe, publish, close; "
-	    "time-stamped\n"
-	    "  -q                        only errors and the \"listening on\" "
-	    "lines\n"
-	    "\n"
-	    "Other:\n"
-	    "  -h, --help                print this help and exit\n"
-	    "  --version                 print the version and exit\n"
-	    "\n"
-	    "ADDR is a socket path, unix:PATH, tcp:HOST:PORT, "
-	    "tcp:[V6ADDR]:PORT or\n"
-	    "tcp::PORT (all addresses).  The default address is $SF_SERVER, "
-	    "else\n"
-	    "$XDG_RUNTIME_DIR/streamfan.sock, else /tmp/streamfan-UID.sock, "
-	    "or the\n"
-	    "sockets passed by a service manager.\n"
-	    "\n"
-	    "Exit status:\n"
-	    "  %-5d  clean shutdown after SIGINT, SIGTERM or SIGHUP\n"
-	    "  %-5d  runtime error: cannot listen, another sfd, a bad ring "
-	    "file, the loop\n"
-	    "         failed\n"
-	    "  %-5d  usage error: bad option or value, sizes that do not "
-	    "fit\n",
-	    DEF_MODE, ring, frame, DEF_LAG_TIME, DEF_STALL, DEF_CLIENTS,
-	    DEF_STREAMS, DEF_GRACE, DEF_HELLO, DEF_SYNC, SF_EXIT_OK, SF_EXIT_ERROR,
-	    SF_EXIT_USAGE);
-}
-
-static uint64_t
-opt_size(const char *opt, const char *arg, uint64_t min, uint64_t max)
-{
-	const char *e;
-	uint64_t v;
-
-	if ((e = num_parse_size(arg, min, max, &v)) != NULL)
-		cli_die(SF_EXIT_USAGE, "%s %s: %s", opt, arg, e);
-	return v;
-}
-
-static uint64_t
-opt_num(const char *opt, const char *arg, uint64_t min, uint64_t max)
-{
-	const char *e;
-	uint64_t v;
-
-	if ((e = num_parse(arg, min, max, &v)) != NULL)
-		cli_die(SF_EXIT_USAGE, "%s %s: %s", opt, arg, e);
-	return v;
-}
-
-static mode_t
-opt_mode(const char *arg)
-{
-	unsigned long v = 0;
-	const char *p;
-
-	for (p = arg; *p >= '0' && *p <= '7'; p++)
-		v = v * 8 + (unsigned long)(*p - '0');
-	if (p == arg || *p != '\0' || p - arg > 4 || v > 0777)
-		cli_die(SF_EXIT_USAGE,
-		    "--mode %s: not an octal mode like 0600", arg);
-	return (mode_t)v;
-}
-
-static gid_t
-opt_group(const char *arg)
-{
-	struct group *gr;
-	uint64_t id;
-
-	if (num_parse(arg, 0, (gid_t)-2, &id) == NULL)
-		return (gid_t)id;
-	if ((gr = getgrnam(arg)) == NULL)
-		cli_die(SF_EXIT_USAGE, "--group %s: no such group", arg);
-	return gr->gr_gid;
-}
-
-/* --plain-listen ADDR,stream=NAME: a listener whose clients send
- * nothing and get the bare frames of stream NAME. */
-static void
-plain_listener(const char *arg, struct listener *l)
-{
-	char addr[sizeof(l->addr.text)];
-	const char *comma = strrchr(arg, ',');
-	const char *e;
-
-	if (comma == NULL || strncmp(comma, ",stream=", 8) != 0)
-		cli_die(SF_EXIT_USAGE, "--plain-listen %s: use "
-		    "ADDR,stream=NAME", arg);
-	if (!proto_stream_valid(comma + 8))
-		cli_die(SF_EXIT_USAGE, "--plain-listen %s: stream names are "
-		    "1 to 64 of A-Z a-z 0-9 . _ -", arg);
-	if ((size_t)(comma - arg) >= sizeof(addr))
-		cli_die(SF_EXIT_USAGE, "--plain-listen %s: address too long",
-		    arg);
-	memcpy(addr, arg, (size_t)(comma - arg));
-	addr[comma - arg] = '\0';
-	if ((e = addr_parse(addr, &l->addr)) != NULL)
-		cli_die(SF_EXIT_USAGE, "--plain-listen %s: %s", arg, e);
-	snprintf(l->plain, sizeof(l->plain), "%s", comma + 8);
-}
 
 static void
 close_listeners(void)
 {
 	int i;
 
-	for (i = 0; i < nlisteners; i++)
-		listener_close(&listeners[i]);
-}
-
-/*
- * Stop accepting; publishers are told and closed, subscribers first get
- * what the ring holds for them (within --grace).  A second signal closes
- * everyone at once.
- */
-static void
-shutdown_server(struct server *s)
-{
-	struct client *c, *next;
-	struct stream *st;
-
-	if (s->stopping) {
-		log_msg(LOG_INFO, "second signal: closing all clients now");
-		while ((c = TAILQ_FIRST(&s->clients)) != NULL)
-			client_close(c);
-		return;
-	}
-	s->stopping = 1;
-	log_msg(LOG_INFO, "shutting down");
-	systemd_notify("STOPPING=1\nSTATUS=shutting down");
-	close_listeners();
-	for (c = TAILQ_FIRST(&s->clients); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, link);
-		st = c->stream;
-		if (c->role == ROLE_HELLO)
-			client_close(c);
-		else if (c->role == ROLE_SUB)
-			stream_cut(c, CUT_SHUTDOWN, 0);
-		else if (c->role == ROLE_CTL)
-			client_depart(c, "BYE reason=shutdown");
-		else
-			client_depart(c, "BYE reason=shutdown seq=%llu",
-			    (unsigned long long)ring_head_seq(st->ring));
-	}
+	for (i = 0; i < options.nlisteners; i++)
+		listener_close(&options.listeners[i]);
 }
 
 static void
@@ -283,7 +43,7 @@ on_signal(struct watch *w, uint32_t events)
 
 	(void)events;
 	while ((n = read(w->fd, &si, sizeof(si))) == (ssize_t)sizeof(si))
-		shutdown_server(&server);   /* all three mean "stop" */
+		server_shutdown(&server, close_listeners);   /* all three mean "stop" */
 	if (n == -1 && errno != EAGAIN && errno != EINTR)
 		log_msg(LOG_ERROR, "signalfd: %s", strerror(errno));
 }
@@ -333,257 +93,70 @@ cleanup(struct server *s)
 	close(sigwatch.fd);
 }
 
-int
-main(int argc, char *argv[])
+/* The spool's folder, locked, and the rings it holds taken up again. */
+static void
+open_spool(struct server *s)
 {
-	enum { O_RING = 256, O_LAG, O_LAGTIME, O_STALL, O_FRAME, O_CLIENTS,
-	    O_STREAMS, O_MODE, O_GROUP, O_PUBLISHERS, O_SUBSCRIBERS,
-	    O_SNDBUF, O_PLAIN, O_GRACE, O_HELLO, O_ADMINS, O_STATS,
-	    O_SPOOL, O_SYNC_S, O_VERSION };
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ "ring", required_argument, NULL, O_RING },
-		{ "max-lag", required_argument, NULL, O_LAG },
-		{ "lag-time", required_argument, NULL, O_LAGTIME },
-		{ "stall", required_argument, NULL, O_STALL },
-		{ "max-frame", required_argument, NULL, O_FRAME },
-		{ "max-clients", required_argument, NULL, O_CLIENTS },
-		{ "max-streams", required_argument, NULL, O_STREAMS },
-		{ "mode", required_argument, NULL, O_MODE },
-		{ "group", required_argument, NULL, O_GROUP },
-		{ "publishers", required_argument, NULL, O_PUBLISHERS },
-		{ "subscribers", required_argument, NULL, O_SUBSCRIBERS },
-		{ "sndbuf", required_argument, NULL, O_SNDBUF },
-		{ "plain-listen", required_argument, NULL, O_PLAIN },
-		{ "grace", required_argument, NULL, O_GRACE },
-		{ "hello-timeout", required_argument, NULL, O_HELLO },
-		{ "admins", required_argument, NULL, O_ADMINS },
-		{ "stats-interval", required_argument, NULL, O_STATS },
-		{ "spool", required_argument, NULL, O_SPOOL },
-		{ "sync", required_argument, NULL, O_SYNC_S },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct server *s = &server;
-	struct config options = { 0 };
-	struct config *cfg = &options;
-	mode_t mode = DEF_MODE;
-	gid_t group = (gid_t)-1;
+	char why[512];
+
+	if ((s->spool_fd = spool_lock(s->cfg.spool, why, sizeof(why))) == -1)
+		cli_die(SF_EXIT_ERROR, "--spool %s: %s", s->cfg.spool, why);
+	if (restore_spool(s, why, sizeof(why)) == -1) {
+		server_free(s);
+		cli_die(SF_EXIT_ERROR, "%s", why);
+	}
+}
+
+/* Listen on every address asked for, each said in the log. */
+static void
+open_listeners(struct server *s, struct options *o)
+{
+	struct listener *l;
 	const char *e;
 	char msg[256];
-	int ch, i, lag_time = 0, rc, nprotocol = 0, adopted, sync = 0;
+	int i;
 
-	cli_setup("sfd", usage_text);
-	cfg->ring = DEFAULT_RING;
-	cfg->max_lag = 0;          /* no soft limit: the ring is the buffer */
-	cfg->lag_ms = (uint64_t)DEF_LAG_TIME * 1000;
-	cfg->stall_ms = (uint64_t)DEF_STALL * 1000;
-	cfg->max_frame = DEFAULT_MAX_FRAME;
-	cfg->max_clients = DEF_CLIENTS;
-	cfg->max_streams = DEF_STREAMS;
-	cfg->grace_ms = (uint64_t)DEF_GRACE * 1000;
-	cfg->hello_ms = (uint64_t)DEF_HELLO * 1000;
-	cfg->sync_ms = (uint64_t)DEF_SYNC * 1000;
-	log_set_level(LOG_INFO);
-
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":hl:qv", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			help();
-		case O_VERSION:
-			printf("sfd %s\n", SF_VERSION);
-			return 0;
-		case 'l':
-			if (nlisteners == MAX_LISTENERS)
-				cli_die(SF_EXIT_USAGE,
-				    "-l: at most %d listeners",
-				    MAX_LISTENERS);
-			if ((e = addr_parse(optarg, &listeners[nlisteners].addr))
-			    != NULL)
-				cli_die(SF_EXIT_USAGE, "-l %s: %s", optarg, e);
-			nlisteners++;
-			nprotocol++;
-			break;
-		case O_PLAIN:
-			if (nlisteners == MAX_LISTENERS)
-				cli_die(SF_EXIT_USAGE,
-				    "--plain-listen: at most %d listeners",
-				    MAX_LISTENERS);
-			plain_listener(optarg, &listeners[nlisteners++]);
-			break;
-		case 'q':
-			log_set_level(LOG_NOTICE);
-			break;
-		case 'v':
-			log_set_level(LOG_DEBUG);
-			break;
-		case O_RING:
-			cfg->ring = opt_size("--ring", optarg, 64 << 10,
-			    (uint64_t)64 << 30);
-			break;
-		case O_LAG:
-			cfg->max_lag = opt_size("--max-lag", optarg, 1,
-			    (uint64_t)64 << 30);
-			break;
-		case O_LAGTIME:
-			cfg->lag_ms = 1000 * opt_num("--lag-time", optarg, 0,
-			    86400);
-			lag_time = 1;
-			break;
-		case O_STALL:
-			cfg->stall_ms = 1000 * opt_num("--stall", optarg, 1,
-			    3600);
-			break;
-		case O_FRAME:
-			cfg->max_frame = opt_size("--max-frame", optarg, 1,
-			    1 << 30);
-			break;
-		case O_CLIENTS:
-			cfg->max_clients = opt_num("--max-clients", optarg, 1,
-			    1000000);
-			break;
-		case O_STREAMS:
-			cfg->max_streams = opt_num("--max-streams", optarg, 1,
-			    65536);
-			break;
-		case O_MODE:
-			mode = opt_mode(optarg);
-			break;
-		case O_GROUP:
-			group = opt_group(optarg);
-			break;
-		case O_PUBLISHERS:
-			access_free(cfg->publishers);
-			if ((e = access_parse("--publishers", optarg,
-			    &cfg->publishers)) != NULL)
-				cli_die(SF_EXIT_USAGE, "--publishers %s", e);
-			break;
-		case O_SUBSCRIBERS:
-			access_free(cfg->subscribers);
-			if ((e = access_parse("--subscribers", optarg,
-			    &cfg->subscribers)) != NULL)
-				cli_die(SF_EXIT_USAGE, "--subscribers %s", e);
-			break;
-		case O_ADMINS:
-			access_free(cfg->admins);
-			if ((e = access_parse("--admins", optarg,
-			    &cfg->admins)) != NULL)
-				cli_die(SF_EXIT_USAGE, "--admins %s", e);
-			break;
-		case O_STATS:
-			cfg->stats_ms = 1000 * opt_num("--stats-interval",
-			    optarg, 0, 86400);
-			break;
-		case O_SPOOL:
-			if (optarg[0] == '\0')
-				cli_die(SF_EXIT_USAGE, "--spool: empty folder "
-				    "name");
-			cfg->spool = optarg;
-			break;
-		case O_SYNC_S:
-			cfg->sync_ms = 1000 * opt_num("--sync", optarg, 0,
-			    3600);
-			sync = 1;
-			break;
-		case O_SNDBUF:
-			cfg->sndbuf = opt_size("--sndbuf", optarg, 4 << 10,
-			    1 << 30);
-			break;
-		case O_GRACE:
-			cfg->grace_ms = 1000 * opt_num("--grace", optarg, 0,
-			    3600);
-			break;
-		case O_HELLO:
-			cfg->hello_ms = 1000 * opt_num("--hello-timeout",
-			    optarg, 1, 3600);
-			break;
-		default:
-			cli_die(SF_EXIT_USAGE, "%s",
-			    cli_bad_option(ch, argv, msg, sizeof(msg)));
-		}
-	}
-	if (optind < argc)
-		cli_die(SF_EXIT_USAGE, "unexpected argument: %s", argv[optind]);
-	if (lag_time && cfg->max_lag == 0)
-		cli_die(SF_EXIT_USAGE, "--lag-time needs --max-lag: it is how "
-		    "long a subscriber may stay past that");
-	if (sync && cfg->spool == NULL)
-		cli_die(SF_EXIT_USAGE, "--sync needs --spool: it is how often "
-		    "the spool reaches the disk");
-	/* Ring files may hold private records: no more than the socket
-	 * lets others do, and never written by anyone else. */
-	cfg->spool_mode = mode & 0640;
-	cfg->spool_group = group;
-	/*
-	 * The hard limit is the ring less one frame and one append; a
-	 * subscriber with nothing left to take, or within --max-lag, must
-	 * still be inside it after the largest append (one frame, or a
-	 * read buffer of frames).
-	 */
-	if (cfg->max_lag + 2 * (cfg->max_frame + FRAME_HDR) + APPEND_MAX >
-	    cfg->ring)
-		cli_die(SF_EXIT_USAGE,
-		    "--ring (%llu) must hold twice --max-frame (%llu) and its "
-		    "header, plus 256k, plus --max-lag (%llu)",
-		    (unsigned long long)cfg->ring,
-		    (unsigned long long)cfg->max_frame,
-		    (unsigned long long)cfg->max_lag);
-	/* Sockets passed by a service manager come first, and stand in for
-	 * the default address. */
-	if ((adopted = systemd_adopt(listeners + nlisteners, MAX_LISTENERS -
-	    nlisteners, msg, sizeof(msg))) == -1)
-		cli_die(SF_EXIT_ERROR, "%s", msg);
-	nlisteners += adopted;
-	if (nprotocol == 0 && adopted == 0) {
-		/* No -l: the default address, besides any plain ones. */
-		if (nlisteners == MAX_LISTENERS)
-			cli_die(SF_EXIT_USAGE, "--plain-listen: at most %d "
-			    "listeners with the default one", MAX_LISTENERS - 1);
-		if ((e = addr_default(&listeners[nlisteners].addr)) != NULL)
-			cli_die(SF_EXIT_USAGE, "default address: %s", e);
-		nlisteners++;
-	}
-
-	if (server_init(s, cfg) == -1)
-		cli_die(SF_EXIT_ERROR, "%s", strerror(errno));
-	if (cfg->spool != NULL) {
-		char why[512];
-
-		if ((s->spool_fd = spool_lock(cfg->spool, why,
-		    sizeof(why))) == -1)
-			cli_die(SF_EXIT_ERROR, "--spool %s: %s", cfg->spool,
-			    why);
-		if (restore_spool(s, why, sizeof(why)) == -1) {
-			server_free(s);
-			cli_die(SF_EXIT_ERROR, "%s", why);
-		}
-	}
-	for (i = 0; i < nlisteners; i++)
-		if (!listeners[i].adopted)
-			listeners[i].w.fd = -1;
-	s->listeners = listeners;
-	s->nlisteners = nlisteners;
+	for (i = 0; i < o->nlisteners; i++)
+		if (!o->listeners[i].adopted)
+			o->listeners[i].w.fd = -1;
+	s->listeners = o->listeners;
+	s->nlisteners = o->nlisteners;
 	setup_signals(s->ep);
-	for (i = 0; i < nlisteners; i++) {
-		if ((e = listener_open(s, &listeners[i], mode, group, msg,
-		    sizeof(msg))) != NULL) {
+	for (i = 0; i < o->nlisteners; i++) {
+		if ((e = listener_open(s, &o->listeners[i], o->mode, o->group,
+		    msg, sizeof(msg))) != NULL) {
 			close_listeners();
 			cli_die(SF_EXIT_ERROR, "%s", e);
 		}
 	}
-	for (i = 0; i < nlisteners; i++)
-		if (listeners[i].plain[0] != '\0')
+	for (i = 0; i < o->nlisteners; i++) {
+		l = &o->listeners[i];
+		if (l->plain[0] != '\0')
 			log_msg(LOG_NOTICE, "listening on %s (plain: frames of "
-			    "stream %s)", listeners[i].addr.text,
-			    listeners[i].plain);
+			    "stream %s)", l->addr.text, l->plain);
 		else
-			log_msg(LOG_NOTICE, "listening on %s%s",
-			    listeners[i].addr.text, listeners[i].adopted ?
-			    " (passed by the service manager)" : "");
+			log_msg(LOG_NOTICE, "listening on %s%s", l->addr.text,
+			    l->adopted ? " (passed by the service manager)" :
+			    "");
+	}
 	systemd_notify("READY=1\nSTATUS=listening on %d address%s",
-	    nlisteners, nlisteners == 1 ? "" : "es");
+	    o->nlisteners, o->nlisteners == 1 ? "" : "es");
+}
 
+int
+main(int argc, char *argv[])
+{
+	struct server *s = &server;
+	int rc;
+
+	options_parse(&options, argc, argv);
+	if (server_init(s, &options.cfg) == -1)
+		cli_die(SF_EXIT_ERROR, "%s", strerror(errno));
+	if (s->cfg.spool != NULL)
+		open_spool(s);
+	open_listeners(s, &options);
+	/* The loop, until a shutdown (server_shutdown) has closed every
+	 * client. */
 	while ((rc = server_turn(s, -1)) == 0 &&
 	    !(s->stopping && s->nclients == 0))
 		;

@@ -1,28 +1,55 @@
 /*
- * The daemon's shared state: configuration, the server, its clients and
- * streams.  One thread owns all of it.
+ * sfd's shared state: configuration, the server, its streams.  One thread
+ * owns all of it.  A client (struct client) is in client.h.
  *
- * The modules, each including only those below it:
+ * Which file to open
+ * ------------------
+ *   sfd.c        main: options, listeners, signals, the loop
+ *   options.c    the command line, its defaults and checks
+ *   server.c     the event loop, one turn at a time; timers; the
+ *                shutdown policy
+ *   listener.c   listening sockets, accept, pause when out of descriptors
+ *   client.c     the connection layer: a client's whole life, its state
+ *                (the only writer of it), the role table it is driven
+ *                through, control lines out
+ *   input.c      reading frames into a client's buffer
+ *   hello.c      the first frame: parse, check access, hand to a role
+ *   subscriber.c the subscriber role: where it starts, its writes
+ *   cutoff.c     ... and who is cut off and why: lag limits, --stall,
+ *                kicks, shutdown, skips (on-lag=skip), kept tails
+ *   publisher.c  the publisher role: appends, pacing, end of stream
+ *   admin.c      the admin role (sfctl): stats, stream list, kick
+ *   stream.c     a stream's ring, marks and spool, and the lag
+ *                arithmetic over it; answers, never acts on a client
+ *   restore.c    the --spool folder's rings, taken up again on start
+ *   access.c     --publishers, --subscribers, --admins
+ *   log.c        one line per event on stderr, never blocking the loop
+ *   systemd.c    socket activation and readiness
  *
- *   access     who may publish (--publishers)
- *   log        one line per event on stderr, never blocking the loop
- *   queue      the server's lists a client waits on: timers, ready
- *              publishers, clients to act on before the loop sleeps;
- *              the spare descriptor
- *   stream     a stream's ring and its subscribers' positions in it:
- *              decides who falls behind and whether a paced publisher
- *              must wait; does no I/O
- *   output     what a client is sent: control lines, ring data, goodbyes
- *   subscriber cut-offs, skips and the limits checked after each write
- *   publisher  appending, pacing, end of stream
- *   control    the CTL role: stats, stream list, kick, for sfctl(1)
- *   hello      the first frame: subscribe, publish or control
- *   input      reading a client's frames
- *   client     a connection's life: accept, events, the pass before the
- *              loop sleeps, close
- *   listener   listening sockets and accept
- *   restore    the --spool folder's rings, taken up again on start
- *   server     the event loop
+ * The life of a connection
+ * ------------------------
+ * listener.c accepts it; client_accept() gives it the hello role and a
+ * --hello-timeout.  Its hello (hello.c) is parsed and checked, and the
+ * role's start (subscriber_start, publisher_start, admin_start) makes it
+ * CS_ACTIVE with that role's table.  From then on the connection layer
+ * reads it (ops->read), writes it in the pass before the loop sleeps
+ * (ops->flush), checks it on the periodic tick (ops->tick), and on a
+ * kick or shutdown asks its role for the goodbye (ops->cut_off).  A
+ * departure (client_depart) sends what is still owed, then the goodbye,
+ * within --grace; client_close() ends it, ops->close lets go of the
+ * role's part, and the memory is freed after the event batch.
+ *
+ * The life of a frame
+ * -------------------
+ * A publisher's bytes are read into its buffer (input.c); whole runs of
+ * data frames go to publisher.c, which holds a paced publisher if the run
+ * would overwrite what a subscriber needs (stream_must_wait), else first
+ * lets cutoff.c cut off or set aside the subscribers the append would
+ * overrun (subscribers_before_append), then stream.c appends them to the
+ * ring (and the spool) and marks the stream for fan-out.  Before the loop
+ * sleeps, client_settle() schedules the stream's subscribers, and each
+ * subscriber's flush (subscriber.c) writes straight from the ring, then
+ * cutoff.c checks its lag limits and acts on any cut-off at once.
  */
 #ifndef SFD_H
 #define SFD_H
@@ -88,7 +115,22 @@ enum flush {
 	FLUSH_OK,       /* everything owed is out */
 	FLUSH_BLOCKED,  /* the socket is full: more once it drains */
 	FLUSH_DONE,     /* the goodbye is out: close it */
-	FLUSH_GONE      /* a write failed (*err): the peer is gone */
+	FLUSH_GONE,     /* a write failed (*err): the peer is gone */
+	FLUSH_CUT       /* nothing more can be sent whole (the role logged
+	                   why): close it now */
+};
+
+/* Why a client is cut off (a subscriber with on-lag=skip is moved ahead
+ * instead when it lags: CUT_RING, CUT_OWN, CUT_SLOW). */
+enum cut {
+	CUT_NONE,
+	CUT_RING,       /* frames it needs were about to be overwritten */
+	CUT_OWN,        /* past the max-lag it asked for in its hello */
+	CUT_SLOW,       /* over sfd --max-lag for longer than --lag-time */
+	CUT_SHUTDOWN,   /* the daemon is stopping */
+	CUT_KICKED,     /* an operator said so (sfctl kick) */
+	CUT_TORN        /* its unsent frame is gone (no memory to keep it
+	                   aside): closed at once, nothing more can be sent */
 };
 
 /* Why a client was cut off, as counted per stream. */

@@ -9,7 +9,7 @@
 #include "client.h"
 #include "frame.h"
 #include "log.h"
-#include "queue.h"
+#include "server.h"
 #include "stream.h"
 
 /*
@@ -222,17 +222,18 @@ release_lag(const struct stream *st)
 }
 
 int
-stream_stop_point(const struct client *c, uint64_t *stop, uint64_t *seq)
+stream_stop_point(const struct stream *st, uint64_t pos, uint64_t *stop,
+    uint64_t *seq)
 {
-	struct ring *r = c->stream->ring;
+	struct ring *r = st->ring;
 	uint64_t start;
 	uint32_t len;
 	int control;
 
-	if (ring_locate(r, c->sub.pos, &start, seq) == -1)
+	if (ring_locate(r, pos, &start, seq) == -1)
 		return -1;
-	if (start == c->sub.pos) {
-		*stop = c->sub.pos;
+	if (start == pos) {
+		*stop = pos;
 		return 0;
 	}
 	/* Mid-frame: finish it, so only whole frames ever reach the peer. */
@@ -243,200 +244,57 @@ stream_stop_point(const struct client *c, uint64_t *stop, uint64_t *seq)
 	return 0;
 }
 
-void
-stream_cut(struct client *c, enum cut why, uint64_t lag)
+enum skip
+stream_skip_target(const struct stream *st, uint64_t pos, uint64_t keep,
+    uint64_t *to, uint64_t *to_seq)
 {
-	struct ring *r = c->stream->ring;
-
-	int lagging = why == CUT_RING || why == CUT_OWN || why == CUT_SLOW;
-
-	if (c->sub.cut != CUT_NONE || c->state == CS_DEPARTING ||
-	    c->state == CS_CLOSED)
-		return;   /* already on its way out */
-	if (c->state == CS_FINISHING && lagging)
-		return;   /* a skip is under way */
-	if (c->state == CS_FINISHING) {
-		/* stop is the end of the frame it is finishing */
-	} else if (c->sub.tail != NULL) {
-		c->sub.stop = c->sub.pos;   /* its frame ends with the tail */
-		c->sub.stop_seq = ring_head_seq(r);
-	} else if (stream_stop_point(c, &c->sub.stop, &c->sub.stop_seq) == -1) {
-		why = CUT_TORN;
-	}
-	/* Shutting down, it gets all there is; unless the ring already ran
-	 * over where its kept tail ends. */
-	if (why == CUT_SHUTDOWN && c->sub.tail == NULL)
-		c->sub.stop = ring_head(r);
-	c->sub.cut = why;
-	c->sub.cut_lag = lag;
-	if (lagging && c->sub.skip_on_lag) {
-		/* A skip is not a departure: on a frame boundary it jumps
-		 * at once, else after the frame it is in. */
-		c->sub.cut = CUT_NONE;
-		if (c->sub.stop != c->sub.pos)
-			c->state = CS_FINISHING;
-		else if (!stream_jump(c, c->sub.stop_seq))
-			return;   /* nowhere to go: nothing to act on */
-	}
-	client_schedule(c);
-}
-
-/*
- * How far behind the newest frame a skip lands: half the tightest limit
- * on it, so it has room to fall behind again before the next skip.
- */
-static uint64_t
-skip_keep(const struct client *c)
-{
-	uint64_t limit = stream_safe_lag(c->stream);
-
-	if (c->sub.own_lag > 0 && c->sub.own_lag < limit)
-		limit = c->sub.own_lag;
-	if (c->srv->cfg.max_lag > 0 && c->srv->cfg.max_lag < limit)
-		limit = c->srv->cfg.max_lag;
-	return limit / 2;
-}
-
-int
-stream_jump(struct client *c, uint64_t seq)
-{
-	struct stream *st = c->stream;
 	struct ring *r = st->ring;
-	uint64_t keep = skip_keep(c), to, to_seq;
 	uint32_t len;
 	int control;
 	size_t i;
 
-	c->state = CS_ACTIVE;
-	if (ring_head(r) - c->sub.pos <= keep ||
-	    ring_align(r, ring_head(r) - keep, &to, &to_seq) == -1 ||
-	    to <= c->sub.pos)
-		return 0;   /* caught up meanwhile: nothing to skip */
+	if (ring_head(r) - pos <= keep ||
+	    ring_align(r, ring_head(r) - keep, to, to_seq) == -1 || *to <= pos)
+		return SKIP_NONE;
 	/* Never past an end of stream: one in the part skipped is where the
 	 * skip lands, so the subscriber ends there as it would have. */
 	for (i = 0; i < st->marks_len; i++) {
-		if (st->marks[i].pos < c->sub.pos || st->marks[i].pos >= to)
+		if (st->marks[i].pos < pos || st->marks[i].pos >= *to)
 			continue;
-		if (st->marks[i].pos == c->sub.pos) {
-			/* Standing on one: it goes out first, as if it were
-			 * the frame in progress; the skip follows it. */
-			frame_get_header(ring_at(r, c->sub.pos), &len, &control);
-			c->sub.stop = c->sub.pos + FRAME_HDR + len;
-			c->sub.stop_seq = seq;
-			c->state = CS_FINISHING;
-			return 1;
+		if (st->marks[i].pos == pos) {
+			frame_get_header(ring_at(r, pos), &len, &control);
+			*to = pos + FRAME_HDR + len;
+			return SKIP_MARK_FIRST;
 		}
-		to = st->marks[i].pos;
-		to_seq = st->marks[i].seq;
+		*to = st->marks[i].pos;
+		*to_seq = st->marks[i].seq;
 		break;
 	}
-	c->sub.over_since = 0;   /* a new start for sfd --max-lag */
-	stream_skip(c, seq, to_seq);
-	c->sub.pos = to;
-	return 1;
+	return SKIP_TO;
 }
 
 void
-stream_skip(struct client *c, uint64_t from, uint64_t to)
+stream_make_room(struct stream *st, size_t len)
 {
-	if (to == from)
-		return;   /* nothing but marks passed over */
-	if (c->sub.skip_count == 0)
-		c->sub.skip_seq = from;
-	c->sub.skip_count += to - from;
-	/* The first skip is news; the rest of a long stall only with -v. */
-	client_log(c, c->sub.skipped == 0 ? LOG_INFO : LOG_DEBUG, "skipped ahead "
-	    "on stream %s: %llu frames (seq %llu..%llu)", c->stream->name,
-	    (unsigned long long)(to - from), (unsigned long long)from,
-	    (unsigned long long)to - 1);
-	c->sub.skipped += to - from;
-}
+	struct ring *r = st->ring;
+	uint64_t tail = ring_tail(r);
 
-/*
- * A subscriber finishing a frame (departing, or before a skip) still needs
- * its rest, which the next append would overwrite: keep that rest aside.
- * Returns -1 when it is too large to keep.
- */
-static int
-keep_tail(struct client *c)
-{
-	size_t len = (size_t)(c->sub.stop - c->sub.pos);
-
-	/* At most one frame: --max-frame bounds it. */
-	if ((c->sub.tail = malloc(len)) == NULL)
-		return -1;
-	memcpy(c->sub.tail, ring_at(c->stream->ring, c->sub.pos), len);
-	c->sub.tail_len = len;
-	c->sub.tail_off = 0;
-	c->sub.pos = c->sub.stop;
-	client_log(c, LOG_DEBUG, "kept the last %zu bytes of its frame aside "
-	    "as the ring wrapped", len);
-	return 0;
-}
-
-/*
- * End mark m went out of the ring.  A subscriber that had not reached it
- * and is finishing a frame from what was kept aside, to skip after, is
- * owed it: its skip ends there, as it would have in the ring.  (Any other
- * subscriber behind it was cut off, or skipped to it, before the append.)
- */
-static void
-owe_mark(struct stream *st, const struct mark *m)
-{
-	struct client *c;
-
-	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink)) {
-		if (c->state == CS_FINISHING && !c->sub.mark_owed &&
-		    c->sub.pos <= m->pos) {
-			c->sub.mark_owed = 1;
-			c->sub.mark_seq = m->seq;
-		}
-	}
+	/* A spool's file names the new tail before a byte is overwritten
+	 * (and the new head once the frames are in, stream_append). */
+	if (st->spool != NULL && spool_must_sync(st->spool, r, len))
+		sync_stream(st);
+	ring_make_room(r, len);
+	if (st->spool != NULL && ring_tail(r) != tail)
+		spool_note(st->spool, r);
 }
 
 uint64_t
 stream_append(struct stream *st, const unsigned char *frames, size_t len)
 {
 	struct ring *r = st->ring;
-	struct client *c;
-	uint64_t n, tail;
+	uint64_t n;
 	size_t i;
 
-	/*
-	 * The hard limit, the only one by default: a subscriber is cut off
-	 * only when frames it still needs are about to be overwritten.  Why
-	 * not wait for it?  Waiting would slow the publisher and every other
-	 * subscriber down to it; a publisher that can wait asks for pace=1.
-	 */
-	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink)) {
-		if (c->sub.tail != NULL || c->sub.cut == CUT_TORN)
-			continue;   /* needs nothing more from the ring */
-		if (ring_head(r) + len - c->sub.pos <= stream_hard_lag(st))
-			continue;   /* its frame survives this append */
-		if (c->state == CS_ACTIVE && c->sub.cut == CUT_NONE)
-			stream_cut(c, CUT_RING, ring_head(r) + len - c->sub.pos);
-		/* Cut off, or finishing a frame before a skip: what it still
-		 * takes up to its stop is kept aside, as the ring will not
-		 * hold it.  (A skip that jumped may be clear of it now.) */
-		if (c->sub.cut == CUT_TORN || c->sub.stop <= c->sub.pos ||
-		    ring_head(r) + len - c->sub.pos <= stream_hard_lag(st))
-			continue;
-		if ((c->state == CS_ACTIVE && c->sub.cut == CUT_NONE) ||
-		    keep_tail(c) == -1) {
-			c->sub.cut = CUT_TORN;
-			client_schedule(c);
-		}
-	}
-	if (st->spool != NULL) {
-		/* The file names the new tail before a byte is overwritten,
-		 * and the new head once the frames are in. */
-		if (spool_must_sync(st->spool, r, len))
-			sync_stream(st);
-		tail = ring_tail(r);
-		ring_make_room(r, len);
-		if (ring_tail(r) != tail)
-			spool_note(st->spool, r);
-	}
 	n = ring_append(r, frames, len);
 	if (st->spool != NULL) {
 		spool_note(st->spool, r);
@@ -445,7 +303,7 @@ stream_append(struct stream *st, const unsigned char *frames, size_t len)
 	st->frames_in += n;
 	st->bytes_in += len;
 	for (i = 0; i < st->marks_len && st->marks[i].pos < ring_tail(r); i++)
-		owe_mark(st, &st->marks[i]);
+		;
 	if (i > 0) {
 		st->marks_len -= i;
 		memmove(st->marks, st->marks + i, st->marks_len *
@@ -459,26 +317,6 @@ stream_append(struct stream *st, const unsigned char *frames, size_t len)
 }
 
 int
-stream_append_mark(struct stream *st, const unsigned char *frame,
-    size_t len)
-{
-	if (stream_remember_mark(st, ring_head(st->ring),
-	    ring_head_seq(st->ring)) == -1)
-		return -1;
-	stream_append(st, frame, len);
-	return 0;
-}
-
-/* A subscriber whose unsent frames a paced publisher must not overwrite:
- * one taking frames that has not stalled. */
-static int
-holds_publishers(const struct client *c)
-{
-	return (c->state == CS_ACTIVE || c->state == CS_FINISHING) &&
-	    c->sub.cut == CUT_NONE && !c->sub.untethered;
-}
-
-int
 stream_must_wait(const struct stream *st, size_t len)
 {
 	const struct client *c;
@@ -487,7 +325,7 @@ stream_must_wait(const struct stream *st, size_t len)
 	/* One with nothing left to take can take any one append: sfd
 	 * makes sure the ring holds two of the largest. */
 	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink))
-		if (holds_publishers(c) && c->sub.pos < head &&
+		if (subscriber_holds(c) && c->sub.pos < head &&
 		    head + len - c->sub.pos > hold)
 			return 1;
 	return 0;
@@ -500,15 +338,15 @@ stream_drained(const struct stream *st)
 	uint64_t limit = release_lag(st), head = ring_head(st->ring);
 
 	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink))
-		if (holds_publishers(c) && head - c->sub.pos > limit)
+		if (subscriber_holds(c) && head - c->sub.pos > limit)
 			return 0;
 	return 1;
 }
 
 int
-stream_caught_up(const struct client *c)
+stream_caught_up(const struct stream *st, uint64_t pos)
 {
-	return ring_head(c->stream->ring) - c->sub.pos <= release_lag(c->stream);
+	return ring_head(st->ring) - pos <= release_lag(st);
 }
 
 void
@@ -553,19 +391,4 @@ stream_past_marks(const struct stream *st, uint64_t pos)
 		pos += FRAME_HDR + len;
 	}
 	return pos;
-}
-
-void
-stream_fanout(struct server *s)
-{
-	struct client *c;
-	struct stream *st;
-
-	while ((st = TAILQ_FIRST(&s->dirty)) != NULL) {
-		TAILQ_REMOVE(&s->dirty, st, dlink);
-		st->dirty = 0;
-		for (c = TAILQ_FIRST(&st->subs); c != NULL;
-		    c = TAILQ_NEXT(c, slink))
-			client_schedule(c);
-	}
 }

@@ -1,15 +1,15 @@
 /*
- * Streams: a name, its ring, its publishers and subscribers, and the
- * subscribers' positions in the ring.  This layer decides (who fell too
- * far behind, where a departing subscriber stops, where a skip lands) and
- * does no I/O: what it decides about a client is left on the server's
- * pending list, for the loop to act on before it sleeps.
+ * Streams: a name, its ring (in memory or in the spool), its end marks,
+ * and the arithmetic of lag over it: how far behind a subscriber may be,
+ * where one can stop without cutting a frame, where a skip lands, whether
+ * a paced publisher must wait.  It answers and does no I/O; it writes no
+ * client field.  What happens to a subscriber is decided in
+ * subscriber.c, from these answers.
  */
 #ifndef SFD_STREAM_H
 #define SFD_STREAM_H
 
 #include "sfd.h"
-#include "subscriber.h"
 
 /*
  * The stream called name, created on first use.  NULL with errno ENOSPC
@@ -34,21 +34,18 @@ int stream_remember_mark(struct stream *st, uint64_t pos, uint64_t seq);
 void stream_sync_all(struct server *s);
 
 /*
- * Append len bytes of whole frames (headers checked).  Before the ring
- * takes them, every subscriber whose unsent frames they would overwrite
- * is cut off (stream_cut, CUT_RING), and a departing one keeps the rest
- * of its frame aside.  The stream is marked for fan-out.  Returns the
- * number of data frames appended.
+ * Make room for len more bytes: the oldest frames they would overwrite are
+ * dropped (a spool's file is synced first when it must be, and names the
+ * new tail before any byte changes).
  */
-uint64_t stream_append(struct stream *st, const unsigned char *frames,
-    size_t len);
+void stream_make_room(struct stream *st, size_t len);
 
 /*
- * Append an end-of-stream mark, remembering where it is so that no skip
- * passes over it.  -1 (ENOMEM, nothing appended) when that cannot be
- * remembered.
+ * Append len bytes of whole frames (headers checked), once the room is
+ * made: end marks that went out of the ring are forgotten, and the stream
+ * is marked for fan-out.  Returns the number of data frames appended.
  */
-int stream_append_mark(struct stream *st, const unsigned char *frame,
+uint64_t stream_append(struct stream *st, const unsigned char *frames,
     size_t len);
 
 /*
@@ -73,36 +70,28 @@ int stream_must_wait(const struct stream *st, size_t len);
  * the ring below that: held publishers may go on. */
 int stream_drained(const struct stream *st);
 
-/* 1 if subscriber c is within that same distance of the newest frame. */
-int stream_caught_up(const struct client *c);
+/* 1 if a subscriber at pos is within that same distance of the newest
+ * frame. */
+int stream_caught_up(const struct stream *st, uint64_t pos);
 
 /*
- * Decide that subscriber c is cut off for why, at lag bytes behind: fix
- * where it stops (the end of the frame it is in, or with CUT_SHUTDOWN the
- * newest frame) while the ring still holds it, and schedule it.  A
- * subscriber that asked for on-lag=skip is moved ahead instead when it
- * lags (CUT_RING, CUT_OWN, CUT_SLOW).  Nothing is sent here.
+ * Where a subscriber at pos can stop without cutting a frame (pos, or the
+ * end of the frame it is in), and the seq of the first frame it will not
+ * have received.  -1 when its current frame was already overwritten.
  */
-void stream_cut(struct client *c, enum cut why, uint64_t lag);
+int stream_stop_point(const struct stream *st, uint64_t pos, uint64_t *stop,
+    uint64_t *seq);
 
-/*
- * Where subscriber c can stop without cutting a frame (c->pos, or the end
- * of the frame it is in), and the seq of the first frame it will not have
- * received.  -1 when its current frame was already overwritten.
- */
-int stream_stop_point(const struct client *c, uint64_t *stop, uint64_t *seq);
-
-/*
- * Jump subscriber c, standing on the start of frame seq, ahead to where a
- * skip lands (half its tightest limit behind the newest frame, or the
- * first end mark before that); the frames passed over are counted for the
- * SKIP notice it gets before its next data.  Returns 0 when there was
- * nowhere to go.
- */
-int stream_jump(struct client *c, uint64_t seq);
-
-/* Count data frames from .. to - 1 as skipped by c, for its SKIP notice. */
-void stream_skip(struct client *c, uint64_t from, uint64_t to);
+/* Where a skip from pos lands: keep bytes behind the newest frame, or at
+ * the first end mark before that. */
+enum skip {
+	SKIP_NONE,       /* within keep already: nowhere to go */
+	SKIP_TO,         /* to (to_seq) */
+	SKIP_MARK_FIRST  /* pos is an end mark: finish it first (to is its
+	                    end); the skip comes after */
+};
+enum skip stream_skip_target(const struct stream *st, uint64_t pos,
+    uint64_t keep, uint64_t *to, uint64_t *to_seq);
 
 /*
  * The oldest frame a new subscriber may start from.  With headroom, the
@@ -122,8 +111,5 @@ uint64_t stream_past_marks(const struct stream *st, uint64_t pos);
 
 /* Where the first end mark at or after pos starts; UINT64_MAX if none. */
 uint64_t stream_next_mark(const struct stream *st, uint64_t pos);
-
-/* Schedule every subscriber of every stream that got frames. */
-void stream_fanout(struct server *s);
 
 #endif

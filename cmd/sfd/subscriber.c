@@ -1,154 +1,328 @@
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "client.h"
+#include "cutoff.h"
+#include "frame.h"
 #include "log.h"
-#include "output.h"
-#include "queue.h"
+#include "num.h"
+#include "server.h"
 #include "stream.h"
-#include "subscriber.h"
 
-/* The goodbye for a subscriber cut off for lagging, and the log line. */
-static void
-evict(struct client *c, enum cut why)
+/* ---- Where it starts ---- */
+
+/*
+ * Where a new subscriber starts, from its hello's from=, epoch= and
+ * resume=: "now" (default), "oldest", "-N" (the last N frames) or a
+ * sequence number.  A sequence from another epoch of the stream means
+ * nothing here, so that subscriber gets the oldest frames and sees the new
+ * epoch in the answer.  An end mark right before the start is left out,
+ * unless resume=1 and the start is the frame asked for: a client that had
+ * frame SEQ - 1 but not the end that may follow it.
+ * Returns -1 when from= is not one of these.
+ */
+static int
+start_point(const struct stream *st, const struct sub_hello *h,
+    uint64_t *pos, uint64_t *seq)
 {
-	struct server *s = c->srv;
-	struct stream *st = c->stream;
-	unsigned long long seq = c->sub.stop_seq, head = ring_head_seq(st->ring),
-	    lag = c->sub.cut_lag;
-	char why_text[160];
+	struct ring *r = st->ring;
+	uint64_t oldest_pos, oldest, hard_pos, hard, n;
+	int exact = 0;
 
-	st->evicted[why == CUT_SLOW ? EV_SLOW : EV_LAG]++;
-	switch (why) {
-	case CUT_OWN:
-		snprintf(why_text, sizeof(why_text), "reason=lag: %llu bytes "
-		    "behind, past its own max-lag %llu", lag,
-		    (unsigned long long)c->sub.own_lag);
-		client_depart(c, "BYE reason=lag seq=%llu lag=%llu "
-		    "max-lag=%llu", seq, lag, (unsigned long long)c->sub.own_lag);
-		break;
-	case CUT_SLOW:
-		snprintf(why_text, sizeof(why_text), "reason=slow: %llu bytes "
-		    "behind, over --max-lag %llu for %llu s", lag,
-		    (unsigned long long)s->cfg.max_lag,
-		    (unsigned long long)s->cfg.lag_ms / 1000);
-		client_depart(c, "BYE reason=slow seq=%llu lag=%llu "
-		    "max-lag=%llu lag-time=%llu", seq, lag,
-		    (unsigned long long)s->cfg.max_lag,
-		    (unsigned long long)s->cfg.lag_ms / 1000);
-		break;
-	default:
-		snprintf(why_text, sizeof(why_text), "reason=lag: %llu bytes "
-		    "behind, the ring of %zu bytes was about to overwrite "
-		    "frames it had not received", lag, ring_size(st->ring));
-		client_depart(c, "BYE reason=lag seq=%llu lag=%llu ring=%zu",
-		    seq, lag, ring_size(st->ring));
-		break;
+	stream_oldest(st, 1, &oldest_pos, &oldest);
+	stream_oldest(st, 0, &hard_pos, &hard);
+	*pos = ring_head(r);
+	*seq = ring_head_seq(r);
+	if (h->from == NULL || strcmp(h->from, "now") == 0)
+		return 0;
+	if (strcmp(h->from, "oldest") == 0) {
+		n = oldest;
+	} else if (h->from[0] == '-') {
+		if (num_parse(h->from + 1, 0, UINT64_MAX, &n) != NULL)
+			return -1;
+		n = n > *seq - oldest ? oldest : *seq - n;
+	} else {
+		if (num_parse(h->from, 0, UINT64_MAX, &n) != NULL)
+			return -1;
+		/* Gone from the ring, or from another epoch: the oldest;
+		 * the answer's seq (or epoch) shows the gap.  A frame still
+		 * held is given even without the headroom of "oldest". */
+		if ((h->epoch != NULL && strcmp(h->epoch, st->epoch) != 0) ||
+		    n < hard)
+			n = oldest;
+		else if (n > *seq)
+			n = *seq;
+		else
+			exact = 1;
 	}
-	client_log(c, LOG_INFO, "evicted from stream %s, %s; %llu frames not "
-	    "received (seq %llu..%llu)", st->name, why_text, head - seq, seq,
-	    head - 1);
+	*seq = n;
+	if (n == oldest)
+		*pos = oldest_pos;
+	else if (n == hard)
+		*pos = hard_pos;
+	else if (ring_find(r, n, pos) == -1)
+		return -1;
+	if (!(h->resume && exact))
+		*pos = stream_past_marks(st, *pos);
+	return 0;
 }
 
 int
-subscriber_cut(struct client *c)
+subscriber_start(struct client *c, struct stream *st,
+    const struct sub_hello *h)
 {
-	enum cut why = c->sub.cut;
+	struct server *s = c->srv;
+	struct ring *r = st->ring;
+	uint64_t pos, seq;
+	int sndbuf;
 
-	c->sub.cut = CUT_NONE;
-	switch (why) {
-	case CUT_NONE:
-		break;
-	case CUT_RING:
-	case CUT_OWN:
-	case CUT_SLOW:
-		evict(c, why);
-		break;
-	case CUT_SHUTDOWN:
-		c->stream->evicted[EV_SHUTDOWN]++;
-		client_depart(c, "BYE reason=shutdown seq=%llu",
-		    (unsigned long long)ring_head_seq(c->stream->ring));
-		break;
-	case CUT_KICKED:
-		/* Counted and logged by the kick (control.c). */
-		client_depart(c, "BYE reason=kicked seq=%llu%s",
-		    (unsigned long long)c->sub.stop_seq, c->sub.kick);
-		break;
-	case CUT_TORN:
-		client_log(c, LOG_INFO, "closed: the ring wrapped over the "
-		    "frame it was in the middle of, and there was no memory "
-		    "to keep its rest aside");
+	if (start_point(st, h, &pos, &seq) == -1)
+		return -1;
+	c->stream = st;
+	client_start(c, ROLE_SUB, &subscriber_ops);
+	c->sub.pos = pos;
+	c->sub.start_seq = seq;
+	c->sub.skip_on_lag = h->skip_on_lag;
+	c->sub.own_lag = h->max_lag;
+	/* A replay may start further back than its max-lag; it must not
+	 * fall further behind than that until it catches up. */
+	c->sub.lag_limit = ring_head(r) - pos > h->max_lag ?
+	    ring_head(r) - pos : h->max_lag;
+	c->sub.progress_ms = s->now;
+	/* A larger kernel buffer absorbs a network's jitter. */
+	sndbuf = (int)s->cfg.sndbuf;
+	if (sndbuf > 0 && setsockopt(c->w.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	    sizeof(sndbuf)) == -1)
+		log_client(c, LOG_INFO, "--sndbuf: %s", strerror(errno));
+	TAILQ_INSERT_TAIL(&st->subs, c, slink);
+	st->nsubs++;
+	log_client(c, LOG_DEBUG, "subscribed to %s at seq %llu%s", st->name,
+	    (unsigned long long)seq, c->plain ? ", plain" : "");
+	if (!c->plain)
+		client_reply(c, "OK stream=%s seq=%llu epoch=%s "
+		    "max-frame=%llu ring=%zu", st->name,
+		    (unsigned long long)seq, st->epoch,
+		    (unsigned long long)s->cfg.max_frame, ring_size(r));
+	publisher_subscribed(st);
+	return 0;
+}
+
+/* ---- Writes ---- */
+
+/* Write the kept tail, then ring data up to where c may go now.  0 when
+ * all are out, else -1 as client_write(). */
+static int
+send_data(struct client *c)
+{
+	struct subscriber *sub = &c->sub;
+	struct ring *r = c->stream->ring;
+	uint64_t limit = c->state == CS_ACTIVE ? ring_head(r) : sub->stop;
+	uint64_t end;
+	ssize_t n;
+
+	while (sub->tail_off < sub->tail_len) {
+		if ((n = client_write(c, sub->tail + sub->tail_off,
+		    sub->tail_len - sub->tail_off)) == -1)
+			return -1;
+		sub->tail_off += (size_t)n;
+		sub->bytes_out += (uint64_t)n;
+		sub->progress_ms = c->srv->now;
+	}
+	if (sub->tail != NULL) {
+		free(sub->tail);
+		sub->tail = NULL;
+		sub->tail_len = sub->tail_off = 0;
+	}
+	while (sub->pos < limit) {
+		end = limit;
+		if (c->plain) {
+			/* Data frames only: up to the next end mark, which
+			 * is passed over unsent. */
+			if ((end = stream_next_mark(c->stream, sub->pos)) ==
+			    sub->pos) {
+				sub->pos = stream_past_marks(c->stream,
+				    sub->pos);
+				continue;
+			}
+			if (end > limit)
+				end = limit;
+		}
+		/* One write: the ring makes every run contiguous. */
+		if ((n = client_write(c, ring_at(r, sub->pos),
+		    end - sub->pos)) == -1)
+			return -1;
+		sub->pos += (uint64_t)n;
+		sub->bytes_out += (uint64_t)n;
+		sub->progress_ms = c->srv->now;
+	}
+	/* Nothing left to take is not a stall either. */
+	sub->progress_ms = c->srv->now;
+	return 0;
+}
+
+/* Write what c is owed: control lines, SKIP notices, ring data (a skip
+ * under way lands here), and for a departing one its goodbye. */
+static enum flush
+write_out(struct client *c, int *err)
+{
+	if (c->blocked)
+		return FLUSH_BLOCKED;
+	for (;;) {
+		if (client_send_ctl(c, c->ctl_split) == -1)
+			goto failed;
+		if (c->sub.skip_count > 0) {
+			cutoff_owe_skip(c);
+			continue;
+		}
+		if (send_data(c) == -1)
+			goto failed;
+		if (c->state != CS_FINISHING)
+			break;
+		cutoff_finish_skip(c);
+	}
+	if (c->state != CS_DEPARTING)
+		return FLUSH_OK;
+	if (client_send_ctl(c, c->ctl_len) == -1)
+		goto failed;
+	return FLUSH_DONE;
+failed:
+	if (c->blocked)
+		return FLUSH_BLOCKED;
+	*err = errno;
+	return FLUSH_GONE;
+}
+
+/*
+ * The subscriber's flush: its cut-off if one was decided, then its
+ * writes, then the limits on what it could not take.  A limit passed is
+ * acted on at once, once.
+ */
+static enum flush
+flush(struct client *c, int *err)
+{
+	enum flush f = FLUSH_OK;
+	int round;
+
+	for (round = 0; round < 2; round++) {
+		if (c->sub.cut != CUT_NONE && cutoff_act(c) == -1)
+			return FLUSH_CUT;
+		f = write_out(c, err);
+		if (f != FLUSH_OK && f != FLUSH_BLOCKED)
+			return f;
+		if (!cutoff_check(c))
+			return f;
+	}
+	client_schedule(c);   /* decided again: act on it in this pass */
+	return f;
+}
+
+/* ---- Reads, close ---- */
+
+/* Input from a subscriber: only its hang-up is expected. */
+static int
+read_input(struct client *c, int *err)
+{
+	unsigned char buf[256];
+	ssize_t n;
+
+	for (;;) {
+		n = read(c->w.fd, buf, sizeof(buf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		if (n > 0) {
+			client_error(c, "not-a-publisher",
+			    "a subscriber sent a frame");
+			return 0;
+		}
+		*err = n == 0 ? 0 : errno;
 		return -1;
 	}
-	return 0;
 }
 
-/* 1 once c has been over sfd --max-lag for --lag-time without a break. */
+/* What came after its hello in the same read: a subscriber sends none,
+ * and keeps no input buffer. */
 static int
-too_slow(struct client *c, uint64_t lag)
+consume(struct client *c)
 {
-	struct server *s = c->srv;
-
-	if (s->cfg.max_lag == 0 || lag <= s->cfg.max_lag) {
-		c->sub.over_since = 0;
-		return 0;
+	if (c->in_len > 0) {
+		client_error(c, "not-a-publisher", "a subscriber sent a frame");
+		return -1;
 	}
-	if (c->sub.over_since == 0) {
-		c->sub.over_since = s->now;
-		server_tick_arm(s);
-	}
-	return s->now - c->sub.over_since >= (long long)s->cfg.lag_ms;
+	free(c->in);
+	c->in = NULL;
+	c->in_len = c->in_cap = 0;
+	return -1;
 }
 
-int
-subscriber_check(struct client *c)
+static void
+close_subscriber(struct client *c)
 {
-	uint64_t lag;
-
-	if (c->state != CS_ACTIVE)
-		return 0;
-	lag = ring_head(c->stream->ring) - c->sub.pos;
-	if (c->sub.own_lag > 0) {
-		/* Its own limit: what it could not take, at once.  A replay
-		 * may start further back, but not fall further behind. */
-		if (lag <= c->sub.own_lag) {
-			c->sub.lag_limit = c->sub.own_lag;
-		} else if (lag > c->sub.lag_limit) {
-			stream_cut(c, CUT_OWN, lag);
-			return 1;
-		}
-	}
-	if (too_slow(c, lag)) {
-		stream_cut(c, CUT_SLOW, lag);
-		return 1;
-	}
-	if (c->sub.untethered && c->sub.progress_ms == c->srv->now &&
-	    stream_caught_up(c)) {
-		c->sub.untethered = 0;
-		client_log(c, LOG_INFO, "reading again on stream %s: holds "
-		    "paced publishers back again", c->stream->name);
-	}
-	return 0;
+	TAILQ_REMOVE(&c->stream->subs, c, slink);
+	c->stream->nsubs--;
+	free(c->sub.tail);
+	c->sub.tail = NULL;
 }
 
-int
-subscriber_tick(struct client *c)
-{
-	struct server *s = c->srv;
-	struct stream *st = c->stream;
-	uint64_t lag = ring_head(st->ring) - c->sub.pos;
+const struct role_ops subscriber_ops = {
+	.name = "sub",
+	.read = read_input,
+	.consume = consume,
+	.flush = flush,
+	.tick = cutoff_tick,
+	.cut_off = cutoff_cut_off,
+	.close = close_subscriber,
+};
 
-	if (c->state != CS_ACTIVE && c->state != CS_FINISHING)
+/* ---- What others ask ---- */
+
+int
+subscriber_holds(const struct client *c)
+{
+	return (c->state == CS_ACTIVE || c->state == CS_FINISHING) &&
+	    c->sub.cut == CUT_NONE && !c->sub.untethered;
+}
+
+uint64_t
+subscriber_lag(const struct client *c)
+{
+	uint64_t end;
+
+	if (c->role != ROLE_SUB)
 		return 0;
-	if (st->nheld > 0 && !c->sub.untethered && (lag > 0 || c->sub.tail != NULL) &&
-	    s->now - c->sub.progress_ms >= (long long)s->cfg.stall_ms) {
-		c->sub.untethered = 1;
-		client_log(c, LOG_INFO, "stalled on stream %s: took no byte "
-		    "for %llu s, %llu bytes behind; no longer holds paced "
-		    "publishers back", st->name,
-		    (unsigned long long)(s->now - c->sub.progress_ms) / 1000,
-		    (unsigned long long)lag);
-	}
-	if (c->state == CS_ACTIVE && too_slow(c, lag))
-		stream_cut(c, CUT_SLOW, lag);
-	return c->sub.over_since != 0;
+	end = c->state == CS_DEPARTING ? c->sub.stop :
+	    ring_head(c->stream->ring);
+	return (end > c->sub.pos ? end - c->sub.pos : 0) +
+	    (c->sub.tail_len - c->sub.tail_off);
+}
+
+uint64_t
+subscriber_frames_sent(const struct client *c)
+{
+	uint64_t start, seq, n;
+
+	if (c->role != ROLE_SUB)
+		return 0;
+	if (ring_locate(c->stream->ring, c->sub.pos, &start, &seq) == -1)
+		/* Gone from the ring: it is finishing the frame before its
+		 * stop from what was kept aside. */
+		seq = c->sub.stop_seq > 0 ? c->sub.stop_seq - 1 : 0;
+	n = seq - c->sub.start_seq;
+	return n > c->sub.skipped ? n - c->sub.skipped : 0;
+}
+
+const char *
+subscriber_standing(const struct client *c)
+{
+	if (c->sub.untethered)
+		return "untethered";
+	if (c->sub.over_since != 0 || c->sub.cut != CUT_NONE ||
+	    subscriber_lag(c) > ring_size(c->stream->ring) / 8)
+		return "lagging";
+	return "live";
 }

@@ -1,25 +1,17 @@
 /*
- * A subscriber's cut-offs, as the loop acts on them: the goodbye and the
- * log line for each reason; and the limits checked once it has taken what
- * it could, or on the periodic check: its own max-lag, sfd --max-lag and
- * --lag-time, and --stall.
+ * The subscriber role: a cursor into its stream's ring.  Where it starts,
+ * its writes (ring data straight from the ring, a kept tail, SKIP
+ * notices), the limits checked after each write pass and on the periodic
+ * check (its own max-lag, sfd --max-lag and --lag-time, --stall), and its
+ * cut-offs: who is cut off and why, the goodbye and the log line.  The
+ * stream (stream.c) only says where things are; this file decides what
+ * happens to the subscriber.
  */
 #ifndef SFD_SUBSCRIBER_H
 #define SFD_SUBSCRIBER_H
 
 #include "sfd.h"
 
-/* Why a subscriber is cut off (or, with on-lag=skip, moved ahead). */
-enum cut {
-	CUT_NONE,
-	CUT_RING,       /* frames it needs were about to be overwritten */
-	CUT_OWN,        /* past the max-lag it asked for in its hello */
-	CUT_SLOW,       /* over sfd --max-lag for longer than --lag-time */
-	CUT_SHUTDOWN,   /* the daemon is stopping */
-	CUT_KICKED,     /* an operator said so (sfctl kick) */
-	CUT_TORN        /* its unsent frame is gone (no memory to keep it
-	                   aside): closed at once, nothing more can be sent */
-};
 
 /* A subscriber's part of its client: a cursor into its stream's ring. */
 struct subscriber {
@@ -53,27 +45,48 @@ struct subscriber {
 	char kick[96];               /* " by=WHO[ note=TEXT]" of a kick */
 };
 
-/*
- * Act on the cut-off decided for c (c->cut): queue its goodbye and say
- * why in the log.  Returns -1 when nothing more can be sent to it whole
- * and it must be closed at once.
- */
-int subscriber_cut(struct client *c);
+/* What a SUB hello asked for (all zero: from now, no limit of its own). */
+struct sub_hello {
+	const char *from;            /* from=: now, oldest, -N or a seq */
+	const char *epoch;           /* epoch= the seq belongs to */
+	int resume;                  /* resume=1 */
+	int skip_on_lag;             /* on-lag=skip */
+	uint64_t max_lag;            /* max-lag=, 0 for none */
+};
+
+extern const struct role_ops subscriber_ops;
 
 /*
- * After a write pass: decide whether c, still taking frames, is now past
- * a lag limit (returns 1: a cut-off was decided, act again), else 0.  A
- * stalled subscriber that reads again and is back within the ring holds
- * paced publishers again.
+ * Make c, whose hello was accepted, a subscriber of st from where h says,
+ * and answer OK (unless it is plain).  Returns -1, nothing changed, when
+ * from= is not one of its forms.
  */
-int subscriber_check(struct client *c);
+int subscriber_start(struct client *c, struct stream *st,
+    const struct sub_hello *h);
+
+/* Refuse what subscriber c sent (client_error): the rest of its frame,
+ * then ERR reason=reason; or a close when that rest is gone. */
+void subscriber_refuse(struct client *c, const char *reason);
 
 /*
- * The periodic check: a subscriber that took no byte for --stall while a
- * paced publisher waits for it stops holding that publisher back; one
- * over --max-lag for --lag-time is cut off even while nothing is
- * published.  Returns 1 while c still needs the check.
+ * Before st takes len more bytes: every subscriber whose unsent frames
+ * they would overwrite is cut off (CUT_RING, or moved ahead with
+ * on-lag=skip), and one finishing a frame keeps its rest aside.
  */
-int subscriber_tick(struct client *c);
+void subscribers_before_append(struct stream *st, size_t len);
+
+/* The room for that append was made: a subscriber finishing a frame
+ * before a skip is owed each end mark the room took (it ends there). */
+void subscribers_marks_leaving(struct stream *st);
+
+/* 1 if c, taking frames and not stalled, holds paced publishers back. */
+int subscriber_holds(const struct client *c);
+
+/* For sfctl stats: how far behind c is (a departing one: what it has
+ * still to take), the data frames it was sent, and how it stands: live,
+ * lagging or untethered. */
+uint64_t subscriber_lag(const struct client *c);
+uint64_t subscriber_frames_sent(const struct client *c);
+const char *subscriber_standing(const struct client *c);
 
 #endif

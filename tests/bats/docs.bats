@@ -18,11 +18,18 @@ help_options() {
 	sort -u <<<"$help"
 }
 
+# The file of cmd/PROG that holds its getopt_long(3) table.
+options_source() {
+	grep -l 'longopts\[\] = {' "$ROOT"/cmd/"$1"/*.c | head -n 1
+}
+
 # The options the program's source takes, one per line, sorted: the names
-# in the getopt_long(3) table of cmd/PROG/PROG.c and the letters of its
-# short-option string.  Fails unless it finds both.
+# in its getopt_long(3) table and the letters of its short-option string.
+# Fails unless it finds both.
 source_options() {
-	local src=$ROOT/cmd/$1/$1.c long short
+	local src long short
+	src=$(options_source "$1")
+	[ -n "$src" ] || fail "cmd/$1: no getopt_long table"
 	long=$(sed -n '/longopts\[\] = {/,/};/p' "$src" |
 	    sed -nE 's/^[[:space:]]*\{ "([a-z][a-z-]*)",.*/--\1/p')
 	[ -n "$long" ] || fail "$src: no getopt_long table"
@@ -82,19 +89,20 @@ same_options() {
 }
 
 @test "every option in each program's source is in its --help, its man page and its three completions" {
-	local p src
+	local p src srcfile
 	for p in $PROGS; do
 		src=$(source_options "$p")
+		srcfile=$(options_source "$p")
 		same_options "--help of $p" "$src" "$(help_options "$p")" \
-		    "cmd/$p/$p.c"
+		    "${srcfile#"$ROOT"/}"
 		same_options "OPTIONS of $p.1" "$src" "$(man_options "$p")" \
-		    "cmd/$p/$p.c"
+		    "${srcfile#"$ROOT"/}"
 		same_options "bash completion of $p" "$src" \
-		    "$(bash_options "$p")" "cmd/$p/$p.c"
+		    "$(bash_options "$p")" "${srcfile#"$ROOT"/}"
 		same_options "fish completion of $p" "$src" \
-		    "$(fish_options "$p")" "cmd/$p/$p.c"
+		    "$(fish_options "$p")" "${srcfile#"$ROOT"/}"
 		same_options "zsh completion of $p" "$src" "$(zsh_options "$p")" \
-		    "cmd/$p/$p.c"
+		    "${srcfile#"$ROOT"/}"
 	done
 }
 

@@ -359,7 +359,8 @@ check_server(struct server *s)
 	struct client *c;
 	struct stream *st;
 	uint64_t n = 0;
-	unsigned subs, pubs;
+	unsigned subs, pubs, held;
+	uint64_t all_held = 0;
 
 	TAILQ_FOREACH(c, &s->clients, link) {
 		FUZZ_CHECK(c->state != CS_CLOSED && c->w.fd != -1);
@@ -387,14 +388,20 @@ check_server(struct server *s)
 			    ring_size(st->ring));
 			subs++;
 		}
+		held = 0;
 		TAILQ_FOREACH(c, &st->pubs, slink) {
 			FUZZ_CHECK(c->role == ROLE_PUB && c->stream == st);
 			pubs++;
+			held += c->state == CS_HELD;
 		}
 		FUZZ_CHECK(subs == st->nsubs && pubs == st->npubs);
+		/* The counts kept by client_set_state() match the states. */
+		FUZZ_CHECK(held == st->nheld);
+		all_held += held;
 		n++;
 	}
 	FUZZ_CHECK(n == s->nstreams && n <= s->cfg.max_streams);
+	FUZZ_CHECK(all_held == s->nheld);
 }
 
 /* The daemon's clock: the real one, moved ahead by the schedule. */

@@ -16,15 +16,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "client.h"
-#include "access.h"
-#include "control.h"
+#include "ctl.h"
 #include "frame.h"
+#include "input.h"
 #include "log.h"
 #include "num.h"
-#include "output.h"
 #include "proto.h"
-#include "queue.h"
 #include "stream.h"
 
 #define CTL_OUT_CAP (32u << 10)
@@ -55,7 +54,7 @@ out_line(struct client *c, const char *fmt, ...)
 	n = ctl_frame(c->admin.out + c->admin.out_len, CTL_OUT_CAP - c->admin.out_len, "%s",
 	    line);
 	if (n < 0) {
-		client_log(c, LOG_ERROR, "control line not sent: %s", line);
+		log_client(c, LOG_ERROR, "control line not sent: %s", line);
 		return;
 	}
 	c->admin.out_len += (size_t)n;
@@ -71,49 +70,6 @@ seconds(long long ms, char *buf, size_t cap)
 	return buf;
 }
 
-static int
-may_control(const struct client *c)
-{
-	const struct access *a = c->srv->cfg.admins;
-
-	if (c->tcp)
-		return access_allows(a, 0, 0, (const struct sockaddr *)&c->sa,
-		    0);
-	if (c->uid == geteuid() || c->uid == 0)
-		return 1;
-	return access_has_users(a) &&
-	    access_allows(a, c->uid, c->gid, NULL, 0);
-}
-
-void
-control_hello(struct client *c, const struct ctl *m)
-{
-	const char *version = ctl_positional(m, 0);
-
-	if (version == NULL || strcmp(version, PROTO_VERSION) != 0) {
-		client_error(c, "bad-version", "this sfd speaks version "
-		    PROTO_VERSION);
-		return;
-	}
-	if (!may_control(c)) {
-		client_error(c, "denied", c->tcp ? "control over TCP needs "
-		    "--admins tcp:ADDR/PREFIX" : "control needs the daemon's "
-		    "user, root or --admins");
-		return;
-	}
-	if ((c->admin.out = malloc(CTL_OUT_CAP)) == NULL) {
-		client_error(c, "no-memory", "control buffer");
-		return;
-	}
-	client_timer_clear(c);
-	c->role = ROLE_CTL;
-	c->state = CS_ACTIVE;
-	c->admin.job = JOB_REPLY;
-	client_log(c, LOG_DEBUG, "control connection");
-	out_line(c, "OK pid=%ld version=%s", (long)getpid(), SF_VERSION);
-	client_schedule(c);
-}
-
 /* Point c's client cursor at t (or nowhere). */
 static void
 cursor_set(struct client *c, struct client *t)
@@ -126,12 +82,10 @@ cursor_set(struct client *c, struct client *t)
 }
 
 void
-control_close(struct client *gone)
+admin_forget(struct client *gone)
 {
 	struct client *c;
 
-	if (gone->role == ROLE_CTL)
-		cursor_set(gone, NULL);
 	if (gone->cursors == 0)
 		return;
 	/* Rare (a client leaving while a STATS answer stands on it), so a
@@ -139,35 +93,6 @@ control_close(struct client *gone)
 	TAILQ_FOREACH(c, &gone->srv->clients, link)
 		if (c->role == ROLE_CTL && c->admin.cursor == gone)
 			cursor_set(c, TAILQ_NEXT(gone, link));
-}
-
-static const char *
-role_name(enum role r)
-{
-	switch (r) {
-	case ROLE_PUB:
-		return "pub";
-	case ROLE_SUB:
-		return "sub";
-	case ROLE_CTL:
-		return "ctl";
-	case ROLE_HELLO:
-		break;
-	}
-	return "hello";
-}
-
-/* How far behind a subscriber is; a departing one, how much it still has
- * to take before its goodbye. */
-static uint64_t
-lag_of(const struct client *c)
-{
-	uint64_t end;
-
-	if (c->role != ROLE_SUB || c->stream == NULL)
-		return 0;
-	end = c->state == CS_DEPARTING ? c->sub.stop : ring_head(c->stream->ring);
-	return (end > c->sub.pos ? end - c->sub.pos : 0) + (c->sub.tail_len - c->sub.tail_off);
 }
 
 /*
@@ -191,31 +116,7 @@ state_name(const struct client *c)
 	case CS_ACTIVE:
 		break;
 	}
-	if (c->role == ROLE_SUB) {
-		if (c->sub.untethered)
-			return "untethered";
-		if (c->sub.over_since != 0 || c->sub.cut != CUT_NONE ||
-		    lag_of(c) > ring_size(c->stream->ring) / 8)
-			return "lagging";
-	}
-	return "live";
-}
-
-/* Data frames c was sent whole or in part: from where it started to
- * where it is, less those it skipped.  One index lookup. */
-static uint64_t
-frames_sent(const struct client *c)
-{
-	uint64_t start, seq, n;
-
-	if (c->role != ROLE_SUB || c->stream == NULL)
-		return 0;
-	if (ring_locate(c->stream->ring, c->sub.pos, &start, &seq) == -1)
-		/* Gone from the ring: it is finishing the frame before its
-		 * stop from what was kept aside. */
-		seq = c->sub.stop_seq > 0 ? c->sub.stop_seq - 1 : 0;
-	n = seq - c->sub.start_seq;
-	return n > c->sub.skipped ? n - c->sub.skipped : 0;
+	return c->role == ROLE_SUB ? subscriber_standing(c) : "live";
 }
 
 static void
@@ -274,11 +175,11 @@ client_line(struct client *c, const struct client *t)
 	    "lag_bytes=%llu ring_bytes=%zu frames_sent=%llu bytes_sent=%llu "
 	    "frames_skipped=%llu frames_in=%llu bytes_in=%llu "
 	    "idle_seconds=%s connected_seconds=%s",
-	    (unsigned long long)t->id, role_name(t->role), who,
+	    (unsigned long long)t->id, t->ops->name, who,
 	    t->stream != NULL ? t->stream->name : "-", state_name(t),
-	    (unsigned long long)lag_of(t),
+	    (unsigned long long)subscriber_lag(t),
 	    t->stream != NULL ? ring_size(t->stream->ring) : 0,
-	    (unsigned long long)frames_sent(t),
+	    (unsigned long long)subscriber_frames_sent(t),
 	    (unsigned long long)t->sub.bytes_out,
 	    (unsigned long long)t->sub.skipped,
 	    (unsigned long long)t->pub.frames_in,
@@ -345,26 +246,20 @@ kick(struct client *c, const struct ctl *m)
 		snprintf(who, sizeof(who), "%lu", (unsigned long)c->uid);
 	snprintf(by, sizeof(by), " by=%s%s%s", who,
 	    note != NULL ? " note=" : "", note != NULL ? note : "");
-	client_log(t, LOG_INFO, "kicked by #%llu (%s %s)%s%s",
+	log_client(t, LOG_INFO, "kicked by #%llu (%s %s)%s%s",
 	    (unsigned long long)c->id, c->tcp ? "peer" : "uid", who,
 	    note != NULL ? ": " : "", note != NULL ? note : "");
 	out_line(c, "OK id=%llu role=%s", (unsigned long long)id,
-	    role_name(t->role));
+	    t->ops->name);
 	if (t->stream != NULL)
 		t->stream->evicted[EV_KICKED]++;
-	if (t->role == ROLE_SUB) {
-		snprintf(t->sub.kick, sizeof(t->sub.kick), "%s", by);
-		stream_cut(t, CUT_KICKED, lag_of(t));
-	} else if (t->role == ROLE_PUB && t->stream != NULL) {
-		client_depart(t, "BYE reason=kicked seq=%llu%s",
-		    (unsigned long long)ring_head_seq(t->stream->ring), by);
-	} else {
-		client_depart(t, "BYE reason=kicked%s", by);
-	}
+	t->ops->cut_off(t, CUT_KICKED, by);
 }
 
-void
-control_request(struct client *c, const struct ctl *m)
+/* A request line m: answered in order, one at a time; input is not read
+ * while an answer is being written. */
+static void
+request(struct client *c, const struct ctl *m)
 {
 	struct server *s = c->srv;
 
@@ -385,12 +280,14 @@ control_request(struct client *c, const struct ctl *m)
 		out_line(c, "ERR reason=unknown-verb verb=%s", m->verb);
 }
 
-enum flush
-control_flush(struct client *c, int *err)
+/* Write what c is owed, making more of a long answer as the socket takes
+ * it, then any goodbye. */
+static enum flush
+flush(struct client *c, int *err)
 {
 	ssize_t n;
 
-	if (c->state == CS_CLOSED || c->blocked)
+	if (c->blocked)
 		return FLUSH_BLOCKED;
 	if (c->state == CS_DEPARTING && c->admin.job != JOB_NONE) {
 		c->admin.job = JOB_NONE;   /* what is made goes, then the goodbye */
@@ -403,13 +300,9 @@ control_flush(struct client *c, int *err)
 			if (c->admin.out_len == 0)
 				break;
 		}
-		while ((n = write(c->w.fd, c->admin.out + c->admin.out_off,
-		    c->admin.out_len - c->admin.out_off)) == -1 && errno == EINTR)
-			;
-		if (n == -1 && errno == EAGAIN) {
-			c->blocked = 1;
+		if ((n = client_write(c, c->admin.out + c->admin.out_off,
+		    c->admin.out_len - c->admin.out_off)) == -1 && c->blocked)
 			return FLUSH_BLOCKED;
-		}
 		if (n == -1) {
 			*err = errno;
 			return FLUSH_GONE;
@@ -424,8 +317,93 @@ control_flush(struct client *c, int *err)
 	return client_flush(c, err);
 }
 
+/* A frame from an admin: a request line; anything else ends it. */
+static void
+frame(struct client *c, const struct frame *f)
+{
+	struct ctl m;
+
+	if (!f->control)
+		client_error(c, "bad-control", "a data frame from a control "
+		    "client");
+	else if (ctl_parse(&m, f->data, f->len) == -1)
+		client_error(c, "bad-control", "not a control line");
+	else
+		request(c, &m);
+}
+
+/* The complete frames in c->in, while no answer is being written. */
+static int
+consume(struct client *c)
+{
+	size_t off = 0;
+	struct frame f;
+	ssize_t k;
+
+	while (c->admin.job == JOB_NONE &&
+	    (k = input_decode(c, off, &f)) != 0) {
+		if (k == -1) {
+			input_too_large(c, &f);
+			return -1;
+		}
+		off += (size_t)k;
+		frame(c, &f);
+		if (c->state != CS_ACTIVE)
+			return -1;
+	}
+	input_keep(c, off);
+	/* One request at a time: the rest waits for the answer to be out,
+	 * and is read again then (flush). */
+	return c->admin.job == JOB_NONE ? 0 : -1;
+}
+
+static int
+read_input(struct client *c, int *err)
+{
+	if (c->admin.job != JOB_NONE)
+		return 0;   /* read again once answered */
+	return input_frames(c, err);
+}
+
+static void
+cut_off(struct client *c, enum cut why, const char *by)
+{
+	client_depart(c, "BYE reason=%s%s", why == CUT_SHUTDOWN ?
+	    "shutdown" : "kicked", by);
+}
+
+static void
+close_admin(struct client *c)
+{
+	cursor_set(c, NULL);
+	free(c->admin.out);
+	c->admin.out = NULL;
+}
+
+const struct role_ops admin_ops = {
+	.name = "ctl",
+	.read = read_input,
+	.consume = consume,
+	.flush = flush,
+	.cut_off = cut_off,
+	.close = close_admin,
+};
+
+int
+admin_start(struct client *c)
+{
+	if ((c->admin.out = malloc(CTL_OUT_CAP)) == NULL)
+		return -1;
+	client_start(c, ROLE_CTL, &admin_ops);
+	c->admin.job = JOB_REPLY;
+	log_client(c, LOG_DEBUG, "control connection");
+	out_line(c, "OK pid=%ld version=%s", (long)getpid(), SF_VERSION);
+	client_schedule(c);
+	return 0;
+}
+
 void
-control_log_stats(struct server *s)
+admin_log_stats(struct server *s)
 {
 	const struct stream *st;
 	const struct client *c;
