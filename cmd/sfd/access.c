@@ -25,15 +25,6 @@ struct access {
 	struct net nets[ACCESS_MAX];
 };
 
-static char errbuf[300];
-
-static const char *
-fail(const char *entry, const char *why)
-{
-	snprintf(errbuf, sizeof(errbuf), "%s: %s", entry, why);
-	return errbuf;
-}
-
 static int
 add_uid(struct access *a, uid_t uid)
 {
@@ -53,7 +44,7 @@ add_net(struct access *a, const char *entry)
 	size_t len;
 
 	if (a->nnets == ACCESS_MAX)
-		return fail(entry, "too many entries");
+		return "too many entries";
 	n = &a->nets[a->nnets];
 	memset(n, 0, sizeof(*n));
 	if (strcmp(entry, "tcp") == 0) {
@@ -63,7 +54,7 @@ add_net(struct access *a, const char *entry)
 	}
 	len = strlen(entry + 4);
 	if (len >= sizeof(buf))
-		return fail(entry, "not an address");
+		return "not an address";
 	memcpy(buf, entry + 4, len + 1);
 	if ((slash = strchr(buf, '/')) != NULL)
 		*slash++ = '\0';
@@ -72,13 +63,13 @@ add_net(struct access *a, const char *entry)
 	else if (inet_pton(AF_INET6, buf, n->addr) == 1)
 		n->family = AF_INET6;
 	else
-		return fail(entry, "not an IPv4 or IPv6 address: use "
-		    "tcp:ADDR/PREFIX");
+		return "not an IPv4 or IPv6 address: use "
+		    "tcp:ADDR/PREFIX";
 	n->prefix = n->family == AF_INET ? 32 : 128;
 	if (slash != NULL) {
 		if (num_parse(slash, 0, n->prefix, &bits) != NULL)
-			return fail(entry, n->family == AF_INET ?
-			    "the prefix is 0 to 32" : "the prefix is 0 to 128");
+			return n->family == AF_INET ?
+			    "the prefix is 0 to 32" : "the prefix is 0 to 128";
 		n->prefix = (unsigned)bits;
 	}
 	a->nnets++;
@@ -100,19 +91,20 @@ add_group(struct access *a, const char *entry)
 	else
 		gr = getgrnam(name);
 	if (gr == NULL)
-		return fail(entry, "no such group");
+		return "no such group";
 	if (a->ngids == ACCESS_MAX)
-		return fail(entry, "too many entries");
+		return "too many entries";
 	a->gids[a->ngids++] = gr->gr_gid;
 	for (m = gr->gr_mem; *m != NULL; m++) {
 		if ((pw = getpwnam(*m)) != NULL && add_uid(a, pw->pw_uid) == -1)
-			return fail(entry, "too many members");
+			return "too many members";
 	}
 	return NULL;
 }
 
-const char *
-access_parse(const char *opt, const char *list, struct access **out)
+int
+access_parse(const char *opt, const char *list, struct access **out,
+    char *msg, size_t cap)
 {
 	char buf[4096], *entry, *save = NULL;
 	struct access *a;
@@ -120,12 +112,16 @@ access_parse(const char *opt, const char *list, struct access **out)
 	const char *e = NULL;
 	uint64_t id;
 
-	if (strlen(list) >= sizeof(buf))
-		return fail(opt, "list too long");
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return fail(opt, strerror(errno));
+	if (strlen(list) >= sizeof(buf)) {
+		snprintf(msg, cap, "%s: list too long", opt);
+		return -1;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		snprintf(msg, cap, "%s: %s", opt, strerror(errno));
+		return -1;
+	}
 	memcpy(buf, list, strlen(list) + 1);
-	for (entry = strtok_r(buf, ",", &save); entry != NULL && e == NULL;
+	for (entry = strtok_r(buf, ",", &save); entry != NULL;
 	    entry = strtok_r(NULL, ",", &save)) {
 		if (strcmp(entry, "tcp") == 0 || strncmp(entry, "tcp:", 4) == 0)
 			e = add_net(a, entry);
@@ -133,21 +129,27 @@ access_parse(const char *opt, const char *list, struct access **out)
 			e = add_group(a, entry);
 		else if (num_parse(entry, 0, (uid_t)-2, &id) == NULL)
 			e = add_uid(a, (uid_t)id) == -1 ?
-			    fail(entry, "too many entries") : NULL;
+			    "too many entries" : NULL;
 		else if ((pw = getpwnam(entry)) == NULL)
-			e = fail(entry, "no such user");
+			e = "no such user";
 		else
 			e = add_uid(a, pw->pw_uid) == -1 ?
-			    fail(entry, "too many entries") : NULL;
+			    "too many entries" : NULL;
+		if (e != NULL)
+			break;
 	}
-	if (e == NULL && a->nuids == 0 && a->ngids == 0 && a->nnets == 0)
-		e = fail(list, "empty list");
 	if (e != NULL) {
+		snprintf(msg, cap, "%s: %s", entry, e);
 		free(a);
-		return e;
+		return -1;
+	}
+	if (a->nuids == 0 && a->ngids == 0 && a->nnets == 0) {
+		snprintf(msg, cap, "%s: empty list", list);
+		free(a);
+		return -1;
 	}
 	*out = a;
-	return NULL;
+	return 0;
 }
 
 /* 1 if the first bits of x and y agree. */

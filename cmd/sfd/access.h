@@ -6,6 +6,7 @@
 #ifndef SFD_ACCESS_H
 #define SFD_ACCESS_H
 
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -14,11 +15,11 @@ struct access;
 /*
  * Parse a comma-separated list of user ids, user names, @groups (by name
  * or id), "tcp" (any TCP peer) and tcp:ADDR[/PREFIX] (IPv4 or IPv6).
- * opt names the option in messages.  Returns NULL and sets *out, or a
- * message naming the bad entry (in a static buffer).
+ * opt names the option in messages.  Returns 0 and sets *out, or -1 with
+ * a line naming the bad entry in msg (cap bytes).
  */
-const char *access_parse(const char *opt, const char *list,
-    struct access **out);
+int access_parse(const char *opt, const char *list, struct access **out,
+    char *msg, size_t cap);
 
 /*
  * 1 if the peer may: a Unix peer (sa NULL) when its uid is listed, its

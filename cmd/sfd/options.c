@@ -306,7 +306,7 @@ static int
 set_access(struct options *o, int ch, const char *optarg)
 {
 	struct config *cfg = &o->cfg;
-	const char *e;
+	char msg[320];
 
 	switch (ch) {
 	case O_MODE:
@@ -317,21 +317,21 @@ set_access(struct options *o, int ch, const char *optarg)
 		break;
 	case O_PUBLISHERS:
 		access_free(cfg->publishers);
-		if ((e = access_parse("--publishers", optarg,
-		    &cfg->publishers)) != NULL)
-			cli_die(SF_EXIT_USAGE, "--publishers %s", e);
+		if (access_parse("--publishers", optarg, &cfg->publishers, msg,
+		    sizeof(msg)) == -1)
+			cli_die(SF_EXIT_USAGE, "--publishers %s", msg);
 		break;
 	case O_SUBSCRIBERS:
 		access_free(cfg->subscribers);
-		if ((e = access_parse("--subscribers", optarg,
-		    &cfg->subscribers)) != NULL)
-			cli_die(SF_EXIT_USAGE, "--subscribers %s", e);
+		if (access_parse("--subscribers", optarg, &cfg->subscribers, msg,
+		    sizeof(msg)) == -1)
+			cli_die(SF_EXIT_USAGE, "--subscribers %s", msg);
 		break;
 	case O_ADMINS:
 		access_free(cfg->admins);
-		if ((e = access_parse("--admins", optarg,
-		    &cfg->admins)) != NULL)
-			cli_die(SF_EXIT_USAGE, "--admins %s", e);
+		if (access_parse("--admins", optarg, &cfg->admins, msg,
+		    sizeof(msg)) == -1)
+			cli_die(SF_EXIT_USAGE, "--admins %s", msg);
 		break;
 	case O_SPOOL:
 		if (optarg[0] == '\0')
