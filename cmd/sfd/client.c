@@ -357,9 +357,21 @@ client_expire(struct server *s)
 		    "--grace");
 		client_close(c);
 	}
+	while ((c = TAILQ_FIRST(&s->lingering)) != NULL &&
+	    c->deadline <= s->now) {
+		log_client(c, LOG_INFO, "closed: did not read its goodbye "
+		    "within --goodbye-time (%llu s)",
+		    (unsigned long long)s->cfg.goodbye_ms / 1000);
+		client_close(c);
+	}
 	if ((c = TAILQ_FIRST(&s->hello)) != NULL)
 		next = c->deadline - s->now;
 	if ((c = TAILQ_FIRST(&s->leaving)) != NULL) {
+		t = c->deadline - s->now;
+		if (next == -1 || t < next)
+			next = t;
+	}
+	if ((c = TAILQ_FIRST(&s->lingering)) != NULL) {
 		t = c->deadline - s->now;
 		if (next == -1 || t < next)
 			next = t;

@@ -149,7 +149,8 @@ int client_tick(struct server *s);
  * the next deadline, or -1 when there is none. */
 int client_expire(struct server *s);
 
-/* Put c on a timer list (s->hello, s->leaving) due in ms, off any other.
+/* Put c on a timer list (s->hello, s->leaving, s->lingering) due in ms,
+ * off any other.
  * Every list has one fixed delay, so appending keeps it sorted. */
 void client_timer_set(struct client *c, struct client_list *list,
     uint64_t ms);

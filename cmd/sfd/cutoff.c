@@ -226,6 +226,20 @@ evict(struct client *c, enum cut why)
 	    head - 1);
 }
 
+/*
+ * An evicted subscriber may be paused (a slow consumer, ^Z): its goodbye
+ * waits --goodbye-time for it, not --grace, so that it learns why it was
+ * cut off when it reads again.  At shutdown --grace bounds everyone.
+ */
+static void
+linger(struct client *c)
+{
+	struct server *s = c->srv;
+
+	if (!s->stopping && c->state == CS_DEPARTING)
+		client_timer_set(c, &s->lingering, s->cfg.goodbye_ms);
+}
+
 int
 cutoff_act(struct client *c)
 {
@@ -239,6 +253,7 @@ cutoff_act(struct client *c)
 	case CUT_OWN:
 	case CUT_SLOW:
 		evict(c, why);
+		linger(c);
 		break;
 	case CUT_SHUTDOWN:
 		c->stream->evicted[EV_SHUTDOWN]++;
@@ -254,8 +269,10 @@ cutoff_act(struct client *c)
 		break;
 	case CUT_TORN:
 		log_client(c, LOG_INFO, "closed: the ring wrapped over the "
-		    "frame it was in the middle of, and there was no memory "
-		    "to keep its rest aside");
+		    "frame it was in the middle of, and its rest could not be "
+		    "kept aside (out of memory, or --goodbye-memory %llu "
+		    "bytes in use)", (unsigned long long)
+		    c->srv->cfg.goodbye_mem);
 		return -1;
 	}
 	return 0;
@@ -349,9 +366,37 @@ cutoff_finish_skip(struct client *c)
 /* ---- Appends ---- */
 
 /*
+ * Make room for len more bytes kept aside within --goodbye-memory: close
+ * the oldest departing subscribers that hold some, each logged.  -1 when
+ * even that leaves too little.
+ */
+static int
+kept_room(struct server *s, size_t len)
+{
+	struct client_list *lists[2] = { &s->lingering, &s->leaving };
+	struct client *c, *next;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		for (c = TAILQ_FIRST(lists[i]); c != NULL &&
+		    s->kept_bytes + len > s->cfg.goodbye_mem; c = next) {
+			next = TAILQ_NEXT(c, tlink);
+			if (c->role != ROLE_SUB || c->sub.tail == NULL)
+				continue;
+			log_client(c, LOG_INFO, "closed before its goodbye: "
+			    "frames kept aside for departing subscribers "
+			    "reached --goodbye-memory (%llu bytes)",
+			    (unsigned long long)s->cfg.goodbye_mem);
+			client_close(c);
+		}
+	}
+	return s->kept_bytes + len > s->cfg.goodbye_mem ? -1 : 0;
+}
+
+/*
  * A subscriber finishing a frame (departing, or before a skip) still needs
  * its rest, which the next append would overwrite: keep that rest aside.
- * Returns -1 when it is too large to keep.
+ * Returns -1 when it cannot be kept (memory, or --goodbye-memory).
  */
 static int
 keep_tail(struct client *c)
@@ -359,15 +404,28 @@ keep_tail(struct client *c)
 	size_t len = (size_t)(c->sub.stop - c->sub.pos);
 
 	/* At most one frame: --max-frame bounds it. */
-	if ((c->sub.tail = malloc(len)) == NULL)
+	if (kept_room(c->srv, len) == -1 ||
+	    (c->sub.tail = malloc(len)) == NULL)
 		return -1;
 	memcpy(c->sub.tail, ring_at(c->stream->ring, c->sub.pos), len);
 	c->sub.tail_len = len;
 	c->sub.tail_off = 0;
 	c->sub.pos = c->sub.stop;
+	c->srv->kept_bytes += len;
 	log_client(c, LOG_DEBUG, "kept the last %zu bytes of its frame aside "
 	    "as the ring wrapped", len);
 	return 0;
+}
+
+void
+cutoff_drop_tail(struct client *c)
+{
+	if (c->sub.tail == NULL)
+		return;
+	c->srv->kept_bytes -= c->sub.tail_len;
+	free(c->sub.tail);
+	c->sub.tail = NULL;
+	c->sub.tail_len = c->sub.tail_off = 0;
 }
 
 void

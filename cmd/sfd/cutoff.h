@@ -30,6 +30,9 @@ int cutoff_check(struct client *c);
  * mark it is owed), then c takes frames again. */
 void cutoff_finish_skip(struct client *c);
 
+/* Let go of the frame c kept aside (sent, or c is closing). */
+void cutoff_drop_tail(struct client *c);
+
 /* The role's tick and cut_off (struct role_ops). */
 int cutoff_tick(struct client *c);
 void cutoff_cut_off(struct client *c, enum cut why, const char *by);

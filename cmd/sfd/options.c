@@ -27,7 +27,8 @@ static const char usage_text[] =
     "           [--mode OCTAL] [--group NAME] [--publishers LIST]\n"
     "           [--subscribers LIST] [--admins LIST] [--sndbuf SIZE]\n"
     "           [--plain-listen ADDR,stream=NAME]...\n"
-    "           [--grace SECONDS] [--hello-timeout SECONDS]\n"
+    "           [--grace SECONDS] [--goodbye-time SECONDS]\n"
+    "           [--goodbye-memory SIZE] [--hello-timeout SECONDS]\n"
     "           [--stats-interval SECONDS] [--spool DIR [--sync SECONDS]]\n";
 
 /* Defaults of the options that have one, for main() and --help. */
@@ -37,6 +38,8 @@ static const char usage_text[] =
 #define DEF_STREAMS     64      /* --max-streams */
 #define DEF_MODE        0600    /* --mode */
 #define DEF_GRACE       2       /* --grace, seconds */
+#define DEF_GOODBYE     120     /* --goodbye-time, seconds */
+#define DEF_GOODBYE_MEM (64u << 20)  /* --goodbye-memory, bytes */
 #define DEF_HELLO       5       /* --hello-timeout, seconds */
 #define DEF_SYNC        1       /* --sync, seconds */
 
@@ -45,10 +48,11 @@ static const char usage_text[] =
 static void __attribute__((noreturn))
 help(void)
 {
-	char ring[NUM_SIZE_LEN], frame[NUM_SIZE_LEN];
+	char ring[NUM_SIZE_LEN], frame[NUM_SIZE_LEN], bye[NUM_SIZE_LEN];
 
 	num_format_size(DEFAULT_RING, ring, sizeof(ring));
 	num_format_size(DEFAULT_MAX_FRAME, frame, sizeof(frame));
+	num_format_size(DEF_GOODBYE_MEM, bye, sizeof(bye));
 	cli_help(
 	    "Listening:\n"
 	    "  -l ADDR                   listen on ADDR; repeatable "
@@ -90,6 +94,10 @@ help(void)
 	    "Timers:\n"
 	    "  --grace SECONDS           for a departing subscriber to drain "
 	    "[default: %d]\n"
+	    "  --goodbye-time SECONDS    for an evicted one to come back "
+	    "[default: %d]\n"
+	    "  --goodbye-memory SIZE     all that is kept aside for them "
+	    "[default: %s]\n"
 	    "  --hello-timeout SECONDS   for a client to send its hello "
 	    "[default: %d]\n"
 	    "  --stats-interval SECONDS  between summary lines in the log "
@@ -128,7 +136,7 @@ help(void)
 	    "  %-5d  usage error: bad option or value, sizes that do not "
 	    "fit\n",
 	    DEF_MODE, ring, frame, DEF_LAG_TIME, DEF_STALL, DEF_CLIENTS,
-	    DEF_STREAMS, DEF_GRACE, DEF_HELLO, DEF_SYNC, SF_EXIT_OK, SF_EXIT_ERROR,
+	    DEF_STREAMS, DEF_GRACE, DEF_GOODBYE, bye, DEF_HELLO, DEF_SYNC, SF_EXIT_OK, SF_EXIT_ERROR,
 	    SF_EXIT_USAGE);
 }
 
@@ -210,7 +218,7 @@ plain_listener(const char *arg, struct listener *l)
 enum { O_RING = 256, O_LAG, O_LAGTIME, O_STALL, O_FRAME, O_CLIENTS,
     O_STREAMS, O_MODE, O_GROUP, O_PUBLISHERS, O_SUBSCRIBERS,
     O_SNDBUF, O_PLAIN, O_GRACE, O_HELLO, O_ADMINS, O_STATS,
-    O_SPOOL, O_SYNC_S, O_VERSION };
+    O_SPOOL, O_SYNC_S, O_GOODBYE, O_GOODBYE_MEM, O_VERSION };
 
 static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -230,6 +238,8 @@ static const struct option longopts[] = {
 	{ "plain-listen", required_argument, NULL, O_PLAIN },
 	{ "grace", required_argument, NULL, O_GRACE },
 	{ "hello-timeout", required_argument, NULL, O_HELLO },
+	{ "goodbye-time", required_argument, NULL, O_GOODBYE },
+	{ "goodbye-memory", required_argument, NULL, O_GOODBYE_MEM },
 	{ "admins", required_argument, NULL, O_ADMINS },
 	{ "stats-interval", required_argument, NULL, O_STATS },
 	{ "spool", required_argument, NULL, O_SPOOL },
@@ -289,6 +299,14 @@ set_limit(struct options *o, int ch, const char *optarg)
 	case O_GRACE:
 		cfg->grace_ms = 1000 * opt_num("--grace", optarg, 0,
 		    3600);
+		break;
+	case O_GOODBYE:
+		cfg->goodbye_ms = 1000 * opt_num("--goodbye-time", optarg, 0,
+		    86400);
+		break;
+	case O_GOODBYE_MEM:
+		cfg->goodbye_mem = opt_size("--goodbye-memory", optarg, 0,
+		    (uint64_t)64 << 30);
 		break;
 	case O_HELLO:
 		cfg->hello_ms = 1000 * opt_num("--hello-timeout",
@@ -442,6 +460,8 @@ options_parse(struct options *o, int argc, char *argv[])
 	o->cfg.max_clients = DEF_CLIENTS;
 	o->cfg.max_streams = DEF_STREAMS;
 	o->cfg.grace_ms = (uint64_t)DEF_GRACE * 1000;
+	o->cfg.goodbye_ms = (uint64_t)DEF_GOODBYE * 1000;
+	o->cfg.goodbye_mem = DEF_GOODBYE_MEM;
 	o->cfg.hello_ms = (uint64_t)DEF_HELLO * 1000;
 	o->cfg.sync_ms = (uint64_t)DEF_SYNC * 1000;
 	log_set_level(LOG_INFO);

@@ -26,6 +26,7 @@ server_init(struct server *s, const struct config *cfg)
 	TAILQ_INIT(&s->clients);
 	TAILQ_INIT(&s->hello);
 	TAILQ_INIT(&s->leaving);
+	TAILQ_INIT(&s->lingering);
 	TAILQ_INIT(&s->ready);
 	TAILQ_INIT(&s->pending);
 	TAILQ_INIT(&s->graveyard);
@@ -148,6 +149,10 @@ server_shutdown(struct server *s, void (*stop_listening)(void))
 	log_msg(LOG_INFO, "shutting down");
 	systemd_notify("STOPPING=1\nSTATUS=shutting down");
 	stop_listening();
+	/* Cut off earlier, waiting for a reader to come back: --grace
+	 * bounds them now, as everyone else. */
+	while ((c = TAILQ_FIRST(&s->lingering)) != NULL)
+		client_timer_set(c, &s->leaving, s->cfg.grace_ms);
 	/* Each role says goodbye its own way: a subscriber first gets what
 	 * the ring holds for it, a hello is simply closed. */
 	for (c = TAILQ_FIRST(&s->clients); c != NULL; c = next) {

@@ -73,6 +73,8 @@ struct config {
 	uint64_t max_clients;   /* --max-clients */
 	uint64_t max_streams;   /* --max-streams */
 	uint64_t grace_ms;      /* --grace: a departing client's last moment */
+	uint64_t goodbye_ms;    /* --goodbye-time: a cut-off subscriber's */
+	uint64_t goodbye_mem;   /* --goodbye-memory: all kept-aside frames */
 	uint64_t hello_ms;      /* --hello-timeout */
 	struct access *publishers; /* --publishers, NULL: anyone on the Unix
 	                              socket may publish, no TCP peer */
@@ -177,6 +179,9 @@ struct server {
 	struct client_list clients;
 	struct client_list hello;    /* waiting for a hello, oldest first */
 	struct client_list leaving;  /* departing, oldest first */
+	struct client_list lingering;/* cut off for lagging or kicked, given
+	                                --goodbye-time, oldest first */
+	uint64_t kept_bytes;         /* frames kept aside, all subscribers */
 	struct client_list ready;    /* publishers with unread input */
 	struct client_list pending;  /* to act on before the loop sleeps */
 	struct client_list graveyard;/* closed; freed after the event batch */

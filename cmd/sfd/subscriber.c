@@ -132,11 +132,7 @@ send_data(struct client *c)
 		sub->bytes_out += (uint64_t)n;
 		sub->progress_ms = c->srv->now;
 	}
-	if (sub->tail != NULL) {
-		free(sub->tail);
-		sub->tail = NULL;
-		sub->tail_len = sub->tail_off = 0;
-	}
+	cutoff_drop_tail(c);
 	while (sub->pos < limit) {
 		end = limit;
 		if (c->plain) {
@@ -265,8 +261,7 @@ close_subscriber(struct client *c)
 {
 	TAILQ_REMOVE(&c->stream->subs, c, slink);
 	c->stream->nsubs--;
-	free(c->sub.tail);
-	c->sub.tail = NULL;
+	cutoff_drop_tail(c);
 }
 
 const struct role_ops subscriber_ops = {

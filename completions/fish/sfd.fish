@@ -19,6 +19,8 @@ complete -c sfd -l subscribers -x -a '(__fish_complete_users)' -d 'Only these ma
 complete -c sfd -l plain-listen -x -d 'Also serve bare frames of a stream: ADDR,stream=NAME'
 complete -c sfd -l sndbuf -x -d 'SO_SNDBUF of each subscriber (default the system\'s)'
 complete -c sfd -l grace -x -d 'Seconds a departing subscriber gets to drain (default 2)'
+complete -c sfd -l goodbye-time -x -d 'Seconds an evicted subscriber gets to read its goodbye (default 120)'
+complete -c sfd -l goodbye-memory -x -d 'Memory for records kept aside for departing subscribers (default 64M)'
 complete -c sfd -l hello-timeout -x -d 'Seconds a client has to send its hello (default 5)'
 complete -c sfd -l admins -x -a '(__fish_complete_users)' -d 'These may also use sfctl: users, uids, @groups, tcp:ADDR/PREFIX'
 complete -c sfd -l stats-interval -x -d 'Seconds between summary lines in the log (default 0, none)'

@@ -17,7 +17,8 @@ need_valgrind() {
 	SCALE=6
 	valgrind_wrapper "$T/vg-sfd" "$SFD" "$T/vg-sfd.log"
 	SFD=$T/vg-sfd start_sfd --ring 2M --max-lag 256k --lag-time 1 --max-frame 64k \
-	    --hello-timeout 1 --grace 1 --max-clients 8 --max-streams 4
+	    --hello-timeout 1 --grace 1 --goodbye-time 1 --max-clients 8 \
+	    --max-streams 4
 	sfraw lines data 1 40000 >"$T/in"
 	n=$(wc -l <"$T/in")
 	spawn ok "$SFCAT" -n "$n"
@@ -32,9 +33,10 @@ need_valgrind() {
 	assert_exit ok 0 60
 	assert_file_eq "$T/in" "$T/ok.out"
 	wait_until 20 "grep -q evicted '$LOG' && grep -q 'skipped ahead' '$LOG'"
-	# Its socket full, the stopped one cannot take its goodbye: --grace
-	# closes it, and once it reads again it gets what it had, then the end.
-	wait_until 20 "logged_by $slow_pid 'closed: goodbye not taken within --grace'"
+	# Its socket full, the stopped one cannot take its goodbye:
+	# --goodbye-time closes it, and once it reads again it gets what it
+	# had, then the end.
+	wait_until 20 "logged_by $slow_pid 'closed: did not read its goodbye within --goodbye-time'"
 	kill -CONT "$slow_pid" "$skipper_pid"
 	assert_exit slow 5 30
 	assert_eq "sfcat: lost connection to $SOCK" "$(cat "$T/slow.err")"
