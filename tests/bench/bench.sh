@@ -46,6 +46,13 @@
 #              tcp:127.0.0.1:PORT`: like for like with ncat --broker.
 #              Both TCP rows run only in the RECORDS cases with `wc -lc`
 #              subscribers whose K is in BENCH_TCP_K.
+#   warm       the same as streamfan on a ring filled once first: before
+#              the subscribers connect, the input is published to nobody
+#              until it has gone round the ring, so the timed run pays no
+#              first touch of the ring's pages (streamfan's row is cold).
+#   base, base-warm  streamfan and warm with the programs of another build
+#              (BENCH_BASE, e.g. a checkout of the code before a change,
+#              built), in the same run: like for like.
 #   spool      sfd --spool DIR (a folder under the bench's temp folder;
 #              the filesystem is named in the header line), otherwise at
 #              its defaults, --sync 1 among them; `cat input | sfpipe`.
@@ -91,6 +98,7 @@
 #   BENCH_SUBSCRIBED_RE  ERE for sfd -v's subscribe log line
 #                  (default 'subscribed to bench ')
 #   SF_BUILD       directory holding cmd/<prog>/<prog> (default: repo root)
+#   BENCH_BASE     another such directory: adds the base and base-warm rows
 #
 # Exit status: 0 if every streamfan run (streamfan, paced, sized, tcp-sub,
 # tcp-all, spool, spool-sync0, the restart) delivered every record, 1 if any lost records or failed, 2 on a
@@ -117,7 +125,8 @@ BIGKS=${BENCH_BIG_K:-"1 10"}
 TCPKS=${BENCH_TCP_K:-"1 10"}
 SPOOLKS=${BENCH_SPOOL_K:-"1 10"}
 RESTART_MB=${BENCH_RESTART_MB:-256}
-TOOLS=${BENCH_TOOLS:-"streamfan paced sized tcp-sub tcp-all spool spool-sync0 socat ncat"}
+BASE=${BENCH_BASE:-}
+TOOLS=${BENCH_TOOLS:-"streamfan warm${BASE:+ base base-warm} paced sized tcp-sub tcp-all spool spool-sync0 socat ncat"}
 TMO=${BENCH_TIMEOUT:-60}
 RECLEN=100
 
@@ -141,7 +150,8 @@ for k in $KS $BIGKS $TCPKS $SPOOLKS; do
 	case $k in ''|*[!0-9]*|0) die "BENCH_K, BENCH_BIG_K, BENCH_TCP_K, BENCH_SPOOL_K: $k: not a positive number" ;; esac
 done
 for t in $TOOLS; do
-	case $t in streamfan|paced|sized|tcp-sub|tcp-all|spool|spool-sync0|socat|ncat) ;; *) die "BENCH_TOOLS: unknown tool $t" ;; esac
+	case $t in streamfan|warm|base|base-warm|paced|sized|tcp-sub|tcp-all|spool|spool-sync0|socat|ncat) ;; *) die "BENCH_TOOLS: unknown tool $t" ;; esac
+	case $t in base*) [ -n "$BASE" ] || die "BENCH_TOOLS: $t needs BENCH_BASE" ;; esac
 done
 for c in awk date timeout sleep wc head cat; do
 	command -v "$c" >/dev/null 2>&1 || die "$c: not found"
@@ -393,7 +403,30 @@ else
 	HAVE_PACE=0
 fi
 
-run_streamfan() { # K run MODE (default, paced, sized, tcp-sub, tcp-all, spool, spool-sync0)
+# run_streamfan K run TOOL: one run of a streamfan row.  The base rows are
+# the default and warm rows with BENCH_BASE's programs.
+run_streamfan() {
+	case $3 in
+	base|base-warm)
+		_sfd=$SFD _pipe=$SFPIPE _cat=$SFCAT
+		SFD=$BASE/cmd/sfd/sfd SFPIPE=$BASE/cmd/sfpipe/sfpipe
+		SFCAT=$BASE/cmd/sfcat/sfcat
+		export SFD SFPIPE SFCAT
+		run_sf "$1" "$2" "$3"
+		SFD=$_sfd SFPIPE=$_pipe SFCAT=$_cat
+		export SFD SFPIPE SFCAT ;;
+	*)
+		run_sf "$1" "$2" "$3" ;;
+	esac
+}
+
+# How many times the input goes to nobody before a warm run: enough to
+# go round sfd's default ring once.
+warm_fills() {
+	echo $(( 64 * 1048576 / ($1 * RECLEN) + 1 ))
+}
+
+run_sf() { # K run MODE (default, warm, base, base-warm, paced, sized, tcp-sub, tcp-all, spool, spool-sync0)
 	k=$1 r=$2 mode=$3 d=$T/sf.$mode.$k.$r
 	tool=streamfan
 	[ "$mode" = default ] || tool=$mode
@@ -432,6 +465,18 @@ run_streamfan() { # K run MODE (default, paced, sized, tcp-sub, tcp-all, spool, 
 		[ "$mode" = tcp-all ] && PUB=$SUB ;;
 	esac
 	export SUB PUB
+	case $mode in
+	warm|base-warm)
+		j=$(warm_fills "$N")
+		while [ "$j" -gt 0 ]; do
+			if ! timeout -k 2 "$TMO" "$SFPIPE" -s "$PUB" bench <"$INPUT" 2>"$d/fill.err"; then
+				record "$CASE" "$tool" "$r" FAILED - - - - - - "filling the ring: $(head -n 1 "$d/fill.err")"
+				stop TERM "$sfd_job"
+				return
+			fi
+			j=$((j - 1))
+		done ;;
+	esac
 	i=1
 	while [ $i -le "$k" ]; do
 		spawn 'sh "$T/consume" "$1" "$2" timeout --foreground -k 2 "$TMO" "$SFCAT" -s "$SUB" -n "$N" bench' "$i" "$(kind_of "$i")"
@@ -707,7 +752,11 @@ run_ncat() { # K run
 missing=
 have_tool() {
 	case $1 in
-	streamfan|paced|sized|tcp-*)
+	base|base-warm)
+		for p in "$BASE/cmd/sfd/sfd" "$BASE/cmd/sfpipe/sfpipe" "$BASE/cmd/sfcat/sfcat"; do
+			[ -x "$p" ] || { missing="$missing|$1: $p not built"; return 1; }
+		done ;;
+	streamfan|warm|paced|sized|tcp-*)
 		for p in "$SFD" "$SFPIPE" "$SFCAT"; do
 			[ -x "$p" ] || { missing="$missing|$1: $p not built (run make)"; return 1; }
 		done ;;
@@ -771,7 +820,7 @@ EOF
 			printf 'bench: %s records K=%s%s run %s/%s %s ...' "$N" "$k" "$([ "$MIX" = jq ] && echo ' (jq)')" "$r" "$RUNS" "$t" >&2
 			case $t in
 			streamfan) run_streamfan "$k" "$r" default ;;
-			paced|sized|tcp-*|spool*) run_streamfan "$k" "$r" "$t" ;;
+			warm|base*|paced|sized|tcp-*|spool*) run_streamfan "$k" "$r" "$t" ;;
 			*) "run_$t" "$k" "$r" ;;
 			esac
 			end_run
@@ -843,6 +892,9 @@ END {
 			t = TL[y]; key = c SUBSEP t
 			if (!(key in runs_)) continue
 			if (t == "streamfan") name = "streamfan: cat | sfpipe"
+			else if (t == "warm") name = "streamfan: warm ring, cat | sfpipe"
+			else if (t == "base") name = "base: cat | sfpipe"
+			else if (t == "base-warm") name = "base: warm ring, cat | sfpipe"
 			else if (t == "paced") name = "streamfan: sfpipe --pace"
 			else if (t == "sized") name = "streamfan: sfd " sized[c]
 			else if (t == "tcp-sub") name = "streamfan: TCP subs, cat | sfpipe Unix"
@@ -876,6 +928,17 @@ END {
 			bb = median(busy[key]); bb = (busy[key] ~ /-/) ? "-" : sprintf("%d%%", bb)
 			printf row, name, m, tot, tot / k, "0/" n, "0/" n * k, ratio[1], ratio[2], ratio[3], cc, bb
 		}
+		# This build against BENCH_BASE, cold and warm: base seconds /
+		# these seconds (above 1: this build is faster).
+		vs = ""
+		split("streamfan base warm base-warm", P, " ")
+		for (b = 1; b <= 3; b += 2) {
+			ka = c SUBSEP P[b]; kb = c SUBSEP P[b + 1]
+			if (!(ka in secs) || !(kb in secs) || (ka in fail) || (kb in fail)) continue
+			vs = vs sprintf("%s %s %.3fx", vs == "" ? "" : ",", b == 1 ? "cold" : "warm",
+			    median(secs[kb]) / median(secs[ka]))
+		}
+		if (vs != "") print "  this build vs base (base seconds / these):" vs
 		print ""
 	}
 	nm = split(missing, M, "|")
@@ -905,7 +968,7 @@ END {
 restart_bench
 
 if [ $RESTART_BAD -eq 1 ] ||
-    awk '$2 ~ /^(streamfan|paced|sized|tcp-sub|tcp-all|spool|spool-sync0)$/ && $4 != "ok" && $4 != "n/a" { bad = 1 } END { exit !bad }' "$RES"; then
+    awk '$2 ~ /^(streamfan|warm|base|base-warm|paced|sized|tcp-sub|tcp-all|spool|spool-sync0)$/ && $4 != "ok" && $4 != "n/a" { bad = 1 } END { exit !bad }' "$RES"; then
 	echo "bench: streamfan lost records or failed in at least one run" >&2
 	exit 1
 fi
