@@ -26,8 +26,8 @@ LDFLAGS  += $(SAN)
 SANFLAGS  = -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 
-LIB_SRC   = lib/addr.c lib/cli.c lib/ctl.c lib/frame.c lib/io.c lib/num.c lib/proto.c \
-            lib/ring.c lib/session.c lib/spool.c
+LIB_SRC   = lib/addr.c lib/cli.c lib/ctl.c lib/frame.c lib/guard.c lib/io.c \
+            lib/num.c lib/proto.c lib/ring.c lib/session.c lib/spool.c
 SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/access.c cmd/sfd/admin.c cmd/sfd/client.c \
             cmd/sfd/hello.c cmd/sfd/input.c cmd/sfd/listener.c cmd/sfd/log.c \
             cmd/sfd/cutoff.c cmd/sfd/options.c \

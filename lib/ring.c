@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "guard.h"
 #include "ring.h"
 
 /*
@@ -89,6 +90,7 @@ ring_over(unsigned char *base, size_t size)
 	return r;
 fail:
 	free(r);
+	guard_remove(base);
 	munmap(base, 2 * size);
 	errno = ENOMEM;
 	return NULL;
@@ -138,6 +140,12 @@ ring_map(int fd, off_t off, size_t size)
 
 	if ((base = map_twice(fd, off, size)) == NULL)
 		return NULL;
+	/* Another process may cut the file short: a read past its end is
+	 * noted (guard.h), not the end of the process. */
+	if (guard_add(base, 2 * size) == -1) {
+		munmap(base, 2 * size);
+		return NULL;
+	}
 	if ((r = ring_over(base, size)) != NULL) {
 		r->fd = fd;
 		r->off = off;
@@ -150,9 +158,31 @@ ring_free(struct ring *r)
 {
 	if (r == NULL)
 		return;
+	guard_remove(r->base);
 	munmap(r->base, 2 * r->size);
 	free(r->index);
 	free(r);
+}
+
+int
+ring_damaged(const struct ring *r)
+{
+	return guard_damaged(r->base);
+}
+
+int
+ring_probe(const struct ring *r, uint64_t pos, size_t len)
+{
+	const volatile unsigned char *p = ring_at(r, pos);
+	size_t off, page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (r->fd == -1)
+		return 0;   /* memory does not go away */
+	for (off = 0; off < len; off += page)
+		(void)p[off];
+	if (len > 0)
+		(void)p[len - 1];
+	return ring_damaged(r);
 }
 
 size_t ring_size(const struct ring *r) { return r->size; }

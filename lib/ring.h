@@ -52,6 +52,18 @@ typedef int ring_control_fn(void *arg, const unsigned char *body,
 uint64_t ring_adopt(struct ring *r, uint64_t tail, uint64_t tail_seq,
     uint64_t head, ring_control_fn *control, void *arg);
 
+/* 1 if a file ring's mapping took a fault since it was mapped: the file
+ * was cut short under it (guard.h). */
+int ring_damaged(const struct ring *r);
+
+/*
+ * Touch the len bytes at pos of a file ring, a byte a page: a page the
+ * file no longer has takes the fault here (and is noted, see guard.h)
+ * rather than as EFAULT from a write(2) out of it.  Returns
+ * ring_damaged().
+ */
+int ring_probe(const struct ring *r, uint64_t pos, size_t len);
+
 size_t ring_size(const struct ring *r);
 uint64_t ring_head(const struct ring *r);      /* end of the newest frame */
 uint64_t ring_tail(const struct ring *r);      /* start of the oldest frame */

@@ -152,6 +152,13 @@ session_verdict(const struct ctl *c, char *msg, size_t cap)
 		snprintf(msg, cap, "sfd shut down; next seq %s", seq);
 		return SF_EXIT_GONE;
 	}
+	if (strcmp(c->verb, "BYE") == 0 && strcmp(reason, "spool") == 0) {
+		/* Its ring file was cut short under sfd: the stream is gone
+		 * until someone looks at the file, as a refusal for now. */
+		snprintf(msg, cap, "sfd cut the stream off: its ring file was "
+		    "cut short (see sfd's log); next seq %s", seq);
+		return SF_EXIT_CONNECT;
+	}
 	if (strcmp(c->verb, "ERR") == 0) {
 		snprintf(msg, cap, "sfd refused: reason=%s", reason);
 		return strcmp(reason, "full") == 0 ||

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "guard.h"
 #include "spool.h"
 
 /*
@@ -20,6 +21,9 @@
  */
 #define MAGIC        "streamfan ring\n"   /* 16 bytes with its NUL */
 #define MAGIC_LEN    16
+/* Written over MAGIC by spool_mark_damaged(): the file was cut short
+ * while in use, and is refused until someone looks at it. */
+#define DAMAGED      "streamfan BAD!\n"
 #define OFF_VERSION  16      /* u32 */
 #define OFF_HDR_LEN  20      /* u32: the header's size, one page */
 #define OFF_RING     24      /* u64: the ring's size */
@@ -260,7 +264,33 @@ map_header(int fd, size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	if (guard_add(p, len) == -1) {   /* the file may be cut short */
+		munmap(p, len);
+		return NULL;
+	}
+	return p;
+}
+
+/* 1 if spool_mark_damaged() marked the file of fd. */
+static int
+marked_damaged(int fd)
+{
+	char buf[MAGIC_LEN];
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), 0)) == -1 && errno == EINTR)
+		;
+	return n == (ssize_t)sizeof(buf) &&
+	    memcmp(buf, DAMAGED, MAGIC_LEN) == 0;
+}
+
+static void
+unmap_header(unsigned char *hdr, size_t len)
+{
+	guard_remove(hdr);
+	munmap(hdr, len);
 }
 
 static struct spool *
@@ -348,7 +378,7 @@ fail:
 	ring_free(*ring);
 	*ring = NULL;
 	if (hdr != NULL)
-		munmap(hdr, hdr_len);
+		unmap_header(hdr, hdr_len);
 	free(buf);
 	close(fd);
 	return NULL;
@@ -379,6 +409,11 @@ spool_open(int dirfd, const char *name, size_t ring_size,
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		fail(why, cap, "not a regular file");
+		goto fail;
+	}
+	if (marked_damaged(fd)) {
+		fail(why, cap, "it was cut short while sfd used it, and sfd "
+		    "marked it damaged");
 		goto fail;
 	}
 	if ((uint64_t)sb.st_size < hdr_len) {
@@ -418,7 +453,7 @@ fail:
 	ring_free(*ring);
 	*ring = NULL;
 	if (hdr != NULL)
-		munmap(hdr, hdr_len);
+		unmap_header(hdr, hdr_len);
 	close(fd);
 	return NULL;
 }
@@ -493,7 +528,7 @@ spool_close(struct spool *sp)
 {
 	if (sp == NULL)
 		return;
-	munmap(sp->hdr, sp->hdr_len);
+	unmap_header(sp->hdr, sp->hdr_len);
 	close(sp->fd);
 	free(sp);
 }
@@ -541,4 +576,21 @@ fail:
 		close(fd);
 	close(dirfd);
 	return -1;
+}
+
+int
+spool_damaged(const struct spool *sp)
+{
+	return guard_damaged(sp->hdr);
+}
+
+int
+spool_mark_damaged(struct spool *sp)
+{
+	ssize_t n;
+
+	while ((n = pwrite(sp->fd, DAMAGED, MAGIC_LEN, 0)) == -1 &&
+	    errno == EINTR)
+		;
+	return n == MAGIC_LEN ? 0 : -1;
 }

@@ -124,4 +124,17 @@ void spool_close(struct spool *sp);
 /* This boot's id (/proc/sys/kernel/random/boot_id), "" if unknown. */
 const char *spool_boot_id(void);
 
+/*
+ * 1 if the header's mapping took a fault since it was opened: the file
+ * was cut short under it (guard.h).  The ring's own mapping answers the
+ * same through ring_damaged().
+ */
+int spool_damaged(const struct spool *sp);
+
+/*
+ * Mark the file damaged, so that spool_open() refuses it from then on
+ * with a reason that says so.  -1 with errno when it cannot be written.
+ */
+int spool_mark_damaged(struct spool *sp);
+
 #endif

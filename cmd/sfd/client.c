@@ -10,6 +10,7 @@
 #include "client.h"
 #include "ctl.h"
 #include "frame.h"
+#include "guard.h"
 #include "hello.h"
 #include "input.h"
 #include "log.h"
@@ -305,6 +306,9 @@ client_settle(struct server *s)
 
 	fan_out(s);
 	while ((c = TAILQ_FIRST(&s->pending)) != NULL) {
+		/* No write from a ring whose file was cut short. */
+		if (guard_pending)
+			server_check_damage(s);
 		unschedule(c);
 		act(c);
 	}

@@ -132,6 +132,7 @@ decide(struct client *c, enum cut why, uint64_t lag)
 		return 0;   /* a skip is under way */
 	if (fix_stop(c) == -1)
 		why = CUT_TORN;
+
 	/* Shutting down, it gets all there is; unless the ring already ran
 	 * over where its kept tail ends. */
 	if (why == CUT_SHUTDOWN && c->sub.tail == NULL)
@@ -165,6 +166,14 @@ cutoff_cut_off(struct client *c, enum cut why, const char *by)
 {
 	if (why == CUT_KICKED)
 		snprintf(c->sub.kick, sizeof(c->sub.kick), "%s", by);
+	if (why == CUT_DAMAGED && c->state == CS_DEPARTING &&
+	    c->sub.tail == NULL && c->sub.pos < c->sub.stop) {
+		/* Leaving already, with more to send from the ring. */
+		log_client(c, LOG_INFO, "closed before its goodbye: the ring "
+		    "file of stream %s was cut short", c->stream->name);
+		client_close(c);
+		return;
+	}
 	cut_later(c, why, why == CUT_KICKED ? subscriber_lag(c) : 0);
 }
 
@@ -266,6 +275,21 @@ cutoff_act(struct client *c)
 		cutoff_owe_skip(c);
 		client_depart(c, "BYE reason=kicked seq=%llu%s",
 		    (unsigned long long)c->sub.stop_seq, c->sub.kick);
+		break;
+	case CUT_DAMAGED:
+		/* From a damaged ring nothing more is sent: the goodbye
+		 * between two frames, or a close in the middle of one. */
+		if (c->sub.stop != c->sub.pos) {
+			log_client(c, LOG_INFO, "closed in the middle of a "
+			    "frame: the ring file of stream %s was cut short",
+			    c->stream->name);
+			return -1;
+		}
+		cutoff_owe_skip(c);
+		log_client(c, LOG_INFO, "cut off: the ring file of stream %s "
+		    "was cut short", c->stream->name);
+		client_depart(c, "BYE reason=spool seq=%llu",
+		    (unsigned long long)c->sub.stop_seq);
 		break;
 	case CUT_TORN:
 		log_client(c, LOG_INFO, "closed: the ring wrapped over the "

@@ -108,8 +108,13 @@ get_stream(struct client *c, const char *name)
 {
 	struct stream *st;
 
-	if ((st = stream_get(c->srv, name)) != NULL)
+	if ((st = stream_get(c->srv, name)) != NULL && !st->damaged)
 		return st;
+	if (st != NULL) {
+		client_error(c, "spool", "its ring file was cut short while "
+		    "in use");
+		return NULL;
+	}
 	if (errno == ENOSPC)
 		client_error(c, "too-many-streams", "--max-streams reached");
 	else if (errno == EIO)

@@ -168,7 +168,7 @@ static void
 cut_off(struct client *c, enum cut why, const char *by)
 {
 	client_depart(c, "BYE reason=%s seq=%llu%s", why == CUT_SHUTDOWN ?
-	    "shutdown" : "kicked",
+	    "shutdown" : why == CUT_DAMAGED ? "spool" : "kicked",
 	    (unsigned long long)ring_head_seq(c->stream->ring), by);
 }
 

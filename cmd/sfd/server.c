@@ -5,8 +5,9 @@
 #include <unistd.h>
 
 #include "access.h"
-#include "client.h"
 #include "admin.h"
+#include "client.h"
+#include "guard.h"
 #include "io.h"
 #include "listener.h"
 #include "log.h"
@@ -132,6 +133,39 @@ server_turn(struct server *s, int max_wait)
 	client_settle(s);
 	client_reap(s);
 	return 0;
+}
+
+void
+server_check_damage(struct server *s)
+{
+	struct client *c, *next;
+	struct stream *st;
+	int marked;
+
+	guard_clear();
+	TAILQ_FOREACH(st, &s->streams, link) {
+		if (st->spool == NULL || st->damaged ||
+		    (!ring_damaged(st->ring) && !spool_damaged(st->spool)))
+			continue;
+		st->damaged = 1;
+		st->unsynced = 0;   /* nothing more goes to that file */
+		marked = spool_mark_damaged(st->spool) == 0;
+		log_msg(LOG_ERROR, "stream %s: its ring file %s/%s%s was cut "
+		    "short while in use (read or written past its end); its "
+		    "clients are cut off, it takes no new ones, and %s",
+		    st->name, s->cfg.spool, st->name, SPOOL_SUFFIX, marked ?
+		    "the file is marked to be refused on the next start" :
+		    "the file could not be marked damaged");
+		/* A cut-off may close a client at once: walk with care. */
+		for (c = TAILQ_FIRST(&st->subs); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, slink);
+			c->ops->cut_off(c, CUT_DAMAGED, "");
+		}
+		for (c = TAILQ_FIRST(&st->pubs); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, slink);
+			c->ops->cut_off(c, CUT_DAMAGED, "");
+		}
+	}
 }
 
 void

@@ -24,6 +24,14 @@ int server_init(struct server *s, const struct config *cfg);
 int server_turn(struct server *s, int max_wait);
 
 /*
+ * A ring file was cut short under sfd (guard.h noted a fault in its
+ * mapping): log it naming the file, mark the file so the next start
+ * refuses it, and cut that stream's clients off (BYE reason=spool); the
+ * stream takes no new client.  Other streams go on.
+ */
+void server_check_damage(struct server *s);
+
+/*
  * The shutdown policy: stop listening (stop_listening), then every client
  * is cut off its role's way (publishers told and closed, subscribers
  * first given what the ring holds for them, within --grace); the loop

@@ -14,10 +14,11 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "proto.h"
+#include "guard.h"
 #include "listener.h"
 #include "log.h"
 #include "options.h"
+#include "proto.h"
 #include "restore.h"
 #include "server.h"
 #include "systemd.h"
@@ -150,6 +151,10 @@ main(int argc, char *argv[])
 	int rc;
 
 	options_parse(&options, argc, argv);
+	/* A ring file cut short under sfd is its stream's loss, logged, not
+	 * a SIGBUS that ends every stream (server_check_damage). */
+	if (guard_install() == -1)
+		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 	if (server_init(s, &options.cfg) == -1)
 		cli_die(SF_EXIT_ERROR, "%s", strerror(errno));
 	if (s->cfg.spool != NULL)

@@ -131,6 +131,7 @@ enum cut {
 	CUT_SLOW,       /* over sfd --max-lag for longer than --lag-time */
 	CUT_SHUTDOWN,   /* the daemon is stopping */
 	CUT_KICKED,     /* an operator said so (sfctl kick) */
+	CUT_DAMAGED,    /* the stream's ring file was cut short under it */
 	CUT_TORN        /* its unsent frame is gone (no memory to keep it
 	                   aside): closed at once, nothing more can be sent */
 };
@@ -146,6 +147,8 @@ struct stream {
 	struct spool *spool;         /* the ring's file, NULL in memory */
 	int unsynced;                /* appended since the spool's last sync */
 	int sync_failed;             /* the last sync failed (logged once) */
+	int damaged;                 /* its ring file was cut short while in
+	                                use: it takes no client any more */
 	struct client_list subs;
 	struct client_list pubs;
 	unsigned nsubs, npubs;

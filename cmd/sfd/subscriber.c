@@ -149,8 +149,13 @@ send_data(struct client *c)
 		}
 		/* One write: the ring makes every run contiguous. */
 		if ((n = client_write(c, ring_at(r, sub->pos),
-		    end - sub->pos)) == -1)
+		    end - sub->pos)) == -1) {
+			/* EFAULT: the ring's file was cut short under it. */
+			if (errno == EFAULT && ring_probe(r, sub->pos,
+			    (size_t)(end - sub->pos)))
+				server_check_damage(c->srv);
 			return -1;
+		}
 		sub->pos += (uint64_t)n;
 		sub->bytes_out += (uint64_t)n;
 		sub->progress_ms = c->srv->now;
@@ -188,6 +193,8 @@ write_out(struct client *c, int *err)
 failed:
 	if (c->blocked)
 		return FLUSH_BLOCKED;
+	if (c->sub.cut == CUT_DAMAGED)
+		return FLUSH_OK;   /* its cut-off is acted on next */
 	*err = errno;
 	return FLUSH_GONE;
 }

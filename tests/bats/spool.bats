@@ -318,3 +318,44 @@ refused() {
 	usage_error "sfd: --sync 1h: invalid" "$SFD" --spool "$T/spool" --sync 1h
 	usage_error "sfd: --spool: empty folder name" "$SFD" --spool ""
 }
+
+@test "a ring file truncated under a running sfd: it survives, names the file, cuts that stream's readers with reason spool, and refuses the file on the next start" {
+	start_spooled
+	sfraw lines data 1 20000 >"$T/in"
+	publish <"$T/in"
+	publish other <"$T/in"
+	f=$T/spool/default.ring
+	# Cut short under the daemon: the header stays, the frames go.
+	truncate -s 8192 "$f"
+	sfrun "$SFCAT" --from oldest
+	assert_eq 3 "$status"
+	assert_eq "" "$output"
+	assert_eq "sfcat: sfd cut the stream off: its ring file was cut short (see sfd's log); next seq 0" "$stderr"
+	kill -0 "$SFD_PID"
+	unstamp | grep -qxF "sfd: stream default: its ring file $T/spool/default.ring was cut short while in use (read or written past its end); its clients are cut off, it takes no new ones, and the file is marked to be refused on the next start"
+	# The stream takes no one now; the other stream is whole.
+	sfrun "$SFCAT" --from oldest
+	assert_eq 3 "$status"
+	assert_eq "sfcat: sfd refused: reason=spool" "$stderr"
+	sfrun "$SFCAT" --from oldest -n 20000 other
+	assert_eq 0 "$status"
+	assert_eq "$(cat "$T/in")" "$output"
+	stop_spooled
+	refused "sfd: spool $f: it was cut short while sfd used it, and sfd marked it damaged; move it aside to start stream default afresh"
+}
+
+@test "a ring file cut to nothing under a publishing sfd: its header is gone, sfd survives and cuts the publisher off" {
+	start_spooled
+	sfraw lines data 1 1000 >"$T/in"
+	publish <"$T/in"
+	truncate -s 0 "$T/spool/default.ring"
+	# The next append writes the header's positions: past the end now.
+	# Paced, so that the publisher is still at it when it is cut off.
+	sfrun sh -c 'python3 "$1" pace 4096 0.02 <"$2" 2>/dev/null | "$3"' sh "$RAWPY" "$T/in" "$SFPIPE"
+	assert_eq 3 "$status"
+	[[ $stderr =~ ^sfpipe:\ sfd\ cut\ the\ stream\ off:\ its\ ring\ file\ was\ cut\ short\ \(see\ sfd.s\ log\)\;\ next\ seq\ [0-9]+$ ]]
+	kill -0 "$SFD_PID"
+	wait_until 10 "grep -q 'stream default: its ring file .* was cut short while in use' '$LOG'"
+	stop_spooled
+	refused "sfd: spool $T/spool/default.ring: it was cut short while sfd used it, and sfd marked it damaged; move it aside to start stream default afresh"
+}
