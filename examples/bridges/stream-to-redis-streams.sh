@@ -10,7 +10,8 @@
 #   REDIS_MAXLEN  trim KEY to about this many entries, XADD MAXLEN ~
 #                 (default 1000000)
 #   FROM          where to start when KEY holds no entry from this bridge:
-#                 now or oldest, as for sfcat --from (default now)
+#                 now or oldest, as for sfcat --from (default now; a
+#                 stream with no record yet is taken from its first)
 #   SF_SERVER     the daemon's address, as for sfcat
 #
 # Each record becomes one entry with three fields: r (the record), sfseq
@@ -98,7 +99,12 @@ while :; do
 		sleep 1
 		continue
 	fi
-	ep=$(epoch) || { sleep 1; continue; }
+	# An empty stream: wait for its first record, and take it too.
+	if ! ep=$(epoch); then
+		from=oldest
+		sleep 1
+		continue
+	fi
 	set -- $pos
 	if [ $# -eq 2 ]; then
 		printf 'epoch=%s next=%s\n' "$1" $(($2 + 1)) >"$tmp/state"
