@@ -37,6 +37,9 @@
 # after a reconnection because their PUBACK had not reached it, at most
 # its max_inflight_messages (20 by default).  A broker killed with SIGKILL
 # loses what it queued since its last save (see stream-to-mqtt.sh).
+# Known problem: in tests/bats/bridges.bats, after the bridge is stopped
+# and started again, or the broker restarted, records can stop reaching
+# the stream before the end; not yet diagnosed, so that test is skipped.
 # Programs are taken from the source tree when built there, else from PATH.
 
 set -u
