@@ -17,7 +17,6 @@
  * (lib/io.c): nothing more is written, --state is saved, exit 128+N.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -33,6 +32,7 @@
 #include "num.h"
 #include "proto.h"
 #include "session.h"
+#include "state.h"
 
 #define BLOCK        (1u << 20)
 #define OUT_BLOCK    (256u << 10)
@@ -157,90 +157,55 @@ state_failed(const struct cat_state *c)
 	    "--state %s: %s", c->state_path, strerror(errno));
 }
 
-/*
- * Write "epoch=E next=N", with " eos=1" when the end mark right before
- * record N was handled, to the state file.  Through a temporary file,
- * fsync(2) and rename(2), then fsync(2) of the folder: a reader never
- * sees half a file, and a power cut leaves the old state or the new.
- */
+/* Save where to go on in the state file, if it moved since last time. */
 static void
 save_state(struct cat_state *c)
 {
-	char tmp[4096], line[128];
-	const char *slash;
-	int fd, n, len;
+	struct state_pos p;
 
 	if (c->state_path == NULL || !c->have_seq ||
 	    (c->saved_seq == c->next_seq && c->saved_eos == c->after_eos))
 		return;
 	c->saved_ms = io_now_ms();
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
+	memcpy(p.epoch, c->epoch, sizeof(p.epoch));
+	p.next = c->next_seq;
+	p.eos = c->after_eos;
+	switch (state_save(c->state_path, &p)) {
+	case STATE_OK:
+		break;
+	case STATE_TOO_LONG:
 		cli_die(SF_EXIT_ERROR,
 		    "--state %s: path too long", c->state_path);
-	len = snprintf(line, sizeof(line), "epoch=%s next=%llu%s\n",
-	    c->epoch, (unsigned long long)c->next_seq,
-	    c->after_eos ? " eos=1" : "");
-	/* A plain write(2): the stop signals do not cut a regular file's
-	 * write short, and the state must be saved after one of them. */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0666)) == -1 || write(fd, line, (size_t)len) != len ||
-	    fsync(fd) == -1 || close(fd) == -1 ||
-	    rename(tmp, c->state_path) == -1)
+	default:
 		state_failed(c);
-	/* The rename is only durable once the folder is. */
-	if ((slash = strrchr(c->state_path, '/')) == NULL)
-		snprintf(tmp, sizeof(tmp), ".");
-	else
-		snprintf(tmp, sizeof(tmp), "%.*s", slash == c->state_path ? 1 :
-		    (int)(slash - c->state_path), c->state_path);
-	if ((fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(fd) == -1 || close(fd) == -1)
-		state_failed(c);
+	}
 	c->saved_seq = c->next_seq;
 	c->saved_eos = c->after_eos;
 }
 
-/*
- * Resume from a state file, if there is one.  A file that exists but is
- * empty or not one of ours is an error, never a silent fresh start: that
- * would print from --from again, or skip what came meanwhile.
- */
+/* Resume from the state file, if there is one; see state_load(). */
 static void
 load_state(struct cat_state *c)
 {
-	char line[128], *nl, *eos;
-	uint64_t next;
-	FILE *f;
-	int ok;
+	struct state_pos p;
 
-	if ((f = fopen(c->state_path, "r")) == NULL) {
-		if (errno == ENOENT)
-			return;
-		state_failed(c);
-	}
-	ok = fgets(line, sizeof(line), f) != NULL;
-	if (ferror(f) || fclose(f) == EOF)
-		state_failed(c);
-	if (!ok)
+	switch (state_load(c->state_path, &p)) {
+	case STATE_OK:
+		break;
+	case STATE_NONE:
+		return;
+	case STATE_EMPTY:
 		cli_die(SF_EXIT_ERROR, "--state %s: empty file; remove it to "
 		    "start again from --from", c->state_path);
-	if ((nl = strchr(line, '\n')) != NULL)
-		*nl = '\0';
-	/* The sequence number ends at the space before eos=1, if any. */
-	if ((eos = strlen(line) > 28 ? strchr(line + 28, ' ') : NULL) != NULL)
-		*eos++ = '\0';
-	if (strncmp(line, "epoch=", 6) != 0 ||
-	    strspn(line + 6, "0123456789abcdef") != 16 ||
-	    strncmp(line + 22, " next=", 6) != 0 ||
-	    num_parse(line + 28, 0, UINT64_MAX, &next) != NULL ||
-	    (eos != NULL && strcmp(eos, "eos=1") != 0))
+	case STATE_INVALID:
 		cli_die(SF_EXIT_ERROR, "--state %s: not a state file of sfcat",
 		    c->state_path);
-	memcpy(c->epoch, line + 6, 16);
-	c->epoch[16] = '\0';
-	c->next_seq = c->saved_seq = next;
-	c->after_eos = c->saved_eos = eos != NULL;
+	default:
+		state_failed(c);
+	}
+	memcpy(c->epoch, p.epoch, sizeof(c->epoch));
+	c->next_seq = c->saved_seq = p.next;
+	c->after_eos = c->saved_eos = p.eos;
 	c->have_seq = 1;
 }
 
