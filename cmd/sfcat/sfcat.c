@@ -456,6 +456,78 @@ pump(struct cat_state *c, char *msg, size_t cap)
 }
 
 /*
+ * The SUB line for the next connection, into hello: resuming after the
+ * last printed record when there is one.
+ */
+static void
+sub_hello(const struct cat_state *c, char *hello, size_t cap)
+{
+	char from[32];
+	int n;
+
+	if (c->have_seq)
+		snprintf(from, sizeof(from), "%llu",
+		    (unsigned long long)c->next_seq);
+	else
+		snprintf(from, sizeof(from), "%s", c->from);
+	n = snprintf(hello, cap, "SUB " PROTO_VERSION " stream=%s from=%s",
+	    c->stream, from);
+	if (c->on_lag != NULL)
+		n += snprintf(hello + n, cap - (size_t)n, " on-lag=%s",
+		    c->on_lag);
+	/* Only when asked for: without it the daemon's limits apply, as
+	 * they do with a daemon that does not know the key. */
+	if (c->max_lag > 0)
+		n += snprintf(hello + n, cap - (size_t)n,
+		    " max-lag=%llu", (unsigned long long)c->max_lag);
+	if (c->have_seq && c->epoch[0] != '\0')
+		n += snprintf(hello + n, cap - (size_t)n,
+		    " epoch=%s", c->epoch);
+	/* Going on after the last record it had: the end of stream that may
+	 * follow it is still to come, unless it was what ended the run. */
+	if (c->have_seq && !c->after_eos)
+		snprintf(hello + n, cap - (size_t)n, " resume=1");
+}
+
+/*
+ * The daemon said OK, starting at seq of epoch: say what was lost since
+ * the last record printed, if anything; and, once, that --max-lag is not
+ * below the ring.
+ */
+static void
+report_start(struct cat_state *c, const struct ctl *reply, const char *epoch,
+    uint64_t seq)
+{
+	char lim[NUM_SIZE_LEN], ring_text[NUM_SIZE_LEN];
+	const char *v;
+	uint64_t ring;
+
+	if (c->have_seq && c->epoch[0] != '\0' && strcmp(epoch, c->epoch) != 0)
+		fprintf(stderr, "sfcat: stream %s was restarted (epoch %s, was "
+		    "%s): an unknown number of frames after seq %llu were "
+		    "lost; resuming at seq %llu of the new epoch\n", c->stream,
+		    epoch, c->epoch, (unsigned long long)c->next_seq - 1,
+		    (unsigned long long)seq);
+	else if (c->have_seq && seq > c->next_seq)
+		fprintf(stderr, "sfcat: lost %llu frames (seq %llu..%llu): no "
+		    "longer in the ring\n",
+		    (unsigned long long)(seq - c->next_seq),
+		    (unsigned long long)c->next_seq,
+		    (unsigned long long)seq - 1);
+	/* ring= is advisory, and older daemons do not send it: a value that
+	 * is missing or no number is ignored. */
+	if (c->max_lag > 0 && !c->warned_ring &&
+	    (v = ctl_get(reply, "ring")) != NULL &&
+	    num_parse(v, 1, UINT64_MAX, &ring) == NULL && c->max_lag >= ring) {
+		fprintf(stderr, "sfcat: --max-lag %s is not below the ring of "
+		    "stream %s (%s): the ring fills first\n",
+		    num_format_size(c->max_lag, lim, sizeof(lim)), c->stream,
+		    num_format_size(ring, ring_text, sizeof(ring_text)));
+		c->warned_ring = 1;
+	}
+}
+
+/*
  * Subscribe, resuming after the last printed frame when there is one.
  * Returns SF_EXIT_OK with c->sock connected, else the failure's code with
  * its message in msg.
@@ -463,36 +535,13 @@ pump(struct cat_state *c, char *msg, size_t cap)
 static int
 subscribe(struct cat_state *c, char *msg, size_t cap)
 {
-	char hello[256], from[32];
-	char lim[NUM_SIZE_LEN], ring_text[NUM_SIZE_LEN];
+	char hello[256];
 	const char *v, *e;
 	struct ctl reply;
-	uint64_t seq, max, ring;
-	int n, code;
+	uint64_t seq, max;
+	int code;
 
-	if (c->have_seq)
-		snprintf(from, sizeof(from), "%llu",
-		    (unsigned long long)c->next_seq);
-	else
-		snprintf(from, sizeof(from), "%s", c->from);
-	n = snprintf(hello, sizeof(hello), "SUB " PROTO_VERSION
-	    " stream=%s from=%s", c->stream, from);
-	if (c->on_lag != NULL)
-		n += snprintf(hello + n, sizeof(hello) - (size_t)n, " on-lag=%s",
-		    c->on_lag);
-	/* Only when asked for: without it the daemon's limits apply, as
-	 * they do with a daemon that does not know the key. */
-	if (c->max_lag > 0)
-		n += snprintf(hello + n, sizeof(hello) - (size_t)n,
-		    " max-lag=%llu", (unsigned long long)c->max_lag);
-	if (c->have_seq && c->epoch[0] != '\0')
-		n += snprintf(hello + n, sizeof(hello) - (size_t)n,
-		    " epoch=%s", c->epoch);
-	/* Going on after the last record it had: the end of stream that may
-	 * follow it is still to come, unless it was what ended the run. */
-	if (c->have_seq && !c->after_eos)
-		snprintf(hello + n, sizeof(hello) - (size_t)n, " resume=1");
-
+	sub_hello(c, hello, sizeof(hello));
 	if ((c->sock = session_open(c->addr, hello, HELLO_WAIT, &reply)) == -1)
 		return session_open_failure(errno, c->addr, msg, cap);
 	if (strcmp(reply.verb, "OK") != 0)
@@ -505,29 +554,7 @@ subscribe(struct cat_state *c, char *msg, size_t cap)
 		snprintf(msg, cap, "sfd sent a malformed OK");
 		goto refused;
 	}
-	if (c->have_seq && c->epoch[0] != '\0' && strcmp(e, c->epoch) != 0)
-		fprintf(stderr, "sfcat: stream %s was restarted (epoch %s, was "
-		    "%s): an unknown number of frames after seq %llu were "
-		    "lost; resuming at seq %llu of the new epoch\n", c->stream,
-		    e, c->epoch, (unsigned long long)c->next_seq - 1,
-		    (unsigned long long)seq);
-	else if (c->have_seq && seq > c->next_seq)
-		fprintf(stderr, "sfcat: lost %llu frames (seq %llu..%llu): no "
-		    "longer in the ring\n",
-		    (unsigned long long)(seq - c->next_seq),
-		    (unsigned long long)c->next_seq,
-		    (unsigned long long)seq - 1);
-	/* ring= is advisory, and older daemons do not send it: a value that
-	 * is missing or no number is ignored. */
-	if (c->max_lag > 0 && !c->warned_ring &&
-	    (v = ctl_get(&reply, "ring")) != NULL &&
-	    num_parse(v, 1, UINT64_MAX, &ring) == NULL && c->max_lag >= ring) {
-		fprintf(stderr, "sfcat: --max-lag %s is not below the ring of "
-		    "stream %s (%s): the ring fills first\n",
-		    num_format_size(c->max_lag, lim, sizeof(lim)), c->stream,
-		    num_format_size(ring, ring_text, sizeof(ring_text)));
-		c->warned_ring = 1;
-	}
+	report_start(c, &reply, e, seq);
 	memcpy(c->epoch, e, sizeof(c->epoch));
 	c->next_seq = seq;
 	c->have_seq = 1;
@@ -571,121 +598,128 @@ valid_from(const char *s)
 	return num_parse(s[0] == '-' ? s + 1 : s, 0, UINT64_MAX, &v) == NULL;
 }
 
-int
-main(int argc, char *argv[])
+enum { O_RAW = 256, O_VERSION, O_FROM, O_ONLAG, O_RECONNECT, O_STATE,
+    O_TIMEOUT, O_PRINTSEQ, O_MAXLAG };
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ "raw", no_argument, NULL, O_RAW },
+	{ "from", required_argument, NULL, O_FROM },
+	{ "max-lag", required_argument, NULL, O_MAXLAG },
+	{ "on-lag", required_argument, NULL, O_ONLAG },
+	{ "reconnect", no_argument, NULL, O_RECONNECT },
+	{ "state", required_argument, NULL, O_STATE },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "print-seq", no_argument, NULL, O_PRINTSEQ },
+	{ NULL, 0, NULL, 0 }
+};
+
+/*
+ * Take the option getopt_long(3) returned as ch (its value in optarg)
+ * into c, or -s into *addr; exits on a usage error.
+ */
+static void
+option(struct cat_state *c, int ch, char *argv[], struct addr *addr,
+    int *have_addr)
 {
-	enum { O_RAW = 256, O_VERSION, O_FROM, O_ONLAG, O_RECONNECT, O_STATE,
-	    O_TIMEOUT, O_PRINTSEQ, O_MAXLAG };
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ "raw", no_argument, NULL, O_RAW },
-		{ "from", required_argument, NULL, O_FROM },
-		{ "max-lag", required_argument, NULL, O_MAXLAG },
-		{ "on-lag", required_argument, NULL, O_ONLAG },
-		{ "reconnect", no_argument, NULL, O_RECONNECT },
-		{ "state", required_argument, NULL, O_STATE },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "print-seq", no_argument, NULL, O_PRINTSEQ },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct cat_state st = { .mode = MODE_LINES, .from = "now",
-	    .stream = STREAM_DEFAULT, .timeout_ms = -1 };
-	struct cat_state *c = &st;
-	long long wait_ms = BACKOFF_MIN;
 	char msg[512];
-	struct addr addr;
 	const char *e;
 	uint64_t v;
-	int ch, have_addr = 0, code;
 
-	cli_setup("sfcat", usage_text);
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":0hn:s:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case '0':
-		case O_RAW:
-			if ((e = cli_mode(&c->mode, ch == '0' ? MODE_NUL :
-			    MODE_RAW)) != NULL)
-				cli_die(SF_EXIT_USAGE, "%s", e);
-			break;
-		case 'h':
-			help();
-		case O_VERSION:
-			printf("sfcat %s\n", SF_VERSION);
-			return 0;
-		case 'n':
-			if ((e = num_parse(optarg, 1, UINT64_MAX, &c->count))
-			    != NULL)
-				cli_die(SF_EXIT_USAGE, "-n %s: %s", optarg, e);
-			break;
-		case 's':
-			if ((e = addr_parse(optarg, &addr)) != NULL)
-				cli_die(SF_EXIT_USAGE, "-s %s: %s", optarg, e);
-			have_addr = 1;
-			break;
-		case O_FROM:
-			if (!valid_from(optarg))
-				cli_die(SF_EXIT_USAGE,
-				    "--from %s: use now, oldest, "
-				    "-N or a sequence number", optarg);
-			c->from = optarg;
-			break;
-		case O_MAXLAG:
-			/* The bounds of sfd --max-lag. */
-			if ((e = num_parse_size(optarg, 1, (uint64_t)64 << 30,
-			    &c->max_lag)) != NULL)
-				cli_die(SF_EXIT_USAGE,
-				    "--max-lag %s: %s", optarg, e);
-			break;
-		case O_ONLAG:
-			if (strcmp(optarg, "skip") != 0 &&
-			    strcmp(optarg, "disconnect") != 0)
-				cli_die(SF_EXIT_USAGE,
-				    "--on-lag %s: use disconnect "
-				    "or skip", optarg);
-			c->on_lag = optarg;
-			break;
-		case O_RECONNECT:
-			c->reconnect = 1;
-			break;
-		case O_STATE:
-			c->state_path = optarg;
-			break;
-		case O_TIMEOUT:
-			if ((e = num_parse(optarg, 1, (uint64_t)86400 * 365, &v)) != NULL)
-				cli_die(SF_EXIT_USAGE,
-				    "--timeout %s: %s", optarg, e);
-			c->timeout_ms = (long long)v * 1000;
-			break;
-		case O_PRINTSEQ:
-			c->print_seq = 1;
-			break;
-		default:
-			cli_die(SF_EXIT_USAGE, "%s",
-			    cli_bad_option(ch, argv, msg, sizeof(msg)));
-		}
+	switch (ch) {
+	case '0':
+	case O_RAW:
+		if ((e = cli_mode(&c->mode, ch == '0' ? MODE_NUL :
+		    MODE_RAW)) != NULL)
+			cli_die(SF_EXIT_USAGE, "%s", e);
+		break;
+	case 'h':
+		help();
+	case O_VERSION:
+		printf("sfcat %s\n", SF_VERSION);
+		exit(SF_EXIT_OK);
+	case 'n':
+		if ((e = num_parse(optarg, 1, UINT64_MAX, &c->count)) != NULL)
+			cli_die(SF_EXIT_USAGE, "-n %s: %s", optarg, e);
+		break;
+	case 's':
+		if ((e = addr_parse(optarg, addr)) != NULL)
+			cli_die(SF_EXIT_USAGE, "-s %s: %s", optarg, e);
+		*have_addr = 1;
+		break;
+	case O_FROM:
+		if (!valid_from(optarg))
+			cli_die(SF_EXIT_USAGE, "--from %s: use now, oldest, "
+			    "-N or a sequence number", optarg);
+		c->from = optarg;
+		break;
+	case O_MAXLAG:
+		/* The bounds of sfd --max-lag. */
+		if ((e = num_parse_size(optarg, 1, (uint64_t)64 << 30,
+		    &c->max_lag)) != NULL)
+			cli_die(SF_EXIT_USAGE, "--max-lag %s: %s", optarg, e);
+		break;
+	case O_ONLAG:
+		if (strcmp(optarg, "skip") != 0 &&
+		    strcmp(optarg, "disconnect") != 0)
+			cli_die(SF_EXIT_USAGE, "--on-lag %s: use disconnect "
+			    "or skip", optarg);
+		c->on_lag = optarg;
+		break;
+	case O_RECONNECT:
+		c->reconnect = 1;
+		break;
+	case O_STATE:
+		c->state_path = optarg;
+		break;
+	case O_TIMEOUT:
+		if ((e = num_parse(optarg, 1, (uint64_t)86400 * 365,
+		    &v)) != NULL)
+			cli_die(SF_EXIT_USAGE, "--timeout %s: %s", optarg, e);
+		c->timeout_ms = (long long)v * 1000;
+		break;
+	case O_PRINTSEQ:
+		c->print_seq = 1;
+		break;
+	default:
+		cli_die(SF_EXIT_USAGE, "%s",
+		    cli_bad_option(ch, argv, msg, sizeof(msg)));
 	}
-	if ((e = cli_operands(argc, argv, &c->stream, &addr, have_addr, msg,
+}
+
+/* The command line into c, the daemon's address into addr; exits on a
+ * usage error. */
+static void
+parse(int argc, char *argv[], struct cat_state *c, struct addr *addr)
+{
+	char msg[512];
+	const char *e;
+	int ch, have_addr = 0;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":0hn:s:", longopts, NULL)) != -1)
+		option(c, ch, argv, addr, &have_addr);
+	if ((e = cli_operands(argc, argv, &c->stream, addr, have_addr, msg,
 	    sizeof(msg))) != NULL)
 		cli_die(SF_EXIT_USAGE, "%s", e);
 	if (c->print_seq && c->mode == MODE_RAW)
 		cli_die(SF_EXIT_USAGE,
 		    "--print-seq and --raw exclude each other: "
 		    "raw output must stay frames");
-	c->addr = &addr;
-	if (cli_ignore_sigpipe() == -1)
-		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
-	if (io_catch_stop() == -1)
-		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
-	if (c->state_path != NULL)
-		load_state(c);
+}
 
-	c->in_cap = BLOCK;
-	c->out_cap = OUT_BLOCK;
-	if ((c->in = malloc(c->in_cap)) == NULL ||
-	    (c->out = malloc(c->out_cap)) == NULL)
-		cli_die(SF_EXIT_ERROR, "out of memory");
+/*
+ * Subscribe and print until the connection ends; with --reconnect, go on
+ * after every end worth another attempt.  Exits with the status of the
+ * end that is not.
+ */
+static void __attribute__((noreturn))
+run(struct cat_state *c)
+{
+	long long wait_ms = BACKOFF_MIN;
+	char msg[512];
+	int code;
+
 	for (;;) {
 		if ((code = subscribe(c, msg, sizeof(msg))) == SF_EXIT_OK) {
 			wait_ms = BACKOFF_MIN;
@@ -704,4 +738,30 @@ main(int argc, char *argv[])
 		fprintf(stderr, "sfcat: %s; reconnecting\n", msg);
 		io_backoff(&wait_ms, BACKOFF_MAX);
 	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct cat_state st = { .mode = MODE_LINES, .from = "now",
+	    .stream = STREAM_DEFAULT, .timeout_ms = -1 };
+	struct cat_state *c = &st;
+	struct addr addr;
+
+	cli_setup("sfcat", usage_text);
+	parse(argc, argv, c, &addr);
+	c->addr = &addr;
+	if (cli_ignore_sigpipe() == -1)
+		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
+	if (io_catch_stop() == -1)
+		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
+	if (c->state_path != NULL)
+		load_state(c);
+
+	c->in_cap = BLOCK;
+	c->out_cap = OUT_BLOCK;
+	if ((c->in = malloc(c->in_cap)) == NULL ||
+	    (c->out = malloc(c->out_cap)) == NULL)
+		cli_die(SF_EXIT_ERROR, "out of memory");
+	run(c);
 }
