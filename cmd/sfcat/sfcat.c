@@ -132,10 +132,11 @@ help(void)
 	    "  %-5d  local error: writing standard output or --state, "
 	    "memory\n"
 	    "  %-5d  usage error: bad option, value or stream name\n"
-	    "  %-5d  cannot connect, or refused: sfd is full\n"
+	    "  %-5d  cannot connect, or refused for now: sfd is full; try "
+	    "again later\n"
 	    "  %-5d  cut off for lagging, or by an operator\n"
 	    "  %-5d  sfd shut down or the connection was lost\n"
-	    "  %-5d  protocol error: sfd refused the stream or said "
+	    "  %-5d  refused for good (denied, bad hello) or sfd said "
 	    "something odd\n"
 	    "  %-5d  no record for --timeout seconds\n"
 	    "  128+N  stopped by signal N: SIGINT, SIGTERM or SIGHUP\n",
@@ -539,7 +540,6 @@ subscribe(struct cat_state *c, char *msg, size_t cap)
 	const char *v, *e;
 	struct ctl reply;
 	uint64_t seq, max;
-	int code;
 
 	sub_hello(c, hello, sizeof(hello));
 	if ((c->sock = session_open(c->addr, hello, HELLO_WAIT, &reply)) == -1)
@@ -572,12 +572,9 @@ refused:
 	close(c->sock);
 	if (strcmp(reply.verb, "OK") == 0)
 		return SF_EXIT_PROTOCOL;
-	code = session_verdict(&reply, msg, cap);
-	/* Asking again will not change a denial: no --reconnect loop. */
-	if ((e = ctl_get(&reply, "reason")) != NULL &&
-	    strcmp(e, "denied") == 0)
-		cli_die(code, "%s", msg);
-	return code;
+	/* A refusal for good (a denial, say) is no status --reconnect
+	 * retries: asking again would get the same answer. */
+	return session_verdict(&reply, msg, cap);
 }
 
 /* Worth trying again with --reconnect: the daemon may come back. */

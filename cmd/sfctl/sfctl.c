@@ -76,10 +76,11 @@ help(void)
 	    "  %-5d  local error (writing standard output); kick: no such "
 	    "client\n"
 	    "  %-5d  usage error\n"
-	    "  %-5d  cannot connect, or sfd refused the control role\n"
+	    "  %-5d  cannot connect, or refused for now: sfd is full; try "
+	    "again later\n"
 	    "  %-5d  sfd shut down or the connection was lost\n"
-	    "  %-5d  protocol error: no answer in time, or one not "
-	    "understood\n",
+	    "  %-5d  refused for good (denied), no answer in time, or one "
+	    "not understood\n",
 	    INTERVAL_MAX, INTERVAL, SF_EXIT_OK, SF_EXIT_ERROR, SF_EXIT_USAGE,
 	    SF_EXIT_CONNECT, SF_EXIT_GONE, SF_EXIT_PROTOCOL);
 }

@@ -124,11 +124,11 @@ help(void)
 	    "  %-5d  local error: reading standard input, memory, a bad "
 	    "--raw frame\n"
 	    "  %-5d  usage error: bad option, value or stream name\n"
-	    "  %-5d  cannot connect, or refused: sfd is full or denies "
-	    "publishing\n"
+	    "  %-5d  cannot connect, or refused for now: sfd is full; try "
+	    "again later\n"
 	    "  %-5d  cut off by an operator (sfctl kick)\n"
 	    "  %-5d  sfd shut down or the connection was lost\n"
-	    "  %-5d  protocol error: sfd refused the stream or said "
+	    "  %-5d  refused for good (denied, bad hello) or sfd said "
 	    "something odd\n"
 	    "  %-5d  the subscribers of --min-subscribers were not there in "
 	    "time\n"
@@ -241,18 +241,20 @@ publish_session(struct pipe_state *p)
 		else if (strcmp(reply.verb, "OK") != 0) {
 			code = session_verdict(&reply, msg, sizeof(msg));
 			close(sock);
-			/* Asking again will not change a denial. */
-			if ((v = ctl_get(&reply, "reason")) != NULL &&
+			if (p->addr->kind == ADDR_TCP &&
+			    (v = ctl_get(&reply, "reason")) != NULL &&
 			    strcmp(v, "denied") == 0)
-				cli_die(code, "%s%s", msg,
-				    p->addr->kind == ADDR_TCP ? " (publishing "
-				    "over TCP needs sfd --publishers to name "
-				    "this host: tcp or tcp:ADDR/PREFIX)" : "");
+				snprintf(msg + strlen(msg), sizeof(msg) -
+				    strlen(msg), " (publishing over TCP needs "
+				    "sfd --publishers to name this host: tcp "
+				    "or tcp:ADDR/PREFIX)");
 		} else if ((code = await_ready(p, sock, msg, sizeof(msg))) ==
 		    SF_EXIT_OK)
 			break;
 		else
 			close(sock);
+		/* Worth another try: no daemon yet, one gone, or a refusal
+		 * for now; a refusal for good would only come again. */
 		if (!p->retry ||
 		    (code != SF_EXIT_CONNECT && code != SF_EXIT_GONE))
 			cli_die(code, "%s", msg);
