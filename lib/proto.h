@@ -19,11 +19,14 @@ enum sf_exit {
 	SF_EXIT_OK = 0,
 	SF_EXIT_ERROR = 1,      /* local failure: stdin, stdout, memory */
 	SF_EXIT_USAGE = 2,
-	SF_EXIT_CONNECT = 3,    /* cannot connect, or refused: full, denied,
-	                           spool */
+	SF_EXIT_CONNECT = 3,    /* cannot connect, or refused for now: full,
+	                           too-many-streams, spool, no-memory,
+	                           hello-timeout; a later try may succeed */
 	SF_EXIT_EVICTED = 4,    /* dropped for lagging, or kicked by sfctl */
 	SF_EXIT_GONE = 5,       /* daemon shut down or connection lost */
-	SF_EXIT_PROTOCOL = 6,   /* the daemon sent or said something wrong */
+	SF_EXIT_PROTOCOL = 6,   /* refused for good (denied, a bad hello, any
+	                           other reason), or the daemon sent or said
+	                           something wrong: trying again won't help */
 	SF_EXIT_TIMEOUT = 7,    /* --timeout: sfcat got no frame, sfpipe too few
 	                           subscribers, for that long */
 	SF_EXIT_SKIPPED = 8     /* sfpipe: records over --max-frame were skipped */

@@ -133,6 +133,29 @@ evicted(const struct ctl *c, const char *reason, const char *seq, char *msg,
 	}
 }
 
+/*
+ * 1 if an ERR with this reason is about the daemon's state at the moment
+ * (it is short of connections, streams, disk or memory, or the hello came
+ * too late), which may change without anyone touching it: asking again
+ * later may succeed.  Every other reason is about who asks or what was
+ * asked (denied, a bad hello, another version, or one this tool does not
+ * know), and the same request would get the same answer.
+ */
+static int
+refused_for_now(const char *reason)
+{
+	static const char *const now[] = {
+		"full", "too-many-streams", "spool", "no-memory",
+		"hello-timeout", NULL
+	};
+	size_t i;
+
+	for (i = 0; now[i] != NULL; i++)
+		if (strcmp(reason, now[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int
 session_verdict(const struct ctl *c, char *msg, size_t cap)
 {
@@ -161,9 +184,7 @@ session_verdict(const struct ctl *c, char *msg, size_t cap)
 	}
 	if (strcmp(c->verb, "ERR") == 0) {
 		snprintf(msg, cap, "sfd refused: reason=%s", reason);
-		return strcmp(reason, "full") == 0 ||
-		    strcmp(reason, "denied") == 0 ||
-		    strcmp(reason, "spool") == 0 ? SF_EXIT_CONNECT :
+		return refused_for_now(reason) ? SF_EXIT_CONNECT :
 		    SF_EXIT_PROTOCOL;
 	}
 	snprintf(msg, cap, "unexpected message from sfd: %s", c->verb);

@@ -32,7 +32,11 @@ int session_read_ctl(int fd, uint32_t len, int timeout_ms, struct ctl *c);
  * code and writes a one-line explanation (no program name, no newline)
  * into msg, cut to cap (512 is ample).  A goodbye for lagging (reason
  * lag, slow or kicked: SF_EXIT_EVICTED) always says "first frame not
- * received: seq S"; keys it lacks are written "?".
+ * received: seq S"; keys it lacks are written "?".  A refusal is
+ * SF_EXIT_CONNECT when asking again later may succeed (full,
+ * too-many-streams, spool, no-memory, hello-timeout), else
+ * SF_EXIT_PROTOCOL: the same request would be refused again (denied,
+ * bad-hello and the other reasons, or one not known here).
  */
 int session_verdict(const struct ctl *c, char *msg, size_t cap);
 

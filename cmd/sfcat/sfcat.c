@@ -17,7 +17,6 @@
  * (lib/io.c): nothing more is written, --state is saved, exit 128+N.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -33,6 +32,7 @@
 #include "num.h"
 #include "proto.h"
 #include "session.h"
+#include "state.h"
 
 #define BLOCK        (1u << 20)
 #define OUT_BLOCK    (256u << 10)
@@ -132,10 +132,11 @@ help(void)
 	    "  %-5d  local error: writing standard output or --state, "
 	    "memory\n"
 	    "  %-5d  usage error: bad option, value or stream name\n"
-	    "  %-5d  cannot connect, or refused: sfd is full\n"
+	    "  %-5d  cannot connect, or refused for now: sfd is full; try "
+	    "again later\n"
 	    "  %-5d  cut off for lagging, or by an operator\n"
 	    "  %-5d  sfd shut down or the connection was lost\n"
-	    "  %-5d  protocol error: sfd refused the stream or said "
+	    "  %-5d  refused for good (denied, bad hello) or sfd said "
 	    "something odd\n"
 	    "  %-5d  no record for --timeout seconds\n"
 	    "  128+N  stopped by signal N: SIGINT, SIGTERM or SIGHUP\n",
@@ -157,90 +158,55 @@ state_failed(const struct cat_state *c)
 	    "--state %s: %s", c->state_path, strerror(errno));
 }
 
-/*
- * Write "epoch=E next=N", with " eos=1" when the end mark right before
- * record N was handled, to the state file.  Through a temporary file,
- * fsync(2) and rename(2), then fsync(2) of the folder: a reader never
- * sees half a file, and a power cut leaves the old state or the new.
- */
+/* Save where to go on in the state file, if it moved since last time. */
 static void
 save_state(struct cat_state *c)
 {
-	char tmp[4096], line[128];
-	const char *slash;
-	int fd, n, len;
+	struct state_pos p;
 
 	if (c->state_path == NULL || !c->have_seq ||
 	    (c->saved_seq == c->next_seq && c->saved_eos == c->after_eos))
 		return;
 	c->saved_ms = io_now_ms();
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
+	memcpy(p.epoch, c->epoch, sizeof(p.epoch));
+	p.next = c->next_seq;
+	p.eos = c->after_eos;
+	switch (state_save(c->state_path, &p)) {
+	case STATE_OK:
+		break;
+	case STATE_TOO_LONG:
 		cli_die(SF_EXIT_ERROR,
 		    "--state %s: path too long", c->state_path);
-	len = snprintf(line, sizeof(line), "epoch=%s next=%llu%s\n",
-	    c->epoch, (unsigned long long)c->next_seq,
-	    c->after_eos ? " eos=1" : "");
-	/* A plain write(2): the stop signals do not cut a regular file's
-	 * write short, and the state must be saved after one of them. */
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0666)) == -1 || write(fd, line, (size_t)len) != len ||
-	    fsync(fd) == -1 || close(fd) == -1 ||
-	    rename(tmp, c->state_path) == -1)
+	default:
 		state_failed(c);
-	/* The rename is only durable once the folder is. */
-	if ((slash = strrchr(c->state_path, '/')) == NULL)
-		snprintf(tmp, sizeof(tmp), ".");
-	else
-		snprintf(tmp, sizeof(tmp), "%.*s", slash == c->state_path ? 1 :
-		    (int)(slash - c->state_path), c->state_path);
-	if ((fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(fd) == -1 || close(fd) == -1)
-		state_failed(c);
+	}
 	c->saved_seq = c->next_seq;
 	c->saved_eos = c->after_eos;
 }
 
-/*
- * Resume from a state file, if there is one.  A file that exists but is
- * empty or not one of ours is an error, never a silent fresh start: that
- * would print from --from again, or skip what came meanwhile.
- */
+/* Resume from the state file, if there is one; see state_load(). */
 static void
 load_state(struct cat_state *c)
 {
-	char line[128], *nl, *eos;
-	uint64_t next;
-	FILE *f;
-	int ok;
+	struct state_pos p;
 
-	if ((f = fopen(c->state_path, "r")) == NULL) {
-		if (errno == ENOENT)
-			return;
-		state_failed(c);
-	}
-	ok = fgets(line, sizeof(line), f) != NULL;
-	if (ferror(f) || fclose(f) == EOF)
-		state_failed(c);
-	if (!ok)
+	switch (state_load(c->state_path, &p)) {
+	case STATE_OK:
+		break;
+	case STATE_NONE:
+		return;
+	case STATE_EMPTY:
 		cli_die(SF_EXIT_ERROR, "--state %s: empty file; remove it to "
 		    "start again from --from", c->state_path);
-	if ((nl = strchr(line, '\n')) != NULL)
-		*nl = '\0';
-	/* The sequence number ends at the space before eos=1, if any. */
-	if ((eos = strlen(line) > 28 ? strchr(line + 28, ' ') : NULL) != NULL)
-		*eos++ = '\0';
-	if (strncmp(line, "epoch=", 6) != 0 ||
-	    strspn(line + 6, "0123456789abcdef") != 16 ||
-	    strncmp(line + 22, " next=", 6) != 0 ||
-	    num_parse(line + 28, 0, UINT64_MAX, &next) != NULL ||
-	    (eos != NULL && strcmp(eos, "eos=1") != 0))
+	case STATE_INVALID:
 		cli_die(SF_EXIT_ERROR, "--state %s: not a state file of sfcat",
 		    c->state_path);
-	memcpy(c->epoch, line + 6, 16);
-	c->epoch[16] = '\0';
-	c->next_seq = c->saved_seq = next;
-	c->after_eos = c->saved_eos = eos != NULL;
+	default:
+		state_failed(c);
+	}
+	memcpy(c->epoch, p.epoch, sizeof(c->epoch));
+	c->next_seq = c->saved_seq = p.next;
+	c->after_eos = c->saved_eos = p.eos;
 	c->have_seq = 1;
 }
 
@@ -491,6 +457,78 @@ pump(struct cat_state *c, char *msg, size_t cap)
 }
 
 /*
+ * The SUB line for the next connection, into hello: resuming after the
+ * last printed record when there is one.
+ */
+static void
+sub_hello(const struct cat_state *c, char *hello, size_t cap)
+{
+	char from[32];
+	int n;
+
+	if (c->have_seq)
+		snprintf(from, sizeof(from), "%llu",
+		    (unsigned long long)c->next_seq);
+	else
+		snprintf(from, sizeof(from), "%s", c->from);
+	n = snprintf(hello, cap, "SUB " PROTO_VERSION " stream=%s from=%s",
+	    c->stream, from);
+	if (c->on_lag != NULL)
+		n += snprintf(hello + n, cap - (size_t)n, " on-lag=%s",
+		    c->on_lag);
+	/* Only when asked for: without it the daemon's limits apply, as
+	 * they do with a daemon that does not know the key. */
+	if (c->max_lag > 0)
+		n += snprintf(hello + n, cap - (size_t)n,
+		    " max-lag=%llu", (unsigned long long)c->max_lag);
+	if (c->have_seq && c->epoch[0] != '\0')
+		n += snprintf(hello + n, cap - (size_t)n,
+		    " epoch=%s", c->epoch);
+	/* Going on after the last record it had: the end of stream that may
+	 * follow it is still to come, unless it was what ended the run. */
+	if (c->have_seq && !c->after_eos)
+		snprintf(hello + n, cap - (size_t)n, " resume=1");
+}
+
+/*
+ * The daemon said OK, starting at seq of epoch: say what was lost since
+ * the last record printed, if anything; and, once, that --max-lag is not
+ * below the ring.
+ */
+static void
+report_start(struct cat_state *c, const struct ctl *reply, const char *epoch,
+    uint64_t seq)
+{
+	char lim[NUM_SIZE_LEN], ring_text[NUM_SIZE_LEN];
+	const char *v;
+	uint64_t ring;
+
+	if (c->have_seq && c->epoch[0] != '\0' && strcmp(epoch, c->epoch) != 0)
+		fprintf(stderr, "sfcat: stream %s was restarted (epoch %s, was "
+		    "%s): an unknown number of frames after seq %llu were "
+		    "lost; resuming at seq %llu of the new epoch\n", c->stream,
+		    epoch, c->epoch, (unsigned long long)c->next_seq - 1,
+		    (unsigned long long)seq);
+	else if (c->have_seq && seq > c->next_seq)
+		fprintf(stderr, "sfcat: lost %llu frames (seq %llu..%llu): no "
+		    "longer in the ring\n",
+		    (unsigned long long)(seq - c->next_seq),
+		    (unsigned long long)c->next_seq,
+		    (unsigned long long)seq - 1);
+	/* ring= is advisory, and older daemons do not send it: a value that
+	 * is missing or no number is ignored. */
+	if (c->max_lag > 0 && !c->warned_ring &&
+	    (v = ctl_get(reply, "ring")) != NULL &&
+	    num_parse(v, 1, UINT64_MAX, &ring) == NULL && c->max_lag >= ring) {
+		fprintf(stderr, "sfcat: --max-lag %s is not below the ring of "
+		    "stream %s (%s): the ring fills first\n",
+		    num_format_size(c->max_lag, lim, sizeof(lim)), c->stream,
+		    num_format_size(ring, ring_text, sizeof(ring_text)));
+		c->warned_ring = 1;
+	}
+}
+
+/*
  * Subscribe, resuming after the last printed frame when there is one.
  * Returns SF_EXIT_OK with c->sock connected, else the failure's code with
  * its message in msg.
@@ -498,36 +536,12 @@ pump(struct cat_state *c, char *msg, size_t cap)
 static int
 subscribe(struct cat_state *c, char *msg, size_t cap)
 {
-	char hello[256], from[32];
-	char lim[NUM_SIZE_LEN], ring_text[NUM_SIZE_LEN];
+	char hello[256];
 	const char *v, *e;
 	struct ctl reply;
-	uint64_t seq, max, ring;
-	int n, code;
+	uint64_t seq, max;
 
-	if (c->have_seq)
-		snprintf(from, sizeof(from), "%llu",
-		    (unsigned long long)c->next_seq);
-	else
-		snprintf(from, sizeof(from), "%s", c->from);
-	n = snprintf(hello, sizeof(hello), "SUB " PROTO_VERSION
-	    " stream=%s from=%s", c->stream, from);
-	if (c->on_lag != NULL)
-		n += snprintf(hello + n, sizeof(hello) - (size_t)n, " on-lag=%s",
-		    c->on_lag);
-	/* Only when asked for: without it the daemon's limits apply, as
-	 * they do with a daemon that does not know the key. */
-	if (c->max_lag > 0)
-		n += snprintf(hello + n, sizeof(hello) - (size_t)n,
-		    " max-lag=%llu", (unsigned long long)c->max_lag);
-	if (c->have_seq && c->epoch[0] != '\0')
-		n += snprintf(hello + n, sizeof(hello) - (size_t)n,
-		    " epoch=%s", c->epoch);
-	/* Going on after the last record it had: the end of stream that may
-	 * follow it is still to come, unless it was what ended the run. */
-	if (c->have_seq && !c->after_eos)
-		snprintf(hello + n, sizeof(hello) - (size_t)n, " resume=1");
-
+	sub_hello(c, hello, sizeof(hello));
 	if ((c->sock = session_open(c->addr, hello, HELLO_WAIT, &reply)) == -1)
 		return session_open_failure(errno, c->addr, msg, cap);
 	if (strcmp(reply.verb, "OK") != 0)
@@ -540,29 +554,7 @@ subscribe(struct cat_state *c, char *msg, size_t cap)
 		snprintf(msg, cap, "sfd sent a malformed OK");
 		goto refused;
 	}
-	if (c->have_seq && c->epoch[0] != '\0' && strcmp(e, c->epoch) != 0)
-		fprintf(stderr, "sfcat: stream %s was restarted (epoch %s, was "
-		    "%s): an unknown number of frames after seq %llu were "
-		    "lost; resuming at seq %llu of the new epoch\n", c->stream,
-		    e, c->epoch, (unsigned long long)c->next_seq - 1,
-		    (unsigned long long)seq);
-	else if (c->have_seq && seq > c->next_seq)
-		fprintf(stderr, "sfcat: lost %llu frames (seq %llu..%llu): no "
-		    "longer in the ring\n",
-		    (unsigned long long)(seq - c->next_seq),
-		    (unsigned long long)c->next_seq,
-		    (unsigned long long)seq - 1);
-	/* ring= is advisory, and older daemons do not send it: a value that
-	 * is missing or no number is ignored. */
-	if (c->max_lag > 0 && !c->warned_ring &&
-	    (v = ctl_get(&reply, "ring")) != NULL &&
-	    num_parse(v, 1, UINT64_MAX, &ring) == NULL && c->max_lag >= ring) {
-		fprintf(stderr, "sfcat: --max-lag %s is not below the ring of "
-		    "stream %s (%s): the ring fills first\n",
-		    num_format_size(c->max_lag, lim, sizeof(lim)), c->stream,
-		    num_format_size(ring, ring_text, sizeof(ring_text)));
-		c->warned_ring = 1;
-	}
+	report_start(c, &reply, e, seq);
 	memcpy(c->epoch, e, sizeof(c->epoch));
 	c->next_seq = seq;
 	c->have_seq = 1;
@@ -580,12 +572,9 @@ refused:
 	close(c->sock);
 	if (strcmp(reply.verb, "OK") == 0)
 		return SF_EXIT_PROTOCOL;
-	code = session_verdict(&reply, msg, cap);
-	/* Asking again will not change a denial: no --reconnect loop. */
-	if ((e = ctl_get(&reply, "reason")) != NULL &&
-	    strcmp(e, "denied") == 0)
-		cli_die(code, "%s", msg);
-	return code;
+	/* A refusal for good (a denial, say) is no status --reconnect
+	 * retries: asking again would get the same answer. */
+	return session_verdict(&reply, msg, cap);
 }
 
 /* Worth trying again with --reconnect: the daemon may come back. */
@@ -606,121 +595,128 @@ valid_from(const char *s)
 	return num_parse(s[0] == '-' ? s + 1 : s, 0, UINT64_MAX, &v) == NULL;
 }
 
-int
-main(int argc, char *argv[])
+enum { O_RAW = 256, O_VERSION, O_FROM, O_ONLAG, O_RECONNECT, O_STATE,
+    O_TIMEOUT, O_PRINTSEQ, O_MAXLAG };
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ "raw", no_argument, NULL, O_RAW },
+	{ "from", required_argument, NULL, O_FROM },
+	{ "max-lag", required_argument, NULL, O_MAXLAG },
+	{ "on-lag", required_argument, NULL, O_ONLAG },
+	{ "reconnect", no_argument, NULL, O_RECONNECT },
+	{ "state", required_argument, NULL, O_STATE },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "print-seq", no_argument, NULL, O_PRINTSEQ },
+	{ NULL, 0, NULL, 0 }
+};
+
+/*
+ * Take the option getopt_long(3) returned as ch (its value in optarg)
+ * into c, or -s into *addr; exits on a usage error.
+ */
+static void
+option(struct cat_state *c, int ch, char *argv[], struct addr *addr,
+    int *have_addr)
 {
-	enum { O_RAW = 256, O_VERSION, O_FROM, O_ONLAG, O_RECONNECT, O_STATE,
-	    O_TIMEOUT, O_PRINTSEQ, O_MAXLAG };
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ "raw", no_argument, NULL, O_RAW },
-		{ "from", required_argument, NULL, O_FROM },
-		{ "max-lag", required_argument, NULL, O_MAXLAG },
-		{ "on-lag", required_argument, NULL, O_ONLAG },
-		{ "reconnect", no_argument, NULL, O_RECONNECT },
-		{ "state", required_argument, NULL, O_STATE },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "print-seq", no_argument, NULL, O_PRINTSEQ },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct cat_state st = { .mode = MODE_LINES, .from = "now",
-	    .stream = STREAM_DEFAULT, .timeout_ms = -1 };
-	struct cat_state *c = &st;
-	long long wait_ms = BACKOFF_MIN;
 	char msg[512];
-	struct addr addr;
 	const char *e;
 	uint64_t v;
-	int ch, have_addr = 0, code;
 
-	cli_setup("sfcat", usage_text);
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":0hn:s:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case '0':
-		case O_RAW:
-			if ((e = cli_mode(&c->mode, ch == '0' ? MODE_NUL :
-			    MODE_RAW)) != NULL)
-				cli_die(SF_EXIT_USAGE, "%s", e);
-			break;
-		case 'h':
-			help();
-		case O_VERSION:
-			printf("sfcat %s\n", SF_VERSION);
-			return 0;
-		case 'n':
-			if ((e = num_parse(optarg, 1, UINT64_MAX, &c->count))
-			    != NULL)
-				cli_die(SF_EXIT_USAGE, "-n %s: %s", optarg, e);
-			break;
-		case 's':
-			if ((e = addr_parse(optarg, &addr)) != NULL)
-				cli_die(SF_EXIT_USAGE, "-s %s: %s", optarg, e);
-			have_addr = 1;
-			break;
-		case O_FROM:
-			if (!valid_from(optarg))
-				cli_die(SF_EXIT_USAGE,
-				    "--from %s: use now, oldest, "
-				    "-N or a sequence number", optarg);
-			c->from = optarg;
-			break;
-		case O_MAXLAG:
-			/* The bounds of sfd --max-lag. */
-			if ((e = num_parse_size(optarg, 1, (uint64_t)64 << 30,
-			    &c->max_lag)) != NULL)
-				cli_die(SF_EXIT_USAGE,
-				    "--max-lag %s: %s", optarg, e);
-			break;
-		case O_ONLAG:
-			if (strcmp(optarg, "skip") != 0 &&
-			    strcmp(optarg, "disconnect") != 0)
-				cli_die(SF_EXIT_USAGE,
-				    "--on-lag %s: use disconnect "
-				    "or skip", optarg);
-			c->on_lag = optarg;
-			break;
-		case O_RECONNECT:
-			c->reconnect = 1;
-			break;
-		case O_STATE:
-			c->state_path = optarg;
-			break;
-		case O_TIMEOUT:
-			if ((e = num_parse(optarg, 1, (uint64_t)86400 * 365, &v)) != NULL)
-				cli_die(SF_EXIT_USAGE,
-				    "--timeout %s: %s", optarg, e);
-			c->timeout_ms = (long long)v * 1000;
-			break;
-		case O_PRINTSEQ:
-			c->print_seq = 1;
-			break;
-		default:
-			cli_die(SF_EXIT_USAGE, "%s",
-			    cli_bad_option(ch, argv, msg, sizeof(msg)));
-		}
+	switch (ch) {
+	case '0':
+	case O_RAW:
+		if ((e = cli_mode(&c->mode, ch == '0' ? MODE_NUL :
+		    MODE_RAW)) != NULL)
+			cli_die(SF_EXIT_USAGE, "%s", e);
+		break;
+	case 'h':
+		help();
+	case O_VERSION:
+		printf("sfcat %s\n", SF_VERSION);
+		exit(SF_EXIT_OK);
+	case 'n':
+		if ((e = num_parse(optarg, 1, UINT64_MAX, &c->count)) != NULL)
+			cli_die(SF_EXIT_USAGE, "-n %s: %s", optarg, e);
+		break;
+	case 's':
+		if ((e = addr_parse(optarg, addr)) != NULL)
+			cli_die(SF_EXIT_USAGE, "-s %s: %s", optarg, e);
+		*have_addr = 1;
+		break;
+	case O_FROM:
+		if (!valid_from(optarg))
+			cli_die(SF_EXIT_USAGE, "--from %s: use now, oldest, "
+			    "-N or a sequence number", optarg);
+		c->from = optarg;
+		break;
+	case O_MAXLAG:
+		/* The bounds of sfd --max-lag. */
+		if ((e = num_parse_size(optarg, 1, (uint64_t)64 << 30,
+		    &c->max_lag)) != NULL)
+			cli_die(SF_EXIT_USAGE, "--max-lag %s: %s", optarg, e);
+		break;
+	case O_ONLAG:
+		if (strcmp(optarg, "skip") != 0 &&
+		    strcmp(optarg, "disconnect") != 0)
+			cli_die(SF_EXIT_USAGE, "--on-lag %s: use disconnect "
+			    "or skip", optarg);
+		c->on_lag = optarg;
+		break;
+	case O_RECONNECT:
+		c->reconnect = 1;
+		break;
+	case O_STATE:
+		c->state_path = optarg;
+		break;
+	case O_TIMEOUT:
+		if ((e = num_parse(optarg, 1, (uint64_t)86400 * 365,
+		    &v)) != NULL)
+			cli_die(SF_EXIT_USAGE, "--timeout %s: %s", optarg, e);
+		c->timeout_ms = (long long)v * 1000;
+		break;
+	case O_PRINTSEQ:
+		c->print_seq = 1;
+		break;
+	default:
+		cli_die(SF_EXIT_USAGE, "%s",
+		    cli_bad_option(ch, argv, msg, sizeof(msg)));
 	}
-	if ((e = cli_operands(argc, argv, &c->stream, &addr, have_addr, msg,
+}
+
+/* The command line into c, the daemon's address into addr; exits on a
+ * usage error. */
+static void
+parse(int argc, char *argv[], struct cat_state *c, struct addr *addr)
+{
+	char msg[512];
+	const char *e;
+	int ch, have_addr = 0;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":0hn:s:", longopts, NULL)) != -1)
+		option(c, ch, argv, addr, &have_addr);
+	if ((e = cli_operands(argc, argv, &c->stream, addr, have_addr, msg,
 	    sizeof(msg))) != NULL)
 		cli_die(SF_EXIT_USAGE, "%s", e);
 	if (c->print_seq && c->mode == MODE_RAW)
 		cli_die(SF_EXIT_USAGE,
 		    "--print-seq and --raw exclude each other: "
 		    "raw output must stay frames");
-	c->addr = &addr;
-	if (cli_ignore_sigpipe() == -1)
-		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
-	if (io_catch_stop() == -1)
-		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
-	if (c->state_path != NULL)
-		load_state(c);
+}
 
-	c->in_cap = BLOCK;
-	c->out_cap = OUT_BLOCK;
-	if ((c->in = malloc(c->in_cap)) == NULL ||
-	    (c->out = malloc(c->out_cap)) == NULL)
-		cli_die(SF_EXIT_ERROR, "out of memory");
+/*
+ * Subscribe and print until the connection ends; with --reconnect, go on
+ * after every end worth another attempt.  Exits with the status of the
+ * end that is not.
+ */
+static void __attribute__((noreturn))
+run(struct cat_state *c)
+{
+	long long wait_ms = BACKOFF_MIN;
+	char msg[512];
+	int code;
+
 	for (;;) {
 		if ((code = subscribe(c, msg, sizeof(msg))) == SF_EXIT_OK) {
 			wait_ms = BACKOFF_MIN;
@@ -739,4 +735,30 @@ main(int argc, char *argv[])
 		fprintf(stderr, "sfcat: %s; reconnecting\n", msg);
 		io_backoff(&wait_ms, BACKOFF_MAX);
 	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct cat_state st = { .mode = MODE_LINES, .from = "now",
+	    .stream = STREAM_DEFAULT, .timeout_ms = -1 };
+	struct cat_state *c = &st;
+	struct addr addr;
+
+	cli_setup("sfcat", usage_text);
+	parse(argc, argv, c, &addr);
+	c->addr = &addr;
+	if (cli_ignore_sigpipe() == -1)
+		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
+	if (io_catch_stop() == -1)
+		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
+	if (c->state_path != NULL)
+		load_state(c);
+
+	c->in_cap = BLOCK;
+	c->out_cap = OUT_BLOCK;
+	if ((c->in = malloc(c->in_cap)) == NULL ||
+	    (c->out = malloc(c->out_cap)) == NULL)
+		cli_die(SF_EXIT_ERROR, "out of memory");
+	run(c);
 }

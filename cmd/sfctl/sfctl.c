@@ -76,10 +76,11 @@ help(void)
 	    "  %-5d  local error (writing standard output); kick: no such "
 	    "client\n"
 	    "  %-5d  usage error\n"
-	    "  %-5d  cannot connect, or sfd refused the control role\n"
+	    "  %-5d  cannot connect, or refused for now: sfd is full; try "
+	    "again later\n"
 	    "  %-5d  sfd shut down or the connection was lost\n"
-	    "  %-5d  protocol error: no answer in time, or one not "
-	    "understood\n",
+	    "  %-5d  refused for good (denied), no answer in time, or one "
+	    "not understood\n",
 	    INTERVAL_MAX, INTERVAL, SF_EXIT_OK, SF_EXIT_ERROR, SF_EXIT_USAGE,
 	    SF_EXIT_CONNECT, SF_EXIT_GONE, SF_EXIT_PROTOCOL);
 }
@@ -420,6 +421,68 @@ request(const char *line)
 
 enum out { OUT_TABLE, OUT_JSON, OUT_LINE, OUT_SUMMARY };
 
+/* An answer to STATS or STREAMS as it is written out, line by line. */
+struct answer {
+	enum out out;
+	struct totals *t;
+	int nstreams, nclients;  /* lines of each kind so far */
+};
+
+/* A STREAM line of the answer. */
+static void
+stream_line(struct answer *a, const struct ctl *c)
+{
+	struct totals *t = a->t;
+
+	t->streams++;
+	t->records += num_of(c, "records_in");
+	t->evicted += num_of(c, "evicted_lag") + num_of(c, "evicted_slow") +
+	    num_of(c, "evicted_kicked") + num_of(c, "evicted_shutdown");
+	if (a->out == OUT_JSON) {
+		fputs(a->nstreams == 0 ? ",\"streams\":[" : ",", stdout);
+		json_object(c, stream_keys);
+	} else if (a->out == OUT_TABLE) {
+		table_stream(c);
+	} else if (a->out == OUT_LINE) {
+		printf("%s seq=%s epoch=%s publishers=%s subscribers=%s "
+		    "records_in=%s\n", ctl_get(c, "name"),
+		    ctl_get(c, "head_seq"), ctl_get(c, "epoch"),
+		    ctl_get(c, "publishers"), ctl_get(c, "subscribers"),
+		    ctl_get(c, "records_in"));
+	}
+	a->nstreams++;
+}
+
+/* A CLIENT line of the answer. */
+static void
+client_line(struct answer *a, const struct ctl *c)
+{
+	struct totals *t = a->t;
+	const char *role = ctl_get(c, "role");
+	const char *state = ctl_get(c, "state");
+
+	t->clients++;
+	t->pubs += role != NULL && strcmp(role, "pub") == 0;
+	if (role != NULL && strcmp(role, "sub") == 0) {
+		t->subs++;
+		t->behind += state != NULL && strcmp(state, "live") != 0;
+	}
+	if (a->out == OUT_JSON) {
+		if (a->nclients == 0)
+			fputs(a->nstreams == 0 ?
+			    ",\"streams\":[],\"clients\":[" :
+			    "],\"clients\":[", stdout);
+		else
+			putchar(',');
+		json_object(c, client_keys);
+	} else if (a->out == OUT_TABLE) {
+		if (a->nclients == 0)
+			table_client_header();
+		table_client(c);
+	}
+	a->nclients++;
+}
+
 /*
  * Ask for STATS or STREAMS and write the answer as out says; for a watch
  * line, sum it up in t instead.
@@ -427,8 +490,8 @@ enum out { OUT_TABLE, OUT_JSON, OUT_LINE, OUT_SUMMARY };
 static void
 stats(const char *what, enum out out, struct totals *t)
 {
+	struct answer a = { .out = out, .t = t };
 	struct ctl c;
-	int nstreams = 0, nclients = 0;
 
 	memset(t, 0, sizeof(*t));
 	request(what);
@@ -444,53 +507,9 @@ stats(const char *what, enum out out, struct totals *t)
 			else if (out == OUT_TABLE)
 				table_daemon(&c);
 		} else if (strcmp(c.verb, "STREAM") == 0) {
-			t->streams++;
-			t->records += num_of(&c, "records_in");
-			t->evicted += num_of(&c, "evicted_lag") +
-			    num_of(&c, "evicted_slow") +
-			    num_of(&c, "evicted_kicked") +
-			    num_of(&c, "evicted_shutdown");
-			if (out == OUT_JSON) {
-				fputs(nstreams == 0 ? ",\"streams\":[" : ",",
-				    stdout);
-				json_object(&c, stream_keys);
-			} else if (out == OUT_TABLE) {
-				table_stream(&c);
-			} else if (out == OUT_LINE) {
-				printf("%s seq=%s epoch=%s publishers=%s "
-				    "subscribers=%s records_in=%s\n",
-				    ctl_get(&c, "name"), ctl_get(&c, "head_seq"),
-				    ctl_get(&c, "epoch"),
-				    ctl_get(&c, "publishers"),
-				    ctl_get(&c, "subscribers"),
-				    ctl_get(&c, "records_in"));
-			}
-			nstreams++;
+			stream_line(&a, &c);
 		} else if (strcmp(c.verb, "CLIENT") == 0) {
-			const char *role = ctl_get(&c, "role");
-			const char *state = ctl_get(&c, "state");
-
-			t->clients++;
-			t->pubs += role != NULL && strcmp(role, "pub") == 0;
-			if (role != NULL && strcmp(role, "sub") == 0) {
-				t->subs++;
-				t->behind += state != NULL &&
-				    strcmp(state, "live") != 0;
-			}
-			if (out == OUT_JSON) {
-				if (nclients == 0)
-					fputs(nstreams == 0 ? ",\"streams\":["
-					    "],\"clients\":[" :
-					    "],\"clients\":[", stdout);
-				else
-					putchar(',');
-				json_object(&c, client_keys);
-			} else if (out == OUT_TABLE) {
-				if (nclients == 0)
-					table_client_header();
-				table_client(&c);
-			}
-			nclients++;
+			client_line(&a, &c);
 		} else if (strcmp(c.verb, "BYE") == 0 ||
 		    strcmp(c.verb, "ERR") == 0) {
 			verdict(&c);
@@ -498,9 +517,9 @@ stats(const char *what, enum out out, struct totals *t)
 		/* Any other line is from a newer daemon: passed over. */
 	}
 	if (out == OUT_JSON) {
-		if (nstreams == 0 && nclients == 0)
+		if (a.nstreams == 0 && a.nclients == 0)
 			fputs(",\"streams\":[", stdout);
-		if (strcmp(what, "STATS") == 0 && nclients == 0)
+		if (strcmp(what, "STATS") == 0 && a.nclients == 0)
 			fputs("],\"clients\":[", stdout);
 		/* Closes the clients list, or the streams list when there
 		 * is none. */
@@ -570,6 +589,40 @@ kick(const struct opts *o)
 	verdict(&c);
 }
 
+/* The command after the options (optind on) and its operand into o;
+ * exits on a usage error. */
+static void
+command(int argc, char *argv[], struct opts *o)
+{
+	const char *e, *cmd;
+
+	if (optind == argc)
+		cli_die(SF_EXIT_USAGE, "no command: stats, streams, watch or "
+		    "kick");
+	cmd = argv[optind++];
+	if (strcmp(cmd, "stats") == 0)
+		o->cmd = CMD_STATS;
+	else if (strcmp(cmd, "streams") == 0)
+		o->cmd = CMD_STREAMS;
+	else if (strcmp(cmd, "watch") == 0)
+		o->cmd = CMD_WATCH;
+	else if (strcmp(cmd, "kick") == 0)
+		o->cmd = CMD_KICK;
+	else
+		cli_die(SF_EXIT_USAGE, "unknown command: %s", cmd);
+	if (o->cmd == CMD_KICK) {
+		if (optind == argc)
+			cli_die(SF_EXIT_USAGE, "kick: which client? (an ID "
+			    "from sfctl stats)");
+		if ((e = num_parse(argv[optind], 1, UINT64_MAX, &o->id)) !=
+		    NULL)
+			cli_die(SF_EXIT_USAGE, "kick %s: %s", argv[optind], e);
+		optind++;
+	}
+	if (optind < argc)
+		cli_die(SF_EXIT_USAGE, "unexpected argument: %s", argv[optind]);
+}
+
 static void
 parse(int argc, char *argv[], struct opts *o)
 {
@@ -582,7 +635,7 @@ parse(int argc, char *argv[], struct opts *o)
 		{ "reason", required_argument, NULL, O_REASON },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *e, *cmd, *p;
+	const char *e, *p;
 	char msg[256];
 	int ch, have_addr = 0, have_interval = 0;
 
@@ -624,31 +677,7 @@ parse(int argc, char *argv[], struct opts *o)
 			    cli_bad_option(ch, argv, msg, sizeof(msg)));
 		}
 	}
-	if (optind == argc)
-		cli_die(SF_EXIT_USAGE, "no command: stats, streams, watch or "
-		    "kick");
-	cmd = argv[optind++];
-	if (strcmp(cmd, "stats") == 0)
-		o->cmd = CMD_STATS;
-	else if (strcmp(cmd, "streams") == 0)
-		o->cmd = CMD_STREAMS;
-	else if (strcmp(cmd, "watch") == 0)
-		o->cmd = CMD_WATCH;
-	else if (strcmp(cmd, "kick") == 0)
-		o->cmd = CMD_KICK;
-	else
-		cli_die(SF_EXIT_USAGE, "unknown command: %s", cmd);
-	if (o->cmd == CMD_KICK) {
-		if (optind == argc)
-			cli_die(SF_EXIT_USAGE, "kick: which client? (an ID "
-			    "from sfctl stats)");
-		if ((e = num_parse(argv[optind], 1, UINT64_MAX, &o->id)) !=
-		    NULL)
-			cli_die(SF_EXIT_USAGE, "kick %s: %s", argv[optind], e);
-		optind++;
-	}
-	if (optind < argc)
-		cli_die(SF_EXIT_USAGE, "unexpected argument: %s", argv[optind]);
+	command(argc, argv, o);
 	if (o->json && o->cmd != CMD_STATS && o->cmd != CMD_STREAMS)
 		cli_die(SF_EXIT_USAGE, "--json goes with stats or streams");
 	if (have_interval && o->cmd != CMD_WATCH)

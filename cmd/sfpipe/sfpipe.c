@@ -124,11 +124,11 @@ help(void)
 	    "  %-5d  local error: reading standard input, memory, a bad "
 	    "--raw frame\n"
 	    "  %-5d  usage error: bad option, value or stream name\n"
-	    "  %-5d  cannot connect, or refused: sfd is full or denies "
-	    "publishing\n"
+	    "  %-5d  cannot connect, or refused for now: sfd is full; try "
+	    "again later\n"
 	    "  %-5d  cut off by an operator (sfctl kick)\n"
 	    "  %-5d  sfd shut down or the connection was lost\n"
-	    "  %-5d  protocol error: sfd refused the stream or said "
+	    "  %-5d  refused for good (denied, bad hello) or sfd said "
 	    "something odd\n"
 	    "  %-5d  the subscribers of --min-subscribers were not there in "
 	    "time\n"
@@ -241,18 +241,20 @@ publish_session(struct pipe_state *p)
 		else if (strcmp(reply.verb, "OK") != 0) {
 			code = session_verdict(&reply, msg, sizeof(msg));
 			close(sock);
-			/* Asking again will not change a denial. */
-			if ((v = ctl_get(&reply, "reason")) != NULL &&
+			if (p->addr->kind == ADDR_TCP &&
+			    (v = ctl_get(&reply, "reason")) != NULL &&
 			    strcmp(v, "denied") == 0)
-				cli_die(code, "%s%s", msg,
-				    p->addr->kind == ADDR_TCP ? " (publishing "
-				    "over TCP needs sfd --publishers to name "
-				    "this host: tcp or tcp:ADDR/PREFIX)" : "");
+				snprintf(msg + strlen(msg), sizeof(msg) -
+				    strlen(msg), " (publishing over TCP needs "
+				    "sfd --publishers to name this host: tcp "
+				    "or tcp:ADDR/PREFIX)");
 		} else if ((code = await_ready(p, sock, msg, sizeof(msg))) ==
 		    SF_EXIT_OK)
 			break;
 		else
 			close(sock);
+		/* Worth another try: no daemon yet, one gone, or a refusal
+		 * for now; a refusal for good would only come again. */
 		if (!p->retry ||
 		    (code != SF_EXIT_CONNECT && code != SF_EXIT_GONE))
 			cli_die(code, "%s", msg);
@@ -484,94 +486,105 @@ pump(struct pipe_state *p)
 	}
 }
 
-int
-main(int argc, char *argv[])
+enum { O_RAW = 256, O_MAXFRAME, O_STRICT, O_VERSION, O_EOS, O_RETRY,
+    O_PACE, O_NOPACE, O_MINSUBS, O_TIMEOUT };
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ "raw", no_argument, NULL, O_RAW },
+	{ "max-frame", required_argument, NULL, O_MAXFRAME },
+	{ "strict", no_argument, NULL, O_STRICT },
+	{ "eos", no_argument, NULL, O_EOS },
+	{ "retry", no_argument, NULL, O_RETRY },
+	{ "pace", no_argument, NULL, O_PACE },
+	{ "no-pace", no_argument, NULL, O_NOPACE },
+	{ "min-subscribers", required_argument, NULL, O_MINSUBS },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ NULL, 0, NULL, 0 }
+};
+
+/*
+ * Take the option getopt_long(3) returned as ch (its value in optarg)
+ * into p, or -s into *addr; exits on a usage error.
+ */
+static void
+option(struct pipe_state *p, int ch, char *argv[], struct addr *addr,
+    int *have_addr)
 {
-	enum { O_RAW = 256, O_MAXFRAME, O_STRICT, O_VERSION, O_EOS, O_RETRY,
-	    O_PACE, O_NOPACE, O_MINSUBS, O_TIMEOUT };
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ "raw", no_argument, NULL, O_RAW },
-		{ "max-frame", required_argument, NULL, O_MAXFRAME },
-		{ "strict", no_argument, NULL, O_STRICT },
-		{ "eos", no_argument, NULL, O_EOS },
-		{ "retry", no_argument, NULL, O_RETRY },
-		{ "pace", no_argument, NULL, O_PACE },
-		{ "no-pace", no_argument, NULL, O_NOPACE },
-		{ "min-subscribers", required_argument, NULL, O_MINSUBS },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct pipe_state st = { .mode = MODE_LINES,
-	    .max_frame = DEFAULT_MAX_FRAME, .pace = -1, .timeout_ms = -1 };
-	struct pipe_state *p = &st;
-	const char *stream = STREAM_DEFAULT, *e;
-	struct addr addr;
-	struct stat sb;
+	const char *e;
 	char msg[128];
 	uint64_t v;
-	int ch, have_addr = 0, n;
 
-	cli_setup("sfpipe", usage_text);
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":0hs:", longopts, NULL)) != -1) {
-		switch (ch) {
-		case '0':
-		case O_RAW:
-			if ((e = cli_mode(&p->mode, ch == '0' ? MODE_NUL :
-			    MODE_RAW)) != NULL)
-				cli_die(SF_EXIT_USAGE, "%s", e);
-			break;
-		case 'h':
-			help();
-		case O_VERSION:
-			printf("sfpipe %s\n", SF_VERSION);
-			return 0;
-		case 's':
-			if ((e = addr_parse(optarg, &addr)) != NULL)
-				cli_die(SF_EXIT_USAGE, "-s %s: %s", optarg, e);
-			have_addr = 1;
-			break;
-		case O_MAXFRAME:
-			if ((e = num_parse_size(optarg, 0, 1 << 30,
-			    &p->max_frame)) != NULL)
-				cli_die(SF_EXIT_USAGE,
-				    "--max-frame %s: %s", optarg, e);
-			break;
-		case O_STRICT:
-			p->strict = 1;
-			break;
-		case O_EOS:
-			p->eos = 1;
-			break;
-		case O_RETRY:
-			p->retry = 1;
-			break;
-		case O_PACE:
-		case O_NOPACE:
-			p->pace = ch == O_PACE;
-			break;
-		case O_MINSUBS:
-			/* The bound of sfd --max-clients. */
-			if ((e = num_parse(optarg, 1, 1000000, &p->min_subs)) !=
-			    NULL)
-				cli_die(SF_EXIT_USAGE,
-				    "--min-subscribers %s: %s", optarg, e);
-			break;
-		case O_TIMEOUT:
-			if ((e = num_parse(optarg, 1, (uint64_t)86400 * 365,
-			    &v)) != NULL)
-				cli_die(SF_EXIT_USAGE,
-				    "--timeout %s: %s", optarg, e);
-			p->timeout_ms = (long long)v * 1000;
-			break;
-		default:
-			cli_die(SF_EXIT_USAGE, "%s",
-			    cli_bad_option(ch, argv, msg, sizeof(msg)));
-		}
+	switch (ch) {
+	case '0':
+	case O_RAW:
+		if ((e = cli_mode(&p->mode, ch == '0' ? MODE_NUL :
+		    MODE_RAW)) != NULL)
+			cli_die(SF_EXIT_USAGE, "%s", e);
+		break;
+	case 'h':
+		help();
+	case O_VERSION:
+		printf("sfpipe %s\n", SF_VERSION);
+		exit(SF_EXIT_OK);
+	case 's':
+		if ((e = addr_parse(optarg, addr)) != NULL)
+			cli_die(SF_EXIT_USAGE, "-s %s: %s", optarg, e);
+		*have_addr = 1;
+		break;
+	case O_MAXFRAME:
+		if ((e = num_parse_size(optarg, 0, 1 << 30, &p->max_frame)) !=
+		    NULL)
+			cli_die(SF_EXIT_USAGE, "--max-frame %s: %s", optarg, e);
+		break;
+	case O_STRICT:
+		p->strict = 1;
+		break;
+	case O_EOS:
+		p->eos = 1;
+		break;
+	case O_RETRY:
+		p->retry = 1;
+		break;
+	case O_PACE:
+	case O_NOPACE:
+		p->pace = ch == O_PACE;
+		break;
+	case O_MINSUBS:
+		/* The bound of sfd --max-clients. */
+		if ((e = num_parse(optarg, 1, 1000000, &p->min_subs)) != NULL)
+			cli_die(SF_EXIT_USAGE,
+			    "--min-subscribers %s: %s", optarg, e);
+		break;
+	case O_TIMEOUT:
+		if ((e = num_parse(optarg, 1, (uint64_t)86400 * 365,
+		    &v)) != NULL)
+			cli_die(SF_EXIT_USAGE, "--timeout %s: %s", optarg, e);
+		p->timeout_ms = (long long)v * 1000;
+		break;
+	default:
+		cli_die(SF_EXIT_USAGE, "%s",
+		    cli_bad_option(ch, argv, msg, sizeof(msg)));
 	}
-	if ((e = cli_operands(argc, argv, &stream, &addr, have_addr, msg,
+}
+
+/*
+ * The command line into p, the daemon's address into addr; exits on a
+ * usage error.  Pacing left to the default is settled here: on when
+ * standard input is a regular file.
+ */
+static void
+parse(int argc, char *argv[], struct pipe_state *p, struct addr *addr)
+{
+	const char *e;
+	struct stat sb;
+	char msg[128];
+	int ch, have_addr = 0;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":0hs:", longopts, NULL)) != -1)
+		option(p, ch, argv, addr, &have_addr);
+	if ((e = cli_operands(argc, argv, &p->stream, addr, have_addr, msg,
 	    sizeof(msg))) != NULL)
 		cli_die(SF_EXIT_USAGE, "%s", e);
 	if (p->timeout_ms >= 0 && p->min_subs == 0)
@@ -581,8 +594,20 @@ main(int argc, char *argv[])
 	 * it back would stall whatever feeds it. */
 	if (p->pace == -1)
 		p->pace = fstat(STDIN_FILENO, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct pipe_state st = { .mode = MODE_LINES, .stream = STREAM_DEFAULT,
+	    .max_frame = DEFAULT_MAX_FRAME, .pace = -1, .timeout_ms = -1 };
+	struct pipe_state *p = &st;
+	struct addr addr;
+	int n;
+
+	cli_setup("sfpipe", usage_text);
+	parse(argc, argv, p, &addr);
 	p->addr = &addr;
-	p->stream = stream;
 	if (cli_ignore_sigpipe() == -1 || io_catch_stop() == -1)
 		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 

@@ -98,7 +98,7 @@ start_sfd_at() {
 	spawn cat as_other "$SFCAT" -s "$SOCK" -n 2
 	wait_subscribers 1
 	run --separate-stderr as_other timeout "$(secs 10)" "$SFPIPE" -s "$SOCK" </dev/null
-	[ "$status" -eq 3 ]
+	[ "$status" -eq 6 ]
 	[ -z "$output" ]
 	assert_eq "sfpipe: sfd refused: reason=denied" "$stderr"
 	grep -q "uid=$(id -u "$SF_OTHER_USER") gid=[0-9]*: ERR reason=denied" "$LOG"

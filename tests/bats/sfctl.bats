@@ -134,7 +134,7 @@ records() {
 	SOCK=$dir/sf.sock
 	start_sfd --mode 0666
 	sfrun setpriv --reuid=nobody --regid=nogroup --clear-groups "$SFCTL" -s "$SOCK" stats
-	assert_eq 3 "$status"
+	assert_eq 6 "$status"
 	assert_eq "sfctl: sfd refused: reason=denied" "$stderr"
 	wait_until 5 "grep -q 'ERR reason=denied (control needs the daemon.s user, root or --admins)' '$LOG'"
 	stop_sfd
@@ -151,7 +151,7 @@ records() {
 	local port
 	port=$(unstamp | sed -n 's/^sfd: listening on tcp:127.0.0.1:\([0-9]*\)$/\1/p')
 	sfrun "$SFCTL" -s "tcp:127.0.0.1:$port" stats
-	assert_eq 3 "$status"
+	assert_eq 6 "$status"
 	assert_eq "sfctl: sfd refused: reason=denied" "$stderr"
 	stop_sfd
 	start_sfd -l tcp:127.0.0.1:0 --admins tcp:127.0.0.1

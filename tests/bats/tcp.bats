@@ -60,7 +60,7 @@ has_ipv6() {
 	start_sfd -l tcp:127.0.0.1:0
 	port=$(tcp_port tcp:127.0.0.1:)
 	sfrun "$SFPIPE" -s "tcp:127.0.0.1:$port" s </dev/null
-	[ "$status" -eq 3 ]
+	[ "$status" -eq 6 ]
 	assert_eq "sfpipe: sfd refused: reason=denied (publishing over TCP needs sfd --publishers to name this host: tcp or tcp:ADDR/PREFIX)" "$stderr"
 	unstamp | grep -Eq '^sfd: #[0-9]+ addr=127\.0\.0\.1:[0-9]+: ERR reason=denied \(publishing over TCP needs --publishers tcp or tcp:ADDR/PREFIX\)$'
 	# Publishing on the Unix socket is not affected.
@@ -89,7 +89,7 @@ has_ipv6() {
 	spawn local "$SFCAT" -n 1 s
 	wait_subscribers 2
 	sfrun "$SFCAT" -s "tcp:[::1]:$port" s
-	[ "$status" -eq 3 ]
+	[ "$status" -eq 6 ]
 	assert_eq "sfcat: sfd refused: reason=denied" "$stderr"
 	printf 'x\n' | publish s
 	assert_exit in 0

@@ -284,3 +284,33 @@ goodbye() {
 	usage_error "sfcat: --max-lag 65G: too large" "$SFCAT" --max-lag 65G
 	usage_error "sfcat: option --max-lag needs a value" "$SFCAT" --max-lag
 }
+
+@test "every refusal exits 3 when a later attempt may succeed, 6 when it would be refused again" {
+	local reasons r want steps=()
+	# Every reason sfd(1) can give a hello (sf-protocol(7), Errors), and
+	# one from a newer daemon.
+	reasons="full too-many-streams spool no-memory hello-timeout denied
+	    bad-version bad-stream bad-hello bad-control unknown-verb
+	    unexpected-control not-a-publisher frame-too-large
+	    control-too-large from-the-future"
+	for r in $reasons; do
+		steps+=(accept "ctl:ERR reason=$r" close accept "ctl:ERR reason=$r" close)
+	done
+	fake "${steps[@]}"
+	for r in $reasons; do
+		case $r in
+		full | too-many-streams | spool | no-memory | hello-timeout)
+			want=3 ;;
+		*)	want=6 ;;
+		esac
+		sfrun "$SFCAT"
+		[ "$status" -eq "$want" ] ||
+		    fail "sfcat, reason=$r: exit $status, not $want: $stderr"
+		assert_eq "sfcat: sfd refused: reason=$r" "$stderr"
+		sfrun "$SFPIPE" </dev/null
+		[ "$status" -eq "$want" ] ||
+		    fail "sfpipe, reason=$r: exit $status, not $want: $stderr"
+		assert_eq "sfpipe: sfd refused: reason=$r" "$stderr"
+	done
+	assert_exit fake 0
+}

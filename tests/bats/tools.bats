@@ -210,17 +210,49 @@ for i in range(500): sys.stdout.write("%04d%s\n" % (i, "z" * 2040))' >"$T/in"
 	done
 }
 
-@test "sfcat refused with another ERR exits 6" {
+# refused_as STATUS REASON PROGRAM [ARGS]: the program, with nothing on
+# stdin, is refused with REASON and exits STATUS, printing nothing else.
+refused_as() {
+	local want=$1 reason=$2 prog=$3
+	shift 3
+	sfrun "$prog" "$@" </dev/null
+	[ "$status" -eq "$want" ] ||
+	    fail "$(basename "$prog") exit $status, not $want: $stderr"
+	[ -z "$output" ]
+	assert_eq "$(basename "$prog"): sfd refused: reason=$reason" "$stderr"
+}
+
+@test "too-many-streams refusal exits with the same status as full: 3, retried by --reconnect" {
 	start_sfd --max-streams 1
 	spawn cat "$SFCAT" -n 1 one
 	wait_subscribers 1
-	sfrun "$SFCAT" two
-	[ "$status" -eq 6 ]
-	[ -z "$output" ]
-	assert_eq "sfcat: sfd refused: reason=too-many-streams" "$stderr"
-	sfrun "$SFPIPE" two <<<"x"
-	[ "$status" -eq 6 ]
-	assert_eq "sfpipe: sfd refused: reason=too-many-streams" "$stderr"
+	refused_as 3 too-many-streams "$SFCAT" two
+	refused_as 3 too-many-streams "$SFPIPE" two
+	# A refusal for now: --reconnect goes on asking.
+	spawn again "$SFCAT" --reconnect two
+	wait_until 10 "grep -q . '$T/again.err'"
+	assert_eq "sfcat: sfd refused: reason=too-many-streams; reconnecting" \
+	    "$(head -n 1 "$T/again.err")"
+	[ ! -e "$T/again.rc" ]
+	kill -TERM "$again_pid"
+	assert_exit again 143
+	stop_sfd
+
+	start_sfd --max-clients 1
+	spawn cat "$SFCAT"
+	wait_subscribers 1
+	refused_as 3 full "$SFCAT"
+	refused_as 3 full "$SFPIPE"
+	stop_sfd
+}
+
+@test "a denied client exits 6, as for a bad hello, and --reconnect or --retry does not ask again" {
+	start_sfd --publishers 4242 --subscribers 4242
+	refused_as 6 denied "$SFCAT"
+	refused_as 6 denied "$SFPIPE"
+	refused_as 6 denied "$SFCAT" --reconnect
+	refused_as 6 denied "$SFPIPE" --retry
+	[ "$(grep -c 'ERR reason=denied' "$LOG")" -eq 4 ]
 	stop_sfd
 }
 
