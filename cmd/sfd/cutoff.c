@@ -11,6 +11,7 @@
 
 #include "client.h"
 #include "cutoff.h"
+#include "frame.h"
 #include "log.h"
 #include "server.h"
 #include "stream.h"
@@ -452,8 +453,38 @@ cutoff_drop_tail(struct client *c)
 	c->sub.tail_len = c->sub.tail_off = 0;
 }
 
+/*
+ * Its own max-lag, checked per append rather than once a turn: a
+ * subscriber that cannot take more now (its socket is full) and that
+ * these frames take past its limit is cut off at the first of them that
+ * does, so its lag at the cut is within one frame of the limit however
+ * much the publisher sends in one turn.  (One that can still write is
+ * checked after its writes, cutoff_check.)
+ */
+static void
+own_limit(struct client *c, const unsigned char *frames, size_t len)
+{
+	uint64_t head = ring_head(c->stream->ring), limit = c->sub.lag_limit;
+	size_t off = 0;
+	uint32_t flen;
+	int control;
+
+	if (c->sub.own_lag == 0 || c->sub.skip_on_lag || !c->blocked ||
+	    c->state != CS_ACTIVE || c->sub.cut != CUT_NONE ||
+	    head + len - c->sub.pos <= limit)
+		return;
+	while (off < len) {
+		frame_get_header(frames + off, &flen, &control);
+		off += FRAME_HDR + flen;
+		if (head + off - c->sub.pos > limit)
+			break;
+	}
+	cut_later(c, CUT_OWN, head + off - c->sub.pos);
+}
+
 void
-subscribers_before_append(struct stream *st, size_t len)
+subscribers_before_append(struct stream *st, const unsigned char *frames,
+    size_t len)
 {
 	uint64_t hard = stream_hard_lag(st), after;
 	struct client *c;
@@ -466,6 +497,7 @@ subscribers_before_append(struct stream *st, size_t len)
 	 */
 	after = ring_head(st->ring) + len;
 	for (c = TAILQ_FIRST(&st->subs); c != NULL; c = TAILQ_NEXT(c, slink)) {
+		own_limit(c, frames, len);
 		if (c->sub.tail != NULL || c->sub.cut == CUT_TORN)
 			continue;   /* needs nothing more from the ring */
 		if (after - c->sub.pos <= hard)

@@ -21,7 +21,7 @@
 static uint64_t
 append(struct stream *st, const unsigned char *frames, size_t len)
 {
-	subscribers_before_append(st, len);
+	subscribers_before_append(st, frames, len);
 	stream_make_room(st, len);
 	subscribers_marks_leaving(st);
 	return stream_append(st, frames, len);

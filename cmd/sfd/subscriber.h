@@ -69,11 +69,14 @@ int subscriber_start(struct client *c, struct stream *st,
 void subscriber_refuse(struct client *c, const char *reason);
 
 /*
- * Before st takes len more bytes: every subscriber whose unsent frames
- * they would overwrite is cut off (CUT_RING, or moved ahead with
- * on-lag=skip), and one finishing a frame keeps its rest aside.
+ * Before st takes the len bytes of whole frames at frames: every
+ * subscriber whose unsent frames they would overwrite is cut off
+ * (CUT_RING, or moved ahead with on-lag=skip), one finishing a frame
+ * keeps its rest aside, and a blocked one they take past its own max-lag
+ * is cut off at the frame that does (CUT_OWN).
  */
-void subscribers_before_append(struct stream *st, size_t len);
+void subscribers_before_append(struct stream *st, const unsigned char *frames,
+    size_t len);
 
 /* The room for that append was made: a subscriber finishing a frame
  * before a skip is owed each end mark the room took (it ends there). */

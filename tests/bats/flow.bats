@@ -281,3 +281,26 @@ PY
 	done
 	stop_sfd
 }
+
+@test "sfcat --max-lag cuts a stopped subscriber off within one frame of its limit, even in a burst" {
+	start_sfd
+	# 100-byte records, about 6 MB from a pipe: one turn of the loop
+	# appends far more than the limit.
+	python3 -c 'import sys
+for i in range(60000): sys.stdout.write("%06d %s\n" % (i, "p" * 92))' >"$T/in"
+	spawn own "$SFCAT" --max-lag 1M
+	wait_subscribers 1
+	kill -STOP "$own_pid"
+	sfrun sh -c 'cat "$1" | "$2"' sh "$T/in" "$SFPIPE"
+	[ "$status" -eq 0 ]
+	wait_until 10 "grep -q 'past its own max-lag 1048576' '$LOG'"
+	lag=$(sed -n 's/.*reason=lag: \([0-9]*\) bytes behind, past its own max-lag 1048576.*/\1/p' "$LOG")
+	echo "cut off $lag bytes behind"
+	[ "$lag" -gt 1048576 ]
+	[ "$lag" -le $((1048576 + 104)) ]
+	kill -CONT "$own_pid"
+	assert_exit own 4 30
+	err=$(cat "$T/own.err")
+	[[ $err =~ ^sfcat:\ evicted:\ fell\ 1\ MiB\ behind,\ past\ its\ --max-lag\ 1\ MiB\;\ first\ frame\ not\ received:\ seq\ ([0-9]+)\;\ read\ faster ]]
+	head -n "${BASH_REMATCH[1]}" "$T/in" | cmp - "$T/own.out"
+}
