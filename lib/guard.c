@@ -27,6 +27,7 @@ static void
 on_sigbus(int sig, siginfo_t *si, void *ctx)
 {
 	uintptr_t a = (uintptr_t)si->si_addr;
+	char *page = (char *)si->si_addr - (a & (page_size - 1));
 	struct sigaction dfl;
 	size_t i;
 
@@ -36,7 +37,7 @@ on_sigbus(int sig, siginfo_t *si, void *ctx)
 			continue;
 		/* mmap(2) is a plain system call here: a page of zeros
 		 * where the file has none, and the access goes on. */
-		if (mmap((void *)(a & ~(page_size - 1)), (size_t)page_size,
+		if (mmap(page, (size_t)page_size,
 		    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
 		    MAP_FIXED, -1, 0) == MAP_FAILED)
 			break;

@@ -533,7 +533,8 @@ subscribers_marks_leaving(struct stream *st)
 		m = &st->marks[i];
 		if (m->pos >= ring_tail(st->ring))
 			break;
-		TAILQ_FOREACH(c, &st->subs, slink) {
+		for (c = TAILQ_FIRST(&st->subs); c != NULL;
+		    c = TAILQ_NEXT(c, slink)) {
 			if (c->state == CS_FINISHING && !c->sub.mark_owed &&
 			    c->sub.pos <= m->pos) {
 				c->sub.mark_owed = 1;

@@ -143,7 +143,8 @@ server_check_damage(struct server *s)
 	int marked;
 
 	guard_clear();
-	TAILQ_FOREACH(st, &s->streams, link) {
+	for (st = TAILQ_FIRST(&s->streams); st != NULL;
+	    st = TAILQ_NEXT(st, link)) {
 		if (st->spool == NULL || st->damaged ||
 		    (!ring_damaged(st->ring) && !spool_damaged(st->spool)))
 			continue;
