@@ -51,6 +51,25 @@ load helpers
 	stop_sfd
 }
 
+# stop_then_burst: spawn a subscriber "slow", stop it, and publish
+# $T/in to it from a pipe (unpaced: nobody waits for it).
+stop_then_burst() {
+	spawn slow "$SFCAT"
+	wait_subscribers 1
+	kill -STOP "$slow_pid"
+	sfrun sh -c 'cat "$1" | "$2"' sh "$T/in" "$SFPIPE"
+	[ "$status" -eq 0 ]
+}
+
+# resumed_lost: "slow" is let go, finds the connection closed without a
+# goodbye (exit 5), and printed only whole records of the input.
+resumed_lost() {
+	kill -CONT "$slow_pid"
+	assert_exit slow 5 30
+	assert_eq "sfcat: lost connection to $SOCK" "$(cat "$T/slow.err")"
+	head -c "$(wc -c <"$T/slow.out")" "$T/in" | cmp - "$T/slow.out"
+}
+
 # paused_goodbye SECONDS: a subscriber stopped, evicted for lagging while
 # stopped, and left stopped SECONDS after its eviction, still gets its
 # goodbye (the reason and the first frame it did not receive, exit 4) once
@@ -61,11 +80,7 @@ paused_goodbye() {
 	start_sfd --max-lag 1M --lag-time 2
 	# About 4 MB, from a pipe: it falls past --max-lag at once.
 	sfraw lines data 1 64000 >"$T/in"
-	spawn slow "$SFCAT"
-	wait_subscribers 1
-	kill -STOP "$slow_pid"
-	sfrun sh -c 'cat "$1" | "$2"' sh "$T/in" "$SFPIPE"
-	[ "$status" -eq 0 ]
+	stop_then_burst
 	wait_until 30 "grep -q 'evicted from stream default, reason=slow' '$LOG'"
 	# The pause under test: a clock to wait for, not a state.
 	until=$(($(now_ms) + $1 * 1000))
@@ -94,17 +109,10 @@ paused_goodbye() {
 @test "past --goodbye-time an evicted subscriber is closed without its goodbye, and the log says so" {
 	start_sfd --max-lag 1M --lag-time 2 --goodbye-time 1
 	sfraw lines data 1 64000 >"$T/in"
-	spawn slow "$SFCAT"
-	wait_subscribers 1
-	kill -STOP "$slow_pid"
-	sfrun sh -c 'cat "$1" | "$2"' sh "$T/in" "$SFPIPE"
-	[ "$status" -eq 0 ]
+	stop_then_burst
 	wait_until 30 "grep -q 'did not read its goodbye within --goodbye-time (1 s)' '$LOG'"
 	grep "pid=$slow_pid " "$LOG" | grep -q 'closed: did not read its goodbye'
-	kill -CONT "$slow_pid"
-	assert_exit slow 5 30
-	assert_eq "sfcat: lost connection to $SOCK" "$(cat "$T/slow.err")"
-	head -c "$(wc -c <"$T/slow.out")" "$T/in" | cmp - "$T/slow.out"
+	resumed_lost
 	stop_sfd
 }
 
@@ -113,16 +121,9 @@ paused_goodbye() {
 	# Records of 50 kB: a stopped reader's socket fills up in the middle
 	# of one, so its rest must be kept aside when the ring wraps.
 	python3 -c 'for i in range(100): print("%06d %s" % (i, "x" * 50000))' >"$T/in"
-	spawn slow "$SFCAT"
-	wait_subscribers 1
-	kill -STOP "$slow_pid"
-	sfrun sh -c 'cat "$1" | "$2"' sh "$T/in" "$SFPIPE"
-	[ "$status" -eq 0 ]
+	stop_then_burst
 	wait_until 10 "grep -q 'its rest could not be kept aside' '$LOG'"
 	grep "pid=$slow_pid " "$LOG" | grep -q 'closed: the ring wrapped over the frame it was in the middle of'
-	kill -CONT "$slow_pid"
-	assert_exit slow 5 30
-	assert_eq "sfcat: lost connection to $SOCK" "$(cat "$T/slow.err")"
-	head -c "$(wc -c <"$T/slow.out")" "$T/in" | cmp - "$T/slow.out"
+	resumed_lost
 	stop_sfd
 }
