@@ -304,9 +304,12 @@ client_settle(struct server *s)
 	struct client *c;
 	struct stream *st;
 
+	/* No write from a ring whose file was cut short, and no more
+	 * appends to it: its clients are cut off first. */
+	if (guard_pending)
+		server_check_damage(s);
 	fan_out(s);
 	while ((c = TAILQ_FIRST(&s->pending)) != NULL) {
-		/* No write from a ring whose file was cut short. */
 		if (guard_pending)
 			server_check_damage(s);
 		unschedule(c);
