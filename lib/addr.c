@@ -17,13 +17,6 @@
 #include "io.h"
 #include "num.h"
 
-static char addr_why[160];
-
-const char *
-addr_error(void)
-{
-	return addr_why;
-}
 
 /* "HOST:PORT", "[V6]:PORT", ":PORT" or "*:PORT" after "tcp:". */
 static const char *
@@ -169,27 +162,49 @@ addr_tcp_tune(int fd)
 	return 0;
 }
 
-/* Resolve a's host and port; NULL with errno EADDRNOTAVAIL and
- * addr_error() set when it does not resolve. */
-static struct addrinfo *
-resolve(const struct addr *a, int passive)
+/* getaddrinfo(3) of a's host and port: 0, or its error code. */
+static int
+lookup(const struct addr *a, int passive, struct addrinfo **res)
 {
-	struct addrinfo hints, *res;
-	int rc;
+	struct addrinfo hints;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = passive ? AI_PASSIVE : 0;
-	rc = getaddrinfo(a->host[0] != '\0' ? a->host : NULL, a->port, &hints,
-	    &res);
-	if (rc != 0) {
-		snprintf(addr_why, sizeof(addr_why), "%s", rc == EAI_SYSTEM ?
-		    strerror(errno) : gai_strerror(rc));
+	return getaddrinfo(a->host[0] != '\0' ? a->host : NULL, a->port,
+	    &hints, res);
+}
+
+/* Resolve a's host and port; NULL with errno EADDRNOTAVAIL when it does
+ * not resolve (addr_unresolved() says why). */
+static struct addrinfo *
+resolve(const struct addr *a, int passive)
+{
+	struct addrinfo *res;
+
+	if (lookup(a, passive, &res) != 0) {
 		errno = EADDRNOTAVAIL;
 		return NULL;
 	}
 	return res;
+}
+
+int
+addr_unresolved(const struct addr *a, int passive, char *why, size_t cap)
+{
+	struct addrinfo *res;
+	int rc;
+
+	if (a->kind != ADDR_TCP)
+		return 0;
+	if ((rc = lookup(a, passive, &res)) == 0) {
+		freeaddrinfo(res);
+		return 0;
+	}
+	snprintf(why, cap, "%s", rc == EAI_SYSTEM ? strerror(errno) :
+	    gai_strerror(rc));
+	return 1;
 }
 
 /* One non-blocking connect, waited for at most ADDR_CONNECT_MS. */

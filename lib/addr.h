@@ -43,13 +43,20 @@ const char *addr_default(struct addr *a);
  * ADDR_CONNECT_MS; the connection gets TCP_NODELAY and keepalive
  * (addr_tcp_tune).  Returns the fd, or -1 with errno from
  * socket(2)/connect(2) (ETIMEDOUT for a TCP connect that took too long,
- * EADDRNOTAVAIL for a name that does not resolve: addr_error() says why):
+ * EADDRNOTAVAIL for a name that does not resolve: addr_unresolved() says
+ * why):
  * EINTR once a stop signal came (see io_catch_stop()).
  */
 int addr_connect(const struct addr *a);
 
-/* Why the last name did not resolve, or how the last TCP setup failed. */
-const char *addr_error(void);
+/*
+ * After EADDRNOTAVAIL from addr_connect (passive 0) or addr_listen
+ * (passive 1): 1 if a's name does not resolve, with the resolver's own
+ * words in why (from asking it again); 0 if it does, or a is no TCP name
+ * (the error came from elsewhere: strerror(3) says it).
+ */
+int addr_unresolved(const struct addr *a, int passive, char *why,
+    size_t cap);
 
 /*
  * Tune a TCP connection for a stream: TCP_NODELAY (a lone record leaves at

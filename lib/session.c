@@ -194,6 +194,8 @@ session_verdict(const struct ctl *c, char *msg, size_t cap)
 int
 session_open_failure(int err, const struct addr *a, char *msg, size_t cap)
 {
+	char why[160];
+
 	switch (err) {
 	case ETIMEDOUT:
 		snprintf(msg, cap, "no answer from sfd at %s", a->text);
@@ -207,9 +209,9 @@ session_open_failure(int err, const struct addr *a, char *msg, size_t cap)
 		    a->text);
 		return SF_EXIT_PROTOCOL;
 	case EADDRNOTAVAIL:
-		if (a->kind == ADDR_TCP && addr_error()[0] != '\0') {
+		if (addr_unresolved(a, 0, why, sizeof(why))) {
 			snprintf(msg, cap, "cannot connect to %s: cannot "
-			    "resolve %s: %s", a->text, a->host, addr_error());
+			    "resolve %s: %s", a->text, a->host, why);
 			return SF_EXIT_CONNECT;
 		}
 		/* FALLTHROUGH */

@@ -148,6 +148,7 @@ listener_open(struct server *s, struct listener *l, mode_t mode, gid_t group,
     char *msg, size_t cap)
 {
 	struct epoll_event ev;
+	char why[160];
 	int err;
 
 	l->srv = s;
@@ -172,11 +173,13 @@ listener_open(struct server *s, struct listener *l, mode_t mode, gid_t group,
 		else if (err == EEXIST)
 			snprintf(msg, cap, "%s: exists and is not a socket; "
 			    "not touching it", l->addr.text);
+		else if (err == EADDRNOTAVAIL &&
+		    addr_unresolved(&l->addr, 1, why, sizeof(why)))
+			snprintf(msg, cap, "cannot listen on %s: %s",
+			    l->addr.text, why);
 		else
 			snprintf(msg, cap, "cannot listen on %s: %s",
-			    l->addr.text, err == EADDRNOTAVAIL &&
-			    addr_error()[0] != '\0' ? addr_error() :
-			    strerror(err));
+			    l->addr.text, strerror(err));
 		errno = err;
 		return msg;
 	}
