@@ -249,68 +249,68 @@ static const struct option longopts[] = {
 
 /* A limit: a size or a count, into o->cfg.  0 when ch is none of them. */
 static int
-set_limit(struct options *o, int ch, const char *optarg)
+set_limit(struct options *o, int ch, const char *arg)
 {
 	struct config *cfg = &o->cfg;
 
 	switch (ch) {
 	case O_RING:
-		cfg->ring = opt_size("--ring", optarg, 64 << 10,
+		cfg->ring = opt_size("--ring", arg, 64 << 10,
 		    (uint64_t)64 << 30);
 		break;
 	case O_LAG:
-		cfg->max_lag = opt_size("--max-lag", optarg, 1,
+		cfg->max_lag = opt_size("--max-lag", arg, 1,
 		    (uint64_t)64 << 30);
 		break;
 	case O_LAGTIME:
-		cfg->lag_ms = 1000 * opt_num("--lag-time", optarg, 0,
+		cfg->lag_ms = 1000 * opt_num("--lag-time", arg, 0,
 		    86400);
 		o->lag_time = 1;
 		break;
 	case O_STALL:
-		cfg->stall_ms = 1000 * opt_num("--stall", optarg, 1,
+		cfg->stall_ms = 1000 * opt_num("--stall", arg, 1,
 		    3600);
 		break;
 	case O_FRAME:
-		cfg->max_frame = opt_size("--max-frame", optarg, 1,
+		cfg->max_frame = opt_size("--max-frame", arg, 1,
 		    1 << 30);
 		break;
 	case O_CLIENTS:
-		cfg->max_clients = opt_num("--max-clients", optarg, 1,
+		cfg->max_clients = opt_num("--max-clients", arg, 1,
 		    1000000);
 		break;
 	case O_STREAMS:
-		cfg->max_streams = opt_num("--max-streams", optarg, 1,
+		cfg->max_streams = opt_num("--max-streams", arg, 1,
 		    65536);
 		break;
 	case O_STATS:
 		cfg->stats_ms = 1000 * opt_num("--stats-interval",
-		    optarg, 0, 86400);
+		    arg, 0, 86400);
 		break;
 	case O_SYNC_S:
-		cfg->sync_ms = 1000 * opt_num("--sync", optarg, 0,
+		cfg->sync_ms = 1000 * opt_num("--sync", arg, 0,
 		    3600);
 		o->sync = 1;
 		break;
 	case O_SNDBUF:
-		cfg->sndbuf = opt_size("--sndbuf", optarg, 4 << 10,
+		cfg->sndbuf = opt_size("--sndbuf", arg, 4 << 10,
 		    1 << 30);
 		break;
 	case O_GRACE:
-		cfg->grace_ms = 1000 * opt_num("--grace", optarg, 0,
+		cfg->grace_ms = 1000 * opt_num("--grace", arg, 0,
 		    3600);
 		break;
 	case O_GOODBYE:
-		cfg->goodbye_ms = 1000 * opt_num("--goodbye-time", optarg, 0,
+		cfg->goodbye_ms = 1000 * opt_num("--goodbye-time", arg, 0,
 		    86400);
 		break;
 	case O_GOODBYE_MEM:
-		cfg->goodbye_mem = opt_size("--goodbye-memory", optarg, 0,
+		cfg->goodbye_mem = opt_size("--goodbye-memory", arg, 0,
 		    (uint64_t)64 << 30);
 		break;
 	case O_HELLO:
 		cfg->hello_ms = 1000 * opt_num("--hello-timeout",
-		    optarg, 1, 3600);
+		    arg, 1, 3600);
 		break;
 	default:
 		return 0;
@@ -321,41 +321,41 @@ set_limit(struct options *o, int ch, const char *optarg)
 /* Who may do what, the socket's mode and group, and the spool.  0 when
  * ch is none of them. */
 static int
-set_access(struct options *o, int ch, const char *optarg)
+set_access(struct options *o, int ch, const char *arg)
 {
 	struct config *cfg = &o->cfg;
 	char msg[320];
 
 	switch (ch) {
 	case O_MODE:
-		o->mode = opt_mode(optarg);
+		o->mode = opt_mode(arg);
 		break;
 	case O_GROUP:
-		o->group = opt_group(optarg);
+		o->group = opt_group(arg);
 		break;
 	case O_PUBLISHERS:
 		access_free(cfg->publishers);
-		if (access_parse("--publishers", optarg, &cfg->publishers, msg,
+		if (access_parse("--publishers", arg, &cfg->publishers, msg,
 		    sizeof(msg)) == -1)
 			cli_die(SF_EXIT_USAGE, "--publishers %s", msg);
 		break;
 	case O_SUBSCRIBERS:
 		access_free(cfg->subscribers);
-		if (access_parse("--subscribers", optarg, &cfg->subscribers, msg,
+		if (access_parse("--subscribers", arg, &cfg->subscribers, msg,
 		    sizeof(msg)) == -1)
 			cli_die(SF_EXIT_USAGE, "--subscribers %s", msg);
 		break;
 	case O_ADMINS:
 		access_free(cfg->admins);
-		if (access_parse("--admins", optarg, &cfg->admins, msg,
+		if (access_parse("--admins", arg, &cfg->admins, msg,
 		    sizeof(msg)) == -1)
 			cli_die(SF_EXIT_USAGE, "--admins %s", msg);
 		break;
 	case O_SPOOL:
-		if (optarg[0] == '\0')
+		if (arg[0] == '\0')
 			cli_die(SF_EXIT_USAGE, "--spool: empty folder "
 			    "name");
-		cfg->spool = optarg;
+		cfg->spool = arg;
 		break;
 	default:
 		return 0;
@@ -365,7 +365,7 @@ set_access(struct options *o, int ch, const char *optarg)
 
 /* -l ADDR and --plain-listen ADDR,stream=NAME. */
 static void
-add_listener(struct options *o, int ch, const char *optarg)
+add_listener(struct options *o, int ch, const char *arg)
 {
 	const char *e;
 
@@ -373,12 +373,12 @@ add_listener(struct options *o, int ch, const char *optarg)
 		cli_die(SF_EXIT_USAGE, "%s: at most %d listeners",
 		    ch == 'l' ? "-l" : "--plain-listen", MAX_LISTENERS);
 	if (ch == O_PLAIN) {
-		plain_listener(optarg, &o->listeners[o->nlisteners++]);
+		plain_listener(arg, &o->listeners[o->nlisteners++]);
 		return;
 	}
-	if ((e = addr_parse(optarg, &o->listeners[o->nlisteners].addr)) !=
+	if ((e = addr_parse(arg, &o->listeners[o->nlisteners].addr)) !=
 	    NULL)
-		cli_die(SF_EXIT_USAGE, "-l %s: %s", optarg, e);
+		cli_die(SF_EXIT_USAGE, "-l %s: %s", arg, e);
 	o->nlisteners++;
 	o->nprotocol++;
 }
