@@ -15,7 +15,8 @@
 #include <stddef.h>
 
 /* Set by the handler: some guarded mapping was damaged since the last
- * guard_clear(). */
+ * guard_clear().  A program that finds damage another way may set it
+ * too, to have it looked at in the same place. */
 extern volatile sig_atomic_t guard_pending;
 
 /* Install the SIGBUS handler.  -1 with errno on failure. */

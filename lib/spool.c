@@ -594,3 +594,12 @@ spool_mark_damaged(struct spool *sp)
 		;
 	return n == MAGIC_LEN ? 0 : -1;
 }
+
+int
+spool_cut_short(const struct spool *sp)
+{
+	struct stat sb;
+
+	return fstat(sp->fd, &sb) == 0 &&
+	    (uint64_t)sb.st_size < sp->hdr_len + sp->ring_size;
+}

@@ -132,6 +132,14 @@ const char *spool_boot_id(void);
 int spool_damaged(const struct spool *sp);
 
 /*
+ * 1 if the file is shorter than its header and ring: another process cut
+ * it short.  Checked before each append, so that the daemon's own writes
+ * never extend it again over the hole (which would read back as zeros,
+ * with no fault to tell).
+ */
+int spool_cut_short(const struct spool *sp);
+
+/*
  * Mark the file damaged, so that spool_open() refuses it from then on
  * with a reason that says so.  -1 with errno when it cannot be written.
  */

@@ -455,11 +455,11 @@ cutoff_drop_tail(struct client *c)
 
 /*
  * Its own max-lag, checked per append rather than once a turn: a
- * subscriber that cannot take more now (its socket is full) and that
- * these frames take past its limit is cut off at the first of them that
- * does, so its lag at the cut is within one frame of the limit however
- * much the publisher sends in one turn.  (One that can still write is
- * checked after its writes, cutoff_check.)
+ * subscriber that these frames take past its limit is first given what
+ * it can take now (nothing else is owed it first: no control line, no
+ * skip, no kept tail); if its socket is full, it is cut off at the first
+ * of the frames that takes it past, so its lag at the cut is within one
+ * frame of the limit however much the publisher sends in one turn.
  */
 static void
 own_limit(struct client *c, const unsigned char *frames, size_t len)
@@ -469,10 +469,16 @@ own_limit(struct client *c, const unsigned char *frames, size_t len)
 	uint32_t flen;
 	int control;
 
-	if (c->sub.own_lag == 0 || c->sub.skip_on_lag || !c->blocked ||
+	if (c->sub.own_lag == 0 || c->sub.skip_on_lag ||
 	    c->state != CS_ACTIVE || c->sub.cut != CUT_NONE ||
 	    head + len - c->sub.pos <= limit)
 		return;
+	if (!c->blocked && c->ctl_len == 0 && c->sub.skip_count == 0 &&
+	    c->sub.tail == NULL && send_data(c) == 0 &&
+	    head + len - c->sub.pos <= limit)
+		return;   /* it took enough: within its limit after all */
+	if (!c->blocked)
+		return;   /* it can still write: checked after its writes */
 	while (off < len) {
 		frame_get_header(frames + off, &flen, &control);
 		off += FRAME_HDR + flen;

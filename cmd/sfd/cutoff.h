@@ -30,6 +30,10 @@ int cutoff_check(struct client *c);
  * mark it is owed), then c takes frames again. */
 void cutoff_finish_skip(struct client *c);
 
+/* From subscriber.c: write the kept tail, then ring data up to where c
+ * may go now.  0 when all are out, else -1 as client_write(). */
+int send_data(struct client *c);
+
 /* Let go of the frame c kept aside (sent, or c is closing). */
 void cutoff_drop_tail(struct client *c);
 

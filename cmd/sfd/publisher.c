@@ -4,6 +4,7 @@
 #include "client.h"
 #include "ctl.h"
 #include "frame.h"
+#include "guard.h"
 #include "input.h"
 #include "log.h"
 #include "server.h"
@@ -21,6 +22,16 @@
 static uint64_t
 append(struct stream *st, const unsigned char *frames, size_t len)
 {
+	/* Its file cut short under us: not one more byte into it, and its
+	 * clients are cut off before the loop goes on. */
+	if (st->damaged || (st->spool != NULL && !st->cut_short &&
+	    spool_cut_short(st->spool))) {
+		st->cut_short = 1;
+		guard_pending = 1;
+		return 0;
+	}
+	if (st->cut_short)
+		return 0;
 	subscribers_before_append(st, frames, len);
 	stream_make_room(st, len);
 	subscribers_marks_leaving(st);

@@ -145,8 +145,8 @@ server_check_damage(struct server *s)
 	guard_clear();
 	for (st = TAILQ_FIRST(&s->streams); st != NULL;
 	    st = TAILQ_NEXT(st, link)) {
-		if (st->spool == NULL || st->damaged ||
-		    (!ring_damaged(st->ring) && !spool_damaged(st->spool)))
+		if (st->spool == NULL || st->damaged || (!st->cut_short &&
+		    !ring_damaged(st->ring) && !spool_damaged(st->spool)))
 			continue;
 		st->damaged = 1;
 		st->unsynced = 0;   /* nothing more goes to that file */

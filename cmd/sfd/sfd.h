@@ -149,6 +149,8 @@ struct stream {
 	int sync_failed;             /* the last sync failed (logged once) */
 	int damaged;                 /* its ring file was cut short while in
 	                                use: it takes no client any more */
+	int cut_short;               /* found so before an append, for
+	                                server_check_damage() */
 	struct client_list subs;
 	struct client_list pubs;
 	unsigned nsubs, npubs;

@@ -113,9 +113,7 @@ subscriber_start(struct client *c, struct stream *st,
 
 /* ---- Writes ---- */
 
-/* Write the kept tail, then ring data up to where c may go now.  0 when
- * all are out, else -1 as client_write(). */
-static int
+int
 send_data(struct client *c)
 {
 	struct subscriber *sub = &c->sub;
