@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -293,15 +295,73 @@ addr_format(const struct sockaddr *sa, char *buf, size_t cap)
 		snprintf(buf, cap, "?");
 }
 
+/* How long to wait for another starting daemon to let go of PATH.lock. */
+#define LOCK_WAIT_MS 5000
+#define LOCK_STEP_MS 10
+
 /*
- * Make way for a new socket at a->path: a socket nobody accepts on is a
- * leftover and is removed; a live one or a non-socket is left alone.
+ * Open and flock(2) the lock file path, waiting at most LOCK_WAIT_MS for
+ * another holder.  Returns its descriptor (closing it lets go), or -1
+ * with errno set: EWOULDBLOCK if it stayed locked, ENOLCK if what is
+ * there is not a regular file.
+ */
+static int
+lock_take(const char *path)
+{
+	struct timespec step;
+	struct stat st;
+	int fd, waited = 0, saved;
+
+	/* O_NONBLOCK: a FIFO planted there must not hang the open;
+	 * O_NOFOLLOW: nor a symbolic link lead elsewhere.  Read-only is
+	 * enough for flock(2), whatever the file's mode. */
+	do
+		fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+		    O_CLOEXEC, 0600);
+	while (fd == -1 && errno == EINTR);
+	if (fd == -1) {
+		if (errno == ELOOP)   /* a symbolic link */
+			errno = ENOLCK;
+		return -1;
+	}
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = ENOLCK;
+		goto fail;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK || waited >= LOCK_WAIT_MS)
+			goto fail;
+		step.tv_sec = 0;
+		step.tv_nsec = LOCK_STEP_MS * 1000000L;
+		while (nanosleep(&step, &step) == -1 && errno == EINTR)
+			;
+		waited += LOCK_STEP_MS;
+	}
+	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * Make way for a new socket at a->path: a socket nobody listens on is a
+ * leftover and is removed; a live one (it takes the probe, or its queue
+ * is full) fails with EADDRINUSE, a non-socket with EEXIST.  The probe
+ * never blocks.
  */
 static int
 reclaim_path(const struct addr *a)
 {
+	struct sockaddr_un sun;
+	socklen_t len = unix_sockaddr(a->path, &sun);
 	struct stat st;
-	int fd;
+	int fd, rc, saved;
 
 	if (lstat(a->path, &st) == -1)
 		return errno == ENOENT ? 0 : -1;
@@ -309,62 +369,82 @@ reclaim_path(const struct addr *a)
 		errno = EEXIST;
 		return -1;
 	}
-	if ((fd = unix_connect(a)) != -1) {
-		close(fd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	while ((rc = connect(fd, (struct sockaddr *)&sun, len)) == -1 &&
+	    errno == EINTR)
+		;
+	saved = errno;
+	close(fd);
+	if (rc == 0 || saved == EAGAIN) {
 		errno = EADDRINUSE;
 		return -1;
 	}
-	if (errno != ECONNREFUSED)
+	if (saved != ECONNREFUSED && saved != ENOENT) {
+		errno = saved;
 		return -1;
+	}
 	if (unlink(a->path) == -1 && errno != ENOENT)
 		return -1;
 	return 0;
 }
 
+/*
+ * The socket is bound at its own path, not under another name renamed
+ * into place: Linux keeps in a socket the name it was bound to, and
+ * every connection accepted on it carries that name too, so a renamed
+ * socket would show its first name in ss(8) and getsockname(2) for
+ * good.  So the path has to be free when bound, and a leftover is
+ * removed first.  The price, which a rename avoided: for the moment
+ * between bind(2) and listen(2) the path names a socket that refuses
+ * clients, as the leftover did a moment before; once it listens it
+ * stays so, and a live daemon's socket is never removed.
+ *
+ * The check, the removal and the bind are done holding an flock(2) on
+ * PATH.lock, so that of two daemons starting at once one waits for the
+ * other: neither can take the other's new socket for a leftover and
+ * remove it, and exactly one gets the path.  flock(2) locks end with
+ * the process, so a lock file left behind never stands in the way; it
+ * is never removed, as a daemon that had opened it but not yet locked
+ * it would then hold a lock nobody else sees.
+ */
 static int
 unix_listen(const struct addr *a, mode_t mode, int backlog)
 {
 	struct sockaddr_un sun;
-	socklen_t len;
-	char tmp[sizeof(sun.sun_path)];
-	const char *at = a->path;
+	socklen_t len = unix_sockaddr(a->path, &sun);
+	char lock[sizeof(a->path) + sizeof(".lock")];
 	mode_t old;
-	int fd, n, rc, saved;
+	int fd = -1, lockfd, rc, saved;
 
-	if (reclaim_path(a) == -1)
+	snprintf(lock, sizeof(lock), "%s.lock", a->path);
+	if ((lockfd = lock_take(lock)) == -1)
 		return -1;
-	/*
-	 * Bound under a name of its own and renamed into place once it
-	 * listens: a client never finds the path naming a socket that
-	 * refuses it (a daemon restarting under clients that reconnect).
-	 * A path too long for that is bound where it is.
-	 */
-	n = snprintf(tmp, sizeof(tmp), "%s.%ld", a->path, (long)getpid());
-	if (n > 0 && (size_t)n < sizeof(tmp))
-		at = tmp;
-	len = unix_sockaddr(at, &sun);
+	if (reclaim_path(a) == -1)
+		goto fail;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
-		return -1;
-	if (at == tmp)
-		(void)unlink(tmp);   /* left by one killed here with this pid */
+		goto fail;
 	/* No moment where the socket exists with looser permissions. */
 	old = umask(0177);
 	rc = bind(fd, (struct sockaddr *)&sun, len);
 	umask(old);
 	if (rc == -1)
 		goto fail;
-	if (chmod(at, mode) == -1 || listen(fd, backlog) == -1 ||
-	    (at != a->path && rename(at, a->path) == -1)) {
+	if (listen(fd, backlog) == -1 || chmod(a->path, mode) == -1) {
 		saved = errno;
-		unlink(at);
+		unlink(a->path);
 		errno = saved;
 		goto fail;
 	}
+	close(lockfd);
 	return fd;
 fail:
 	saved = errno;
-	close(fd);
+	if (fd != -1)
+		close(fd);
+	close(lockfd);
 	errno = saved;
 	return -1;
 }

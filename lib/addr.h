@@ -78,9 +78,13 @@ void addr_format(const struct sockaddr *sa, char *buf, size_t cap);
  * address is one dual-stack IPv6 socket (IPv4 alone where there is no
  * IPv6); port 0 picks a free port, written back into a (port, text).
  * A name resolves to the address it listens on (the first).
- * A Unix socket is bound under a tight umask and then given mode.  A path left by a dead
- * daemon (nothing accepts on it) is removed first; a live one fails with
- * EADDRINUSE, anything there that is not a socket with EEXIST.
+ * A Unix socket is bound at its path under a tight umask, then given
+ * mode; the check and the bind hold an flock(2) on PATH.lock (created,
+ * left in place), so of daemons starting at once on one path exactly one
+ * gets it.  A socket left by a dead daemon (nothing listens on it) is
+ * removed first; a live one fails with EADDRINUSE, anything there that
+ * is not a socket with EEXIST; a lock held for 5 s by another with
+ * EWOULDBLOCK, a lock path that is not a regular file with ENOLCK.
  * Returns the fd or -1 with errno set.
  */
 int addr_listen(struct addr *a, mode_t mode, int backlog);

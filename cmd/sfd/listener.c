@@ -173,6 +173,14 @@ listener_open(struct server *s, struct listener *l, mode_t mode, gid_t group,
 		else if (err == EEXIST)
 			snprintf(msg, cap, "%s: exists and is not a socket; "
 			    "not touching it", l->addr.text);
+		else if (err == EWOULDBLOCK && l->addr.kind == ADDR_UNIX)
+			snprintf(msg, cap, "%s: %s.lock stayed locked for 5 s: "
+			    "is another sfd starting?", l->addr.text,
+			    l->addr.path);
+		else if (err == ENOLCK && l->addr.kind == ADDR_UNIX)
+			snprintf(msg, cap, "%s: %s.lock exists and is not a "
+			    "regular file; not touching it", l->addr.text,
+			    l->addr.path);
 		else if (err == EADDRNOTAVAIL &&
 		    addr_unresolved(&l->addr, 1, why, sizeof(why)))
 			snprintf(msg, cap, "cannot listen on %s: %s",

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -242,6 +244,16 @@ tmp_new(struct tmp *t, const char *name)
 	return 0;
 }
 
+/* Remove the PATH.lock that addr_listen leaves beside a socket. */
+static void
+unlink_lock(const char *path)
+{
+	char lock[160];
+
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	(void)unlink(lock);
+}
+
 static void
 tmp_free(struct tmp *t)
 {
@@ -251,6 +263,7 @@ tmp_free(struct tmp *t)
 		rmdir(t->a.path);
 	else
 		unlink(t->a.path);
+	unlink_lock(t->a.path);
 	CHECK_EQ(rmdir(t->dir), 0);
 }
 
@@ -386,6 +399,70 @@ test_listen_stale(void)
 		close(lfd);
 	}
 	CHECK_EQ(addr_unlink(&t.a), 0);
+out:
+	tmp_free(&t);
+}
+
+/* Milliseconds on the monotonic clock. */
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+test_listen_lock(void)
+{
+	char lock[160], target[160], c;
+	struct stat st;
+	struct tmp t;
+	int lfd, fd, go[2];
+	long t0;
+	pid_t pid;
+
+	if (tmp_new(&t, "locked.sock") == -1)
+		return;
+	snprintf(lock, sizeof(lock), "%s.lock", t.a.path);
+	/* Another starting daemon holds the lock for 300 ms: this one
+	 * waits for it, then listens. */
+	if (!CHECK(pipe(go) == 0))
+		goto out;
+	if ((pid = fork()) == 0) {
+		fd = open(lock, O_RDONLY | O_CREAT, 0600);
+		if (fd == -1 || flock(fd, LOCK_EX) == -1 ||
+		    write(go[1], "l", 1) != 1)
+			_exit(1);
+		usleep(300 * 1000);
+		_exit(0);
+	}
+	close(go[1]);
+	if (CHECK(pid > 0) && CHECK_EQ(read(go[0], &c, 1), 1)) {
+		t0 = now_ms();
+		if (CHECK((lfd = addr_listen(&t.a, 0600, 8)) >= 0)) {
+			CHECK(now_ms() - t0 >= 250);
+			round_trip(&t.a, lfd);
+			close(lfd);
+		}
+		CHECK_EQ(waitpid(pid, NULL, 0), pid);
+	}
+	close(go[0]);
+	/* The lock file stays, an empty regular file. */
+	CHECK(lstat(lock, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0);
+	CHECK_EQ(addr_unlink(&t.a), 0);
+	CHECK_EQ(unlink(lock), 0);
+	/* A symbolic link there is not followed: ENOLCK, nothing made. */
+	snprintf(target, sizeof(target), "%s/elsewhere", t.dir);
+	if (CHECK(symlink(target, lock) == 0)) {
+		errno = 0;
+		CHECK_EQ(addr_listen(&t.a, 0600, 8), -1);
+		CHECK_EQ(errno, ENOLCK);
+		CHECK(lstat(target, &st) == -1 && errno == ENOENT);
+		CHECK(lstat(t.a.path, &st) == -1 && errno == ENOENT);
+		CHECK_EQ(unlink(lock), 0);
+	}
 out:
 	tmp_free(&t);
 }
@@ -624,6 +701,7 @@ suite_addr(void)
 	RUN(test_listen_connect);
 	RUN(test_listen_live);
 	RUN(test_listen_stale);
+	RUN(test_listen_lock);
 	RUN(test_listen_not_socket);
 	RUN(test_missing);
 	RUN(test_io_read_full);
