@@ -63,25 +63,67 @@ print("answered")' "$SOCK"
 	assert_exit sfd 0
 }
 
-@test "a client connecting while sfd starts finds no socket or a listening one, never one that refuses it" {
-	# Connects as fast as it can until told to stop, and counts refusals.
-	spawn probe python3 -c '
-import errno, os, socket, sys
+@test "a client connecting while sfd stops finds a listening socket or none, never one that refuses it" {
+	# At shutdown the name goes before the socket.  (At start there is
+	# a moment, between bind(2) and listen(2), where the path names a
+	# socket that refuses clients: it is bound at the path clients use,
+	# see unix_listen() in lib/addr.c, and the test below.)
+	for i in $(seq 20); do
+		start_sfd
+		rm -f "$T/probe.ready"
+		# Connects as fast as it can, from the first connection taken
+		# to the first finding no socket, and counts refusals.
+		spawn probe python3 -c '
+import errno, socket, sys
 refused = 0
-while not os.path.exists(sys.argv[2]):
+seen = False
+while True:
     s = socket.socket(socket.AF_UNIX)
     try:
         s.connect(sys.argv[1])
+        if not seen:
+            open(sys.argv[2], "w").write("1")
+        seen = True
     except OSError as e:
-        if e.errno == errno.ECONNREFUSED:
+        if e.errno == errno.ECONNREFUSED and seen:
             refused += 1
+        elif e.errno == errno.ENOENT and seen:
+            break
     s.close()
-print("refused", refused)' "$SOCK" "$T/stop"
+print("refused", refused)' "$SOCK" "$T/probe.ready"
+		wait_until 10 "[ -s '$T/probe.ready' ]"
+		stop_sfd
+		assert_exit probe 0
+		assert_eq "refused 0" "$(cat "$T/probe.out")"
+	done
+}
+
+@test "a client connecting while sfd replaces a leftover socket is refused until it listens, never after" {
+	# The leftover refuses; so, for an instant, does the new socket
+	# between bind(2) and listen(2).  Once a client has connected, the
+	# path names a listening socket for good: the probe counts what
+	# fails after its first connection, for 200 connections.
 	for i in $(seq 20); do
 		start_sfd
+		kill -KILL "$SFD_PID"
+		wait_exit sfd
+		[ -S "$SOCK" ]
+		spawn probe python3 -c '
+import socket, sys
+connected = failed = 0
+while connected < 200:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sys.argv[1])
+        connected += 1
+    except OSError:
+        if connected:
+            failed += 1
+    s.close()
+print("failed after connecting", failed)' "$SOCK"
+		start_sfd
+		assert_exit probe 0
+		assert_eq "failed after connecting 0" "$(cat "$T/probe.out")"
 		stop_sfd
 	done
-	touch "$T/stop"
-	assert_exit probe 0
-	assert_eq "refused 0" "$(cat "$T/probe.out")"
 }

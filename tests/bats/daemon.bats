@@ -71,6 +71,93 @@ one_line() {
 	assert_eq precious "$(cat "$SOCK")"
 }
 
+# unix_names: the Unix sockets bound under T, one line each, from
+# /proc/net/unix: flags (00010000 for a listening socket), state (03 for
+# a connected one) and name.  The folder is the test's own, so each one
+# is the daemon's; a client's own end has no name.
+unix_names() {
+	python3 -c '
+import sys
+for line in open("/proc/net/unix").read().splitlines()[1:]:
+    f = line.split(None, 7)
+    if len(f) == 8 and f[7].startswith(sys.argv[1]):
+        print(f[3], f[5], f[7])' "$T/"
+}
+
+@test "accepted sockets carry the public socket path" {
+	start_sfd
+	spawn cat "$SFCAT"
+	wait_subscribers 1
+	unix_names >"$T/names"
+	cat "$T/names"
+	# The listening socket and the one accepted for sfcat, both by the
+	# path clients connect to, and no other name (such as PATH.PID).
+	grep -Fqx "00010000 01 $SOCK" "$T/names"
+	grep -Eq "^00000000 03 " "$T/names"
+	assert_eq "$SOCK" "$(cut -d ' ' -f 3- "$T/names" | sort -u)"
+	# What a client is told it is connected to.
+	sfrun python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+print(s.getpeername())' "$SOCK"
+	[ "$status" -eq 0 ] || fail "$stderr"
+	assert_eq "$SOCK" "$output"
+	stop_sfd
+	assert_exit cat 5
+}
+
+@test "sfds started at once on one path: one listens, the others exit 1 saying so" {
+	# Each waits to open the FIFO until it has a writer: all go at once.
+	mkfifo "$T/go"
+	for i in 1 2 3 4 5 6 7 8; do
+		spawn -i "$T/go" "d$i" "$SFD" -v -l "$SOCK"
+	done
+	exec 8>"$T/go"
+	exec 8>&-
+	wait_until 10 "[ \$(cat '$T'/d?.rc 2>/dev/null | wc -l) -eq 7 ]"
+	winner=
+	for i in 1 2 3 4 5 6 7 8; do
+		if [ -s "$T/d$i.rc" ]; then
+			assert_exit "d$i" 1
+			assert_eq "sfd: $SOCK: another sfd is listening" \
+			    "$(unstamp "$T/d$i.err")"
+		else
+			winner=$i
+		fi
+	done
+	[ -n "$winner" ]
+	export SF_SERVER=$SOCK
+	LOG=$T/d$winner.err
+	one_line default "one of eight"
+	pid_var=d${winner}_pid
+	kill -TERM "${!pid_var}"
+	assert_exit "d$winner" 0
+	[ ! -e "$SOCK" ]
+}
+
+@test "a killed sfd leaves its socket and lock file; the next one takes the path" {
+	start_sfd
+	kill -KILL "$SFD_PID"
+	wait_exit sfd
+	[ -S "$SOCK" ]
+	[ -f "$SOCK.lock" ]
+	start_sfd
+	one_line default "after a kill"
+	stop_sfd
+	[ ! -e "$SOCK" ]
+}
+
+@test "a lock file that is not a regular file is left alone: sfd exits 1" {
+	mkfifo "$SOCK.lock"
+	sfrun "$SFD" -l "$SOCK"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	assert_eq "sfd: $SOCK: $SOCK.lock exists and is not a regular file; not touching it" "$stderr"
+	[ -p "$SOCK.lock" ]
+	[ ! -e "$SOCK" ]
+}
+
 @test "the socket file has mode 0600 and is removed at exit" {
 	start_sfd
 	assert_eq 600 "$(stat -c %a "$SOCK")"
