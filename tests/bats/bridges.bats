@@ -179,6 +179,98 @@ start_redis() {
 	assert_eq "1 2 3" "$(redis-cli --raw -p $RPORT XRANGE k - + | sed -n '5p;12p;19p' | tr '\n' ' ' | sed 's/ $//')"
 }
 
+# numsub CHANNEL: how many subscribers CHANNEL has.
+numsub() {
+	redis-cli --raw -p "$RPORT" PUBSUB NUMSUB "$1" | sed -n 2p
+}
+
+@test "Redis pub/sub both ways: 100,000 records, SIGKILL of the outbound bridge repeats at most a batch and skips none" {
+	need redis-server redis-server
+	need redis-cli redis-tools
+	RPORT=$(free_port)
+	export REDIS_PORT=$RPORT
+	start_redis
+	start_sfd
+	records "$T/in"
+	# a -> channel ch -> b; cat reads b.
+	spawn cat "$SFCAT" b
+	wait_subscribers 1
+	bridge in redis-pubsub-to-stream.sh ch b
+	wait_until 10 "[ \"\$(numsub ch)\" = 1 ]"
+	printf 'first\n' | publish a
+	STATE=$T/p.state FROM=oldest bridge out stream-to-redis-pubsub.sh a ch
+	wait_until 10 "[ -s '$T/p.state' ]"
+	publish a <"$T/in"
+	wait_until 60 "[ \$(lines '$T/cat.out') -ge $((N / 3)) ]"
+	kill_bridge out KILL
+	STATE=$T/p.state bridge out stream-to-redis-pubsub.sh a ch
+	wait_until 120 "[ \"\$(tail -c 8 '$T/cat.out' | od -An -c | tr -d ' ')\" = \"\$(tail -c 8 '$T/in' | od -An -c | tr -d ' ')\" ]"
+	kill_bridge out TERM
+	kill_bridge in TERM
+	assert_exit in 143
+	kill -TERM "$cat_pid"
+	wait_exit cat
+	assert_eq first "$(head -n 1 "$T/cat.out")"
+	tail -n +2 "$T/cat.out" >"$T/got"
+	run resumed "$T/in" "$T/got" 1000 0
+	echo "# $output" >&3
+	[ "$status" -eq 0 ] || fail "$output"
+	# Nothing was published to a channel without a subscriber.
+	run grep -c 'no subscriber' "$T/out.err"
+	assert_eq 0 "$output"
+}
+
+@test "Redis pub/sub both ways: redis-server killed between two halves, both bridges reconnect, the result is exact" {
+	need redis-server redis-server
+	need redis-cli redis-tools
+	RPORT=$(free_port)
+	export REDIS_PORT=$RPORT
+	start_redis
+	start_sfd
+	records "$T/in"
+	head -n $((N / 2)) "$T/in" >"$T/in.1"
+	tail -n +$((N / 2 + 1)) "$T/in" >"$T/in.2"
+	spawn cat "$SFCAT" -n "$N" b
+	wait_subscribers 1
+	bridge in redis-pubsub-to-stream.sh ch b
+	wait_until 10 "[ \"\$(numsub ch)\" = 1 ]"
+	STATE=$T/p.state FROM=oldest bridge out stream-to-redis-pubsub.sh a ch
+	publish a <"$T/in.1"
+	wait_until 60 "[ \$(lines '$T/cat.out') -eq $((N / 2)) ]"
+	kill -KILL "$redis_pid"
+	wait_exit redis
+	wait_until 10 "grep -q 'subscription to ch ended' '$T/in.err'"
+	start_redis
+	# The inbound bridge subscribes again within its second of waiting.
+	wait_until 10 "[ \"\$(numsub ch)\" = 1 ]"
+	publish a <"$T/in.2"
+	assert_exit cat 0 120
+	assert_file_eq "$T/in" "$T/cat.out"
+	assert_eq "redis-pubsub-to-stream: redis 127.0.0.1:$RPORT: subscription to ch ended; what is published until it is back is lost; retrying" \
+	    "$(grep -m 1 'subscription to ch ended' "$T/in.err")"
+}
+
+@test "stream-to-redis-pubsub.sh: says when the channel has no subscriber, and when it has one again" {
+	need redis-server redis-server
+	need redis-cli redis-tools
+	RPORT=$(free_port)
+	export REDIS_PORT=$RPORT
+	start_redis
+	start_sfd
+	STATE=$T/p.state FROM=oldest bridge out stream-to-redis-pubsub.sh a ch
+	printf 'lost\n' | publish a
+	wait_until 10 "[ -s '$T/p.state' ]"
+	assert_eq "stream-to-redis-pubsub: channel ch has no subscriber on redis 127.0.0.1:$RPORT: its records reach nobody" \
+	    "$(cat "$T/out.err")"
+	spawn sub redis-cli -p "$RPORT" --raw SUBSCRIBE ch
+	wait_until 10 "[ \"\$(numsub ch)\" = 1 ]"
+	printf 'heard\n' | publish a
+	wait_until 10 "grep -qx heard '$T/sub.out'"
+	assert_eq "stream-to-redis-pubsub: channel ch has subscribers again (1)" \
+	    "$(tail -n 1 "$T/out.err")"
+	assert_eq 2 "$(lines "$T/out.err")"
+}
+
 # ---------------------------------------------------------------- MQTT
 
 start_mosquitto() {
