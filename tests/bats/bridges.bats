@@ -311,3 +311,102 @@ CONF
 	echo "# $output" >&3
 	[ "$status" -eq 0 ] || fail "$output"
 }
+
+# ---------------------------------------------------------------- NATS
+
+# frames FILE: N frames of mixed sizes, each payload starting with its
+# number, then any bytes: newlines and NUL bytes included.
+frames() {
+	python3 -c 'import random, struct, sys
+rnd = random.Random(22)
+out = sys.stdout.buffer
+for i in range(int(sys.argv[1])):
+    n = rnd.randint(1000, 8000) if rnd.random() < 0.02 else rnd.randint(0, 300)
+    b = b"%06d " % i + rnd.randbytes(n)
+    out.write(struct.pack(">I", len(b)) + b)' "$N" >"$1"
+}
+
+# as_lines FRAMES: the frames' payloads, each made one line (newlines as
+# \n, backslashes doubled), for resumed to compare.
+as_lines() {
+	python3 -c 'import struct, sys
+data = open(sys.argv[1], "rb").read()
+out = sys.stdout.buffer
+i = 0
+while i < len(data):
+    n = struct.unpack(">I", data[i:i + 4])[0]
+    out.write(data[i + 4:i + 4 + n].replace(b"\\", b"\\\\").replace(b"\n", b"\\n") + b"\n")
+    i += 4 + n' "$1"
+}
+
+start_nats() {
+	spawn nats nats-server -a 127.0.0.1 -p "$NPORT"
+	wait_until 10 "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", $NPORT))' 2>/dev/null"
+}
+
+@test "NATS both ways: 100,000 binary records, SIGKILL of the outbound bridge repeats at most a batch and skips none" {
+	need nats-server nats-server
+	NPORT=$(free_port)
+	export NATS_PORT=$NPORT
+	start_nats
+	start_sfd
+	frames "$T/in"
+	spawn cat "$SFCAT" --raw b
+	wait_subscribers 1
+	bridge in nats-to-stream.sh s b
+	wait_until 10 "grep -q 'publishing to b' '$LOG'"
+	printf '\0\0\0\5first' | publish --raw a
+	STATE=$T/n.state FROM=oldest bridge out stream-to-nats.sh a s
+	wait_until 10 "[ -s '$T/cat.out' ]"
+	publish --raw a <"$T/in"
+	wait_until 60 "[ \$(stat -c %s '$T/cat.out') -ge $(($(stat -c %s "$T/in") / 3)) ]"
+	kill_bridge out KILL
+	STATE=$T/n.state bridge out stream-to-nats.sh a s
+	wait_until 120 "[ \"\$(tail -c 8 '$T/cat.out' | od -An -c | tr -d ' ')\" = \"\$(tail -c 8 '$T/in' | od -An -c | tr -d ' ')\" ]"
+	kill_bridge out TERM
+	kill_bridge in TERM
+	assert_exit in 143
+	kill -TERM "$cat_pid"
+	wait_exit cat
+	assert_eq first "$(head -c 9 "$T/cat.out" | tail -c 5)"
+	tail -c +10 "$T/cat.out" >"$T/got"
+	as_lines "$T/in" >"$T/in.lines"
+	as_lines "$T/got" >"$T/got.lines"
+	run resumed "$T/in.lines" "$T/got.lines" 1000 0
+	echo "# $output" >&3
+	[ "$status" -eq 0 ] || fail "$output"
+}
+
+@test "NATS both ways: nats-server killed between two halves, both bridges reconnect, the result is exact" {
+	need nats-server nats-server
+	NPORT=$(free_port)
+	export NATS_PORT=$NPORT
+	start_nats
+	start_sfd
+	N=20000 frames "$T/in.1"
+	python3 -c 'import struct, sys
+d = open(sys.argv[1], "rb").read()
+i = k = 0
+while k < 10000:
+    i += 4 + struct.unpack(">I", d[i:i + 4])[0]
+    k += 1
+open(sys.argv[2], "wb").write(d[:i])
+open(sys.argv[3], "wb").write(d[i:])' "$T/in.1" "$T/h.1" "$T/h.2"
+	spawn cat "$SFCAT" --raw -n 20000 b
+	wait_subscribers 1
+	bridge in nats-to-stream.sh s b
+	wait_until 10 "grep -q 'publishing to b' '$LOG'"
+	STATE=$T/n.state FROM=oldest bridge out stream-to-nats.sh a s
+	publish --raw a <"$T/h.1"
+	wait_until 60 "[ \$(stat -c %s '$T/cat.out') -eq $(stat -c %s "$T/h.1") ]"
+	kill -KILL "$nats_pid"
+	wait_exit nats
+	wait_until 10 "grep -q 'retrying every second' '$T/in.err'"
+	start_nats
+	wait_until 10 "grep -q 'subscribed to s again' '$T/in.err'"
+	publish --raw a <"$T/h.2"
+	assert_exit cat 0 120
+	assert_file_eq "$T/in.1" "$T/cat.out"
+	assert_eq "nats-frames: nats 127.0.0.1:$NPORT: the server closed the connection; what is published on s until it is back is lost; retrying every second
+nats-frames: nats 127.0.0.1:$NPORT: subscribed to s again" "$(cat "$T/in.err")"
+}
