@@ -100,6 +100,7 @@ demo: all
 
 bench: all
 	sh tests/bench/bench.sh
+	sh tests/bench/bridges.sh
 
 # Static analysis: cppcheck and clang-tidy, configured in the repository.
 lint:
