@@ -69,6 +69,10 @@ wait_for() {
 	done
 }
 lines() { wc -l <"$1" | tr -d ' '; }
+# subscribed STREAM: how many subscribers STREAM has, as sfd counts them.
+subscribed() {
+	sfctl stats 2>/dev/null | awk -v s="$1" '$2 == "sub" && $3 == s' | wc -l
+}
 # nframes FILE: how many frames FILE holds.
 nframes() {
 	python3 -c 'import struct, sys
@@ -158,8 +162,7 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 	echo "Redis Streams, in (XREAD BLOCK):"
 	: >"$T/c.out"
 	start_bg sh -c "sfcat -n $N rb > '$T/c.out'"
-	wait_for 10 "[ \"\$(sfctl stats 2>/dev/null | grep -c 'rb')\" -ge 1 ]" || true
-	sleep 0.5
+	wait_for 10 "[ \$(subscribed rb) -ge 1 ]"
 	t0=$(now)
 	start_bg env START=0 STATE=$T/rb.state sh "$BR/redis-streams-to-stream.sh" ka rb
 	timed s1 "[ \$(lines '$T/c.out') -ge $N ]"
@@ -200,7 +203,7 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 	start_bg sh -c "sfcat -n $N rc2 > '$T/c2.out'"
 	start_bg sh "$BR/redis-pubsub-to-stream.sh" cc rc2
 	wait_for 10 "[ \"\$(rc --raw PUBSUB NUMSUB cc | sed -n 2p)\" = 1 ]"
-	sleep 0.5
+	wait_for 10 "[ \$(subscribed rc2) -ge 1 ]"
 	proto PUBLISH cc <"$T/in" >"$T/pubc"
 	t0=$(now)
 	rc --pipe <"$T/pubc" >/dev/null
@@ -223,14 +226,20 @@ fi
 if command -v mosquitto >/dev/null && command -v mosquitto_sub >/dev/null; then
 	MP=$(free_port)
 	export MQTT_PORT=$MP
-	printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n' \
+	printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nsys_interval 1\n' \
 	    "$MP" >"$T/mosquitto.conf"
 	start_bg mosquitto -c "$T/mosquitto.conf" 2>"$T/mosquitto.log"
 	wait_for 10 "mosquitto_pub -p $MP -t probe -m x 2>/dev/null"
 	sfpipe ma <"$T/in"
+	# The broker's count of subscriptions, updated each second.
+	msubs() {
+		mosquitto_sub -p "$MP" -t '$SYS/broker/subscriptions/count' -C 1 -W 2
+	}
+	mwant=0
 	msub() {  # msub TOPIC FILE
 		start_bg sh -c "mosquitto_sub -p $MP -q 1 -t $1 > '$2'"
-		sleep 0.5
+		mwant=$((mwant + 1))
+		wait_for 10 "[ \"\$(msubs)\" -ge $mwant ]"
 	}
 	echo "MQTT, out (QoS 1):"
 	msub mb "$T/m1.out"
@@ -256,13 +265,21 @@ fi
 if command -v nats-server >/dev/null; then
 	NP=$(free_port)
 	export NATS_PORT=$NP
-	start_bg nats-server -a 127.0.0.1 -p "$NP" 2>"$T/nats.log"
-	wait_for 10 "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", $NP))' 2>/dev/null"
+	NM=$(free_port)
+	start_bg nats-server -a 127.0.0.1 -p "$NP" -m "$NM" 2>"$T/nats.log"
+	# The server's count of subscriptions, from its monitoring port.
+	nsubs() {
+		python3 -c 'import json, sys, urllib.request
+print(json.load(urllib.request.urlopen("http://127.0.0.1:%s/subsz" % sys.argv[1]))["num_subscriptions"])' "$NM" 2>/dev/null
+	}
+	wait_for 10 "nsubs >/dev/null"
+	nwant=$(nsubs)
 	sfpipe na <"$T/in"
 	sfcat --raw --from oldest -n "$N" na >"$T/frames"
 	nsub() {  # nsub SUBJECT FILE
 		start_bg sh -c "python3 '$BR/nats-frames.py' sub $1 > '$2'"
-		sleep 0.5
+		nwant=$((nwant + 1))
+		wait_for 10 "[ \"\$(nsubs)\" -ge $nwant ]"
 	}
 	nsize=$(wc -c <"$T/frames")
 	echo "NATS, out (core NATS):"
@@ -285,7 +302,8 @@ if command -v nats-server >/dev/null; then
 	: >"$T/c3.out"
 	start_bg sh -c "sfcat -n $N nd > '$T/c3.out'"
 	start_bg sh "$BR/nats-to-stream.sh" nd nd
-	sleep 1
+	nwant=$((nwant + 1))
+	wait_for 10 "[ \"\$(nsubs)\" -ge $nwant ] && [ \$(subscribed nd) -ge 1 ]"
 	t0=$(now)
 	python3 "$BR/nats-frames.py" pub nd <"$T/frames"
 	timed s1 "[ \$(lines '$T/c3.out') -ge $N ]"
