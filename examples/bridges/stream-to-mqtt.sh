@@ -12,7 +12,7 @@
 #               STREAM.mqtt.state)
 #   FROM        where to start when STATE does not exist, as for sfcat
 #               --from (default now)
-#   BATCH       most records in one batch (default 1000)
+#   BATCH       most records in one batch, 1 to 65535 (default 1000)
 #   SF_SERVER   the daemon's address, as for sfcat
 #
 # Works in batches: up to BATCH records, or what came within a second,
@@ -54,6 +54,16 @@ stream=$1 topic=$2
 host=${MQTT_HOST:-127.0.0.1} port=${MQTT_PORT:-1883} qos=${MQTT_QOS:-1}
 state=${STATE:-$stream.mqtt.state} from=${FROM:-now} batch=${BATCH:-1000}
 me=stream-to-mqtt
+# mosquitto_pub's message ids wrap past 65,535 messages, and it may then
+# end, with status 0, before the broker has acknowledged them all.
+case $batch in
+'' | *[!0-9]*) ok= ;;
+*) ok=$([ "$batch" -ge 1 ] && [ "$batch" -le 65535 ] && echo y) ;;
+esac
+if [ -z "$ok" ]; then
+	echo "$me: BATCH must be 1 to 65535 (mosquitto_pub's message ids), not '$batch'" >&2
+	exit 2
+fi
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 [ -x "$root/cmd/sfcat/sfcat" ] && PATH=$root/cmd/sfcat:$PATH

@@ -280,9 +280,28 @@ allow_anonymous true
 persistence true
 persistence_location $T/
 max_queued_messages 0
+max_inflight_messages 20
+log_type error
+log_type warning
+log_type notice
+log_type information
+log_type subscribe
 CONF
 	spawn mosquitto mosquitto -c "$T/mosquitto.conf"
 	wait_until 10 "mosquitto_pub -p $MPORT -t probe -m x"
+}
+
+# mqtt_subscribed ID: the broker started last has logged that client ID
+# subscribed.
+mqtt_subscribed() {
+	grep -Eq ": $1 [0-2] " "$T/mosquitto.err"
+}
+
+# mqtt_publish FILE: each line of FILE as one message to topic in, QoS 1.
+# FILE holds fewer than 65,535 lines: past that mosquitto_pub's message
+# ids wrap, and it may end (with status 0) before the broker has them all.
+mqtt_publish() {
+	spawn -i "$1" pub mosquitto_pub -p "$MPORT" -t in -q 1 -l
 }
 
 @test "stream-to-mqtt.sh: 100,000 records, at least once: SIGKILL of the bridge repeats at most a batch and skips none" {
@@ -310,6 +329,103 @@ CONF
 	run resumed "$T/in" "$T/got" 1000 0
 	echo "# $output" >&3
 	[ "$status" -eq 0 ] || fail "$output"
+}
+
+@test "mqtt-to-stream.sh: 100,000 records, no gap across a stop and a SIGKILL of the bridge and a SIGKILL of the broker; repeats within the in-flight window" {
+	need mosquitto mosquitto
+	need mosquitto_sub mosquitto-clients
+	MPORT=$(free_port)
+	export MQTT_PORT=$MPORT
+	start_mosquitto
+	start_sfd
+	records "$T/in"
+	split -l $((N / 4)) -a 1 "$T/in" "$T/in."
+	spawn cat "$SFCAT" b
+	wait_subscribers 1
+	bridge in mqtt-to-stream.sh in b
+	wait_until 10 "mqtt_subscribed streamfan-b"
+	# A stop mid-stream: the broker keeps the rest for the session.
+	mqtt_publish "$T/in.a"
+	wait_until 60 "[ \$(lines '$T/cat.out') -ge $((N / 8)) ]"
+	kill_bridge in TERM
+	assert_exit in 143
+	bridge in mqtt-to-stream.sh in b
+	assert_exit pub 0 60
+	# A SIGKILL mid-stream.
+	mqtt_publish "$T/in.b"
+	wait_until 60 "[ \$(lines '$T/cat.out') -ge $((N * 3 / 8)) ]"
+	kill_bridge in KILL
+	bridge in mqtt-to-stream.sh in b
+	assert_exit pub 0 60
+	# The broker killed once it has handed everything over: the bridge
+	# connects again by itself.
+	wait_until 60 "tail -n 1 '$T/cat.out' | cmp -s - <(tail -n 1 '$T/in.b')"
+	kill -KILL "$mosquitto_pid"
+	wait_exit mosquitto
+	start_mosquitto
+	wait_until 30 "mqtt_subscribed streamfan-b"
+	mqtt_publish "$T/in.c"
+	assert_exit pub 0 60
+	mqtt_publish "$T/in.d"
+	assert_exit pub 0 60
+	wait_until 60 "tail -n 1 '$T/cat.out' | cmp -s - <(tail -n 1 '$T/in')"
+	kill_bridge in TERM
+	assert_exit in 143
+	run resumed "$T/in" "$T/cat.out" 20 0
+	echo "# $output" >&3
+	[ "$status" -eq 0 ] || fail "$output"
+}
+
+@test "mqtt-to-stream.sh: RECORDS=frames carries newlines, NUL bytes, empty and large messages whole; lines splits at newlines" {
+	need mosquitto mosquitto
+	need mosquitto_sub mosquitto-clients
+	MPORT=$(free_port)
+	export MQTT_PORT=$MPORT
+	start_mosquitto
+	start_sfd
+	RECORDS=frames bridge fr mqtt-to-stream.sh in f
+	bridge ln mqtt-to-stream.sh in l
+	wait_until 10 "mqtt_subscribed streamfan-f && mqtt_subscribed streamfan-l"
+	spawn fcat "$SFCAT" --raw -n 4 f
+	spawn lcat "$SFCAT" -n 4 l
+	wait_subscribers 2
+	printf 'two\nlines' >"$T/m.1"
+	printf 'nul\0byte' >"$T/m.2"
+	: >"$T/m.3"
+	head -c 300000 /dev/urandom >"$T/m.4"
+	for i in 1 2 3 4; do
+		mosquitto_pub -p "$MPORT" -t in -q 1 -f "$T/m.$i"
+		python3 -c 'import struct, sys
+b = open(sys.argv[1], "rb").read()
+sys.stdout.buffer.write(struct.pack(">I", len(b)) + b)' "$T/m.$i" >>"$T/frames"
+	done
+	assert_exit fcat 0 30
+	assert_file_eq "$T/frames" "$T/fcat.out"
+	# Lines: the first message becomes two records.
+	assert_exit lcat 0 30
+	printf 'two\nlines\nnul\0byte\n\n' >"$T/lines"
+	assert_file_eq "$T/lines" "$T/lcat.out"
+}
+
+@test "mqtt-to-stream.sh: a broker that is away is named and waited for" {
+	need mosquitto mosquitto
+	need mosquitto_sub mosquitto-clients
+	MPORT=$(free_port)
+	export MQTT_PORT=$MPORT
+	start_sfd
+	bridge in mqtt-to-stream.sh in b
+	wait_until 10 "grep -q 'mosquitto_sub ended' '$T/in.err'"
+	assert_eq "mqtt-to-stream: mqtt 127.0.0.1:$MPORT: mosquitto_sub ended (status 1); the session keeps what is published meanwhile; retrying" \
+	    "$(grep -m 1 'mosquitto_sub ended' "$T/in.err")"
+	start_mosquitto
+	wait_until 10 "mqtt_subscribed streamfan-b"
+	spawn cat "$SFCAT" -n 1 b
+	wait_subscribers 1
+	mosquitto_pub -p "$MPORT" -t in -q 1 -m arrived
+	assert_exit cat 0 30
+	assert_eq arrived "$(cat "$T/cat.out")"
+	kill_bridge in TERM
+	assert_exit in 143
 }
 
 # ---------------------------------------------------------------- NATS
