@@ -273,6 +273,15 @@ numsub() {
 
 # ---------------------------------------------------------------- MQTT
 
+# mqtt_port: skip unless mosquitto is installed; else a free port for it,
+# in MPORT and in the bridges' MQTT_PORT.
+mqtt_port() {
+	need mosquitto mosquitto
+	need mosquitto_sub mosquitto-clients
+	MPORT=$(free_port)
+	export MQTT_PORT=$MPORT
+}
+
 start_mosquitto() {
 	[ -f "$T/mosquitto.conf" ] || cat >"$T/mosquitto.conf" <<CONF
 listener $MPORT 127.0.0.1
@@ -305,10 +314,7 @@ mqtt_publish() {
 }
 
 @test "stream-to-mqtt.sh: 100,000 records, at least once: SIGKILL of the bridge repeats at most a batch and skips none" {
-	need mosquitto mosquitto
-	need mosquitto_sub mosquitto-clients
-	MPORT=$(free_port)
-	export MQTT_PORT=$MPORT
+	mqtt_port
 	start_mosquitto
 	start_sfd
 	records "$T/in"
@@ -332,10 +338,7 @@ mqtt_publish() {
 }
 
 @test "mqtt-to-stream.sh: 100,000 records, no gap across a stop and a SIGKILL of the bridge and a SIGKILL of the broker; repeats within the in-flight window" {
-	need mosquitto mosquitto
-	need mosquitto_sub mosquitto-clients
-	MPORT=$(free_port)
-	export MQTT_PORT=$MPORT
+	mqtt_port
 	start_mosquitto
 	start_sfd
 	records "$T/in"
@@ -377,10 +380,7 @@ mqtt_publish() {
 }
 
 @test "mqtt-to-stream.sh: RECORDS=frames carries newlines, NUL bytes, empty and large messages whole; lines splits at newlines" {
-	need mosquitto mosquitto
-	need mosquitto_sub mosquitto-clients
-	MPORT=$(free_port)
-	export MQTT_PORT=$MPORT
+	mqtt_port
 	start_mosquitto
 	start_sfd
 	RECORDS=frames bridge fr mqtt-to-stream.sh in f
@@ -408,10 +408,7 @@ sys.stdout.buffer.write(struct.pack(">I", len(b)) + b)' "$T/m.$i" >>"$T/frames"
 }
 
 @test "mqtt-to-stream.sh: a broker that is away is named and waited for" {
-	need mosquitto mosquitto
-	need mosquitto_sub mosquitto-clients
-	MPORT=$(free_port)
-	export MQTT_PORT=$MPORT
+	mqtt_port
 	start_sfd
 	bridge in mqtt-to-stream.sh in b
 	wait_until 10 "grep -q 'mosquitto_sub ended' '$T/in.err'"
