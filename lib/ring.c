@@ -31,6 +31,7 @@ struct ring {
 	size_t nmarks;
 	int fd;                /* ring_map's file, written with pwrite; or -1 */
 	off_t off;             /* where the ring starts in it */
+	size_t populated;      /* a memory ring's pages taken ahead so far */
 };
 
 /*
@@ -265,6 +266,35 @@ copy_in(struct ring *r, uint64_t pos, const unsigned char *p, size_t len)
 		memcpy(r->base + at, p, len);
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23   /* Linux 5.14 */
+#endif
+#define POPULATE_CHUNK ((size_t)128 * 1024)
+
+/*
+ * On a memory ring's first round, take its pages a chunk ahead of the
+ * head with one madvise each instead of a page fault each.  One chunk
+ * ahead at most, so an idle stream stays small.  A kernel without
+ * MADV_POPULATE_WRITE leaves the pages to the faults, as before.
+ */
+static void
+populate_ahead(struct ring *r, uint64_t end)
+{
+	size_t n;
+
+	while (r->fd == -1 && r->populated < r->size &&
+	    r->populated < end + POPULATE_CHUNK) {
+		n = r->size - r->populated < POPULATE_CHUNK ?
+		    r->size - r->populated : POPULATE_CHUNK;
+		if (madvise(r->base + r->populated, n,
+		    MADV_POPULATE_WRITE) == -1 && errno != EINTR) {
+			r->populated = r->size;
+			return;
+		}
+		r->populated += n;
+	}
+}
+
 uint64_t
 ring_append(struct ring *r, const unsigned char *frames, size_t len)
 {
@@ -272,6 +302,7 @@ ring_append(struct ring *r, const unsigned char *frames, size_t len)
 	size_t off;
 
 	ring_make_room(r, len);
+	populate_ahead(r, r->head + len);
 	copy_in(r, r->head, frames, len);
 	for (off = 0; off < len; off += frame_size(frames + off)) {
 		index_frame(r, r->head + off, r->head_seq + n);

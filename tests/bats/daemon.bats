@@ -379,6 +379,22 @@ stamped_now() {
 	head -c "$(wc -c <"$T/slow.out")" "$T/in" | cmp - "$T/slow.out"
 }
 
+# rss_kb PID: the resident set of PID, in KiB.
+rss_kb() {
+	awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"
+}
+
+@test "a stream that holds one record costs under 1 MiB of resident memory" {
+	start_sfd
+	echo warm | publish w
+	before=$(rss_kb "$SFD_PID")
+	echo one | publish idle
+	after=$(rss_kb "$SFD_PID")
+	echo "# $((after - before)) KiB for a stream of one record" >&3
+	[ $((after - before)) -lt 1024 ] ||
+	    fail "the stream took $((after - before)) KiB"
+}
+
 @test "a subscriber killed mid-stream disturbs neither the daemon nor the others" {
 	start_sfd
 	sfraw lines data 1 20000 >"$T/in"
