@@ -269,7 +269,7 @@ if command -v mosquitto >/dev/null && command -v mosquitto_sub >/dev/null; then
 	echo "MQTT, in (QoS 1, persistent session):"
 	: >"$T/m3.out"
 	start_bg sh -c "sfcat -n $N mi > '$T/m3.out'"
-	start_bg sh "$BR/mqtt-to-stream.sh" md mi
+	start_bg python3 "$BR/mqtt-to-stream.py" md mi
 	mwant=$((mwant + 1))
 	wait_for 10 "[ \"\$(msubs)\" -ge $mwant ]"
 	wait_for 10 "[ \$(subscribed mi) -ge 1 ]"
@@ -282,7 +282,7 @@ if command -v mosquitto >/dev/null && command -v mosquitto_sub >/dev/null; then
 	mpub me
 	timed s2 "[ \$(lines '$T/m4.out') -ge $N ]"
 	g2=$(lines "$T/m4.out")
-	row "mqtt-to-stream.sh" "$s1" "$g1"
+	row "mqtt-to-stream.py" "$s1" "$g1"
 	row "mosquitto_sub alone" "$s2" "$g2"
 	ratio "$s1" "$s2" "$g1" "$g2"
 else

@@ -1,0 +1,457 @@
+#!/usr/bin/env python3
+"""examples/bridges/mqtt-to-stream.py - publish each message of an MQTT
+topic as one record of a streamfan stream, acknowledged to the broker
+only once the daemon holds it.
+
+    python3 examples/bridges/mqtt-to-stream.py TOPIC STREAM
+
+Environment:
+  MQTT_HOST   broker host (default 127.0.0.1)
+  MQTT_PORT   broker port (default 1883)
+  CLIENT_ID   the MQTT client id, which names the broker's session for
+              the bridge: keep it the same across restarts (default
+              streamfan-STREAM)
+  RECORDS     lines (default) or frames: see Records
+  SF_SERVER   the daemon's address, as for sfpipe: a socket path or
+              tcp:HOST:PORT
+
+An MQTT 3.1.1 client of its own (standard library only), subscribed at
+QoS 1 on a persistent session (clean session 0): the broker keeps the
+subscription and queues the topic's messages for the bridge while it is
+not connected, and sends again, after a reconnection, every message it
+has not had a PUBACK for.  The bridge writes each message to the daemon,
+as a publisher of STREAM, and sends its PUBACK only when the write has
+returned: from then on the record is in the daemon's socket, which a
+process killed in any way cannot take back.  mosquitto_sub cannot do
+this: it acknowledges a message before it prints it, so what sits in a
+pipe to sfpipe dies with a SIGKILL.
+
+Guarantee: no gap, while the broker keeps the session and the daemon
+runs.  Stopped with SIGTERM or SIGINT, the bridge acknowledges what it
+has written, disconnects, and ends: nothing lost or repeated.  Killed
+with SIGKILL, the messages written but not yet acknowledged are sent
+again by the broker: at most the broker's in-flight window
+(max_inflight_messages, 20 at mosquitto's defaults) is repeated, and
+nothing is lost.  The broker's part: it must keep the session (its
+persistent_client_expiration must not pass while the bridge is away) and
+queue enough (max_queued_messages is 1000 at mosquitto's defaults: past
+it, mosquitto drops messages for the session, and counts them in
+$SYS/broker/publish/messages/dropped); mosquitto writes sessions to disk
+only at exit and each autosave_interval, so a broker killed with SIGKILL
+loses what it had not saved.  A broker that is away or goes away is
+named on standard error and tried again every second.  A daemon that is
+away or goes away is named too and tried again (from 100 ms, doubling up
+to 5 s), and meanwhile nothing is taken from the broker; what a daemon
+that went away had not yet read from its socket goes down with it, as
+for sfpipe.  A daemon that refuses the stream for good (it denies
+publishing) ends the bridge with status 6, what is unacknowledged left
+with the broker.
+
+Records: with RECORDS=lines each message is split at newlines, each
+piece one record: its bytes unchanged, NUL bytes included, and an empty
+message one empty record, as for `mosquitto_sub -F %p | sfpipe`.  With
+RECORDS=frames each message is one record, byte for byte.  A record
+longer than the daemon's max-frame is skipped, and a line on standard
+error says so.
+
+Exit status: 143 after SIGTERM, 130 after SIGINT, 2 for a usage error,
+6 when the broker or the daemon refuses the bridge for good.
+"""
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+
+ME = "mqtt-to-stream"
+HOST = os.environ.get("MQTT_HOST", "127.0.0.1")
+PORT = int(os.environ.get("MQTT_PORT", "1883"))
+BROKER = "mqtt %s:%d" % (HOST, PORT)
+KEEPALIVE = 60    # seconds, asked of the broker in CONNECT
+CONTROL = 0x80000000   # the top bit of a streamfan control frame's header
+# The daemon's refusals that asking again later may overcome, as sfpipe
+# tells them from the others.
+REFUSED_FOR_NOW = ("full", "too-many-streams", "spool", "no-memory",
+                   "hello-timeout")
+
+
+def say(text):
+    print("%s: %s" % (ME, text), file=sys.stderr, flush=True)
+
+
+class Stop(Exception):
+    """SIGTERM or SIGINT: end with this status."""
+
+
+class Lost(Exception):
+    """A connection failed or ended; the text says why."""
+
+
+class Refused(Exception):
+    """Refused for good: trying again would not help."""
+
+
+def oserror(e):
+    return e.strerror or str(e)
+
+
+def send_all(sock, data):
+    try:
+        sock.sendall(data)
+    except OSError as e:
+        raise Lost(oserror(e))
+
+
+# ------------------------------------------------------------- daemon
+
+def daemon_address():
+    a = os.environ.get("SF_SERVER", "")
+    if not a:
+        run = os.environ.get("XDG_RUNTIME_DIR", "")
+        a = (run + "/streamfan.sock" if run else
+             "/tmp/streamfan-%d.sock" % os.getuid())
+    return a
+
+
+def daemon_connect(addr, stream):
+    """A publisher's connection to the daemon, and its max-frame."""
+    try:
+        if addr.startswith("tcp:"):
+            host, _, port = addr[4:].rpartition(":")
+            sock = socket.create_connection((host.strip("[]"), int(port)))
+        else:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(addr)
+            except OSError:
+                sock.close()
+                raise
+    except (OSError, ValueError) as e:
+        raise Lost("cannot connect to %s: %s" %
+                   (addr, oserror(e) if isinstance(e, OSError) else e))
+    hello = b"PUB 1 stream=" + stream.encode()
+    try:
+        send_all(sock, struct.pack(">I", CONTROL | len(hello)) + hello)
+        answer = daemon_control(sock)
+    except Lost as e:
+        sock.close()
+        raise Lost("%s: %s" % (addr, e))
+    words = dict(w.split("=", 1) for w in answer.split()[1:] if "=" in w)
+    if answer.startswith("ERR "):
+        sock.close()
+        if words.get("reason") in REFUSED_FOR_NOW:
+            raise Lost("the daemon at %s refuses for now: %s" %
+                       (addr, answer))
+        raise Refused("the daemon at %s refuses: %s" % (addr, answer))
+    if not answer.startswith("OK ") or "max-frame" not in words:
+        sock.close()
+        raise Lost("%s is not a streamfan daemon (it said %r)" %
+                   (addr, answer[:60]))
+    return sock, int(words["max-frame"])
+
+
+def daemon_control(sock):
+    """The next frame from the daemon, a control frame, as text."""
+    head = recv_exact(sock, 4)
+    n = struct.unpack(">I", head)[0]
+    if not n & CONTROL or n & ~CONTROL > 4096:
+        raise Lost("the daemon sent a frame it should not")
+    return recv_exact(sock, n & ~CONTROL).decode("ascii", "replace")
+
+
+def recv_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        try:
+            got = sock.recv(n - len(data))
+        except OSError as e:
+            raise Lost(oserror(e))
+        if not got:
+            raise Lost("the daemon closed the connection")
+        data += got
+    return data
+
+
+# ------------------------------------------------------------- broker
+
+def packet(kind, body):
+    """An MQTT packet: its fixed header, remaining length, then body."""
+    n, length = len(body), b""
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        length += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            return bytes([kind]) + length + body
+
+
+def utf8(s):
+    return struct.pack(">H", len(s)) + s
+
+
+class Broker:
+    def __init__(self, topic, client_id):
+        try:
+            self.sock = socket.create_connection((HOST, PORT), timeout=10)
+        except OSError as e:
+            raise Lost(oserror(e))
+        self.buf, self.at = b"", 0   # bytes received, and how far taken
+        # CONNECT: MQTT 3.1.1, clean session 0, the keep-alive.
+        send_all(self.sock, packet(0x10, utf8(b"MQTT") + b"\x04\x00" +
+                                   struct.pack(">H", KEEPALIVE) +
+                                   utf8(client_id)))
+        kind, body = self.next_packet()
+        if kind != 0x20 or len(body) != 2:
+            raise Lost("no CONNACK")
+        if body[1]:
+            why = {1: "protocol version", 2: "client id",
+                   3: "server unavailable", 4: "user name or password",
+                   5: "not authorized"}.get(body[1], "code %d" % body[1])
+            if body[1] == 3:
+                raise Lost("refused for now: " + why)
+            raise Refused("%s refuses the connection: %s" % (BROKER, why))
+        # SUBSCRIBE at QoS 1; its SUBACK may come after the messages the
+        # session kept, and messages() reads it.
+        send_all(self.sock, packet(0x82, b"\x00\x01" + utf8(topic) + b"\x01"))
+        self.topic = topic
+        self.sock.settimeout(None)
+        self.sent = time.monotonic()
+
+    def fill(self):
+        try:
+            got = self.sock.recv(1 << 16)
+        except OSError as e:
+            raise Lost(oserror(e))
+        if not got:
+            raise Lost("the broker closed the connection")
+        self.buf = self.buf[self.at:] + got
+        self.at = 0
+
+    def take(self):
+        """The next whole packet in hand, as (kind, body), or None."""
+        buf, start = self.buf, self.at
+        n = shift = 0
+        for at in range(start + 1, min(len(buf), start + 5)):
+            byte = buf[at]
+            n |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                end = at + 1 + n
+                if end > len(buf):
+                    return None
+                self.at = end
+                return buf[start], buf[at + 1:end]
+        if len(buf) - start >= 5:
+            raise Lost("the broker sent a packet too long")
+        return None
+
+    def next_packet(self):
+        while True:
+            p = self.take()
+            if p:
+                return p
+            self.fill()
+
+    def send(self, data):
+        send_all(self.sock, data)
+        self.sent = time.monotonic()
+
+
+def messages(broker):
+    """The PUBLISH packets in hand: a list of (packet id or None,
+    payload); other packets are consumed."""
+    out = []
+    while True:
+        p = broker.take()
+        if p is None:
+            return out
+        kind, body = p
+        if kind == 0x90 and body[2:3] == b"\x80":
+            raise Refused("%s refuses the subscription to %s" %
+                          (BROKER, broker.topic.decode()))
+        if kind >> 4 != 3:
+            continue   # PINGRESP, SUBACK: nothing to do
+        at = 2 + struct.unpack(">H", body[:2])[0]
+        pid = None
+        if kind & 0x06:
+            pid, at = body[at:at + 2], at + 2
+        out.append((pid, body[at:]))
+
+
+# ------------------------------------------------------------- bridge
+
+def frames(payloads, lines, max_frame, count):
+    """The data frames for payloads, skipping and naming each record over
+    max_frame; count is how many messages came before."""
+    out = []
+    for k, payload in enumerate(payloads):
+        for rec in payload.split(b"\n") if lines else (payload,):
+            if len(rec) > max_frame:
+                say("message %d: a record of %d bytes exceeds the "
+                    "daemon's max-frame %d, skipped" %
+                    (count + k + 1, len(rec), max_frame))
+                continue
+            out.append(struct.pack(">I", len(rec)))
+            out.append(rec)
+    return b"".join(out)
+
+
+class Bridge:
+    def __init__(self, topic, stream):
+        self.topic, self.stream = topic.encode(), stream
+        self.client_id = os.environ.get("CLIENT_ID",
+                                        "streamfan-" + stream).encode()
+        records = os.environ.get("RECORDS", "lines")
+        if records not in ("lines", "frames"):
+            say("RECORDS must be lines or frames, not '%s'" % records)
+            sys.exit(2)
+        self.lines = records == "lines"
+        self.addr = daemon_address()
+        self.daemon = self.broker = None
+        self.count = 0   # messages taken, for the messages about them
+        self.wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        self.stop = None
+        signal.signal(signal.SIGTERM, lambda *_: self.stopped(143))
+        signal.signal(signal.SIGINT, lambda *_: self.stopped(130))
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+    def stopped(self, status):
+        self.stop = status
+
+    def pause(self, seconds):
+        """Sleep, unless a signal to stop comes first."""
+        select.select([self.wake_r], [], [], seconds)
+        if self.stop is not None:
+            raise Stop()
+
+    def connect_daemon(self):
+        told, wait = False, 0.1
+        while True:
+            try:
+                self.daemon, self.max_frame = daemon_connect(self.addr,
+                                                             self.stream)
+                if told:
+                    say("reconnected to %s" % self.addr)
+                return
+            except Lost as e:
+                if not told:
+                    say("%s; retrying" % e)
+                told = True
+                self.pause(wait)
+                wait = min(wait * 2, 5)
+
+    def connect_broker(self):
+        told = False
+        while True:
+            try:
+                self.broker = Broker(self.topic, self.client_id)
+                if told:
+                    say("%s: subscribed to %s again" %
+                        (BROKER, self.topic.decode()))
+                return
+            except Lost as e:
+                if not told:
+                    say("%s: %s; the session keeps what is published "
+                        "meanwhile; retrying" % (BROKER, e))
+                told = True
+                self.pause(1)
+
+    def pass_on(self):
+        """Write what the broker sent to the daemon, then acknowledge it."""
+        got = messages(self.broker)
+        if not got:
+            return
+        data = frames([m[1] for m in got], self.lines, self.max_frame,
+                      self.count)
+        self.count += len(got)
+        try:
+            send_all(self.daemon, data)
+        except Lost as e:
+            raise DaemonLost(str(e))
+        self.broker.send(b"".join(packet(0x40, pid) for pid, _ in got
+                                  if pid is not None))
+
+    def serve(self):
+        """Pass messages on until a connection is lost or a stop."""
+        b, d = self.broker, self.daemon
+        while self.stop is None:
+            self.pass_on()
+            idle = time.monotonic() - b.sent
+            if idle >= KEEPALIVE / 2:
+                b.send(b"\xc0\x00")   # PINGREQ
+                idle = 0
+            ready = select.select([b.sock, d, self.wake_r], [], [],
+                                  KEEPALIVE / 2 - idle)[0]
+            if d in ready:
+                try:
+                    why = daemon_control(d)
+                except Lost as e:
+                    why = str(e)
+                raise DaemonLost(why)
+            if b.sock in ready:
+                b.fill()
+        raise Stop()
+
+    def run(self):
+        try:
+            self.connect_daemon()
+            while True:
+                if self.broker is None:
+                    self.connect_broker()
+                try:
+                    self.serve()
+                except DaemonLost as e:
+                    # Nothing more from the broker until the daemon is
+                    # back: what is unacknowledged stays with it.
+                    self.close_broker(quiet=True)
+                    say("%s: %s; reconnecting" % (self.addr, e))
+                    self.daemon.close()
+                    self.connect_daemon()
+                except Lost as e:
+                    say("%s: %s; the session keeps what is published "
+                        "meanwhile; retrying" % (BROKER, e))
+                    self.close_broker(quiet=True)
+                    self.pause(1)
+        except Stop:
+            self.close_broker(quiet=False)
+            return self.stop
+        except Refused as e:
+            say(str(e))
+            return 6
+
+    def close_broker(self, quiet):
+        if self.broker is None:
+            return
+        sock, self.broker = self.broker.sock, None
+        if not quiet:
+            # DISCONNECT, then read to the broker's end: closing with
+            # messages unread would reset the connection, and a broker
+            # may drop the last PUBACKs with it and send them again.
+            try:
+                sock.sendall(b"\xe0\x00")
+                sock.shutdown(socket.SHUT_WR)
+                sock.settimeout(2)
+                while sock.recv(1 << 16):
+                    pass
+            except OSError:
+                pass
+        sock.close()
+
+
+class DaemonLost(Exception):
+    """The daemon went away; the text says why."""
+
+
+def main():
+    if len(sys.argv) != 3:
+        print("usage: python3 examples/bridges/mqtt-to-stream.py TOPIC "
+              "STREAM", file=sys.stderr)
+        return 2
+    return Bridge(sys.argv[1], sys.argv[2]).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
