@@ -59,119 +59,25 @@ Exit status: 143 after SIGTERM, 130 after SIGINT, 2 for a usage error,
 """
 import os
 import select
-import signal
 import socket
 import struct
 import sys
 import time
+
+sys.dont_write_bytecode = True   # leave the folder as it is
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sfpublish import (Daemon, DaemonLost, Lost, Refused, Signals, Stop,
+                       oserror, send_all)
 
 ME = "mqtt-to-stream"
 HOST = os.environ.get("MQTT_HOST", "127.0.0.1")
 PORT = int(os.environ.get("MQTT_PORT", "1883"))
 BROKER = "mqtt %s:%d" % (HOST, PORT)
 KEEPALIVE = 60    # seconds, asked of the broker in CONNECT
-CONTROL = 0x80000000   # the top bit of a streamfan control frame's header
-# The daemon's refusals that asking again later may overcome, as sfpipe
-# tells them from the others.
-REFUSED_FOR_NOW = ("full", "too-many-streams", "spool", "no-memory",
-                   "hello-timeout")
 
 
 def say(text):
     print("%s: %s" % (ME, text), file=sys.stderr, flush=True)
-
-
-class Stop(Exception):
-    """SIGTERM or SIGINT: end with this status."""
-
-
-class Lost(Exception):
-    """A connection failed or ended; the text says why."""
-
-
-class Refused(Exception):
-    """Refused for good: trying again would not help."""
-
-
-def oserror(e):
-    return e.strerror or str(e)
-
-
-def send_all(sock, data):
-    try:
-        sock.sendall(data)
-    except OSError as e:
-        raise Lost(oserror(e))
-
-
-# ------------------------------------------------------------- daemon
-
-def daemon_address():
-    a = os.environ.get("SF_SERVER", "")
-    if not a:
-        run = os.environ.get("XDG_RUNTIME_DIR", "")
-        a = (run + "/streamfan.sock" if run else
-             "/tmp/streamfan-%d.sock" % os.getuid())
-    return a
-
-
-def daemon_connect(addr, stream):
-    """A publisher's connection to the daemon, and its max-frame."""
-    try:
-        if addr.startswith("tcp:"):
-            host, _, port = addr[4:].rpartition(":")
-            sock = socket.create_connection((host.strip("[]"), int(port)))
-        else:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                sock.connect(addr)
-            except OSError:
-                sock.close()
-                raise
-    except (OSError, ValueError) as e:
-        raise Lost("cannot connect to %s: %s" %
-                   (addr, oserror(e) if isinstance(e, OSError) else e))
-    hello = b"PUB 1 stream=" + stream.encode()
-    try:
-        send_all(sock, struct.pack(">I", CONTROL | len(hello)) + hello)
-        answer = daemon_control(sock)
-    except Lost as e:
-        sock.close()
-        raise Lost("%s: %s" % (addr, e))
-    words = dict(w.split("=", 1) for w in answer.split()[1:] if "=" in w)
-    if answer.startswith("ERR "):
-        sock.close()
-        if words.get("reason") in REFUSED_FOR_NOW:
-            raise Lost("the daemon at %s refuses for now: %s" %
-                       (addr, answer))
-        raise Refused("the daemon at %s refuses: %s" % (addr, answer))
-    if not answer.startswith("OK ") or "max-frame" not in words:
-        sock.close()
-        raise Lost("%s is not a streamfan daemon (it said %r)" %
-                   (addr, answer[:60]))
-    return sock, int(words["max-frame"])
-
-
-def daemon_control(sock):
-    """The next frame from the daemon, a control frame, as text."""
-    head = recv_exact(sock, 4)
-    n = struct.unpack(">I", head)[0]
-    if not n & CONTROL or n & ~CONTROL > 4096:
-        raise Lost("the daemon sent a frame it should not")
-    return recv_exact(sock, n & ~CONTROL).decode("ascii", "replace")
-
-
-def recv_exact(sock, n):
-    data = b""
-    while len(data) < n:
-        try:
-            got = sock.recv(n - len(data))
-        except OSError as e:
-            raise Lost(oserror(e))
-        if not got:
-            raise Lost("the daemon closed the connection")
-        data += got
-    return data
 
 
 # ------------------------------------------------------------- broker
@@ -281,67 +187,18 @@ def messages(broker):
 
 # ------------------------------------------------------------- bridge
 
-def frames(payloads, lines, max_frame, count):
-    """The data frames for payloads, skipping and naming each record over
-    max_frame; count is how many messages came before."""
-    out = []
-    for k, payload in enumerate(payloads):
-        for rec in payload.split(b"\n") if lines else (payload,):
-            if len(rec) > max_frame:
-                say("message %d: a record of %d bytes exceeds the "
-                    "daemon's max-frame %d, skipped" %
-                    (count + k + 1, len(rec), max_frame))
-                continue
-            out.append(struct.pack(">I", len(rec)))
-            out.append(rec)
-    return b"".join(out)
-
-
 class Bridge:
     def __init__(self, topic, stream):
-        self.topic, self.stream = topic.encode(), stream
+        self.topic = topic.encode()
         self.client_id = os.environ.get("CLIENT_ID",
                                         "streamfan-" + stream).encode()
         records = os.environ.get("RECORDS", "lines")
         if records not in ("lines", "frames"):
             say("RECORDS must be lines or frames, not '%s'" % records)
             sys.exit(2)
-        self.lines = records == "lines"
-        self.addr = daemon_address()
-        self.daemon = self.broker = None
-        self.count = 0   # messages taken, for the messages about them
-        self.wake_r, wake_w = os.pipe()
-        os.set_blocking(wake_w, False)
-        signal.set_wakeup_fd(wake_w)
-        self.stop = None
-        signal.signal(signal.SIGTERM, lambda *_: self.stopped(143))
-        signal.signal(signal.SIGINT, lambda *_: self.stopped(130))
-        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-
-    def stopped(self, status):
-        self.stop = status
-
-    def pause(self, seconds):
-        """Sleep, unless a signal to stop comes first."""
-        select.select([self.wake_r], [], [], seconds)
-        if self.stop is not None:
-            raise Stop()
-
-    def connect_daemon(self):
-        told, wait = False, 0.1
-        while True:
-            try:
-                self.daemon, self.max_frame = daemon_connect(self.addr,
-                                                             self.stream)
-                if told:
-                    say("reconnected to %s" % self.addr)
-                return
-            except Lost as e:
-                if not told:
-                    say("%s; retrying" % e)
-                told = True
-                self.pause(wait)
-                wait = min(wait * 2, 5)
+        self.daemon = Daemon(ME, stream, records == "lines")
+        self.broker = None
+        self.signals = Signals()
 
     def connect_broker(self):
         told = False
@@ -357,47 +214,36 @@ class Bridge:
                     say("%s: %s; the session keeps what is published "
                         "meanwhile; retrying" % (BROKER, e))
                 told = True
-                self.pause(1)
+                self.signals.pause(1)
 
     def pass_on(self):
         """Write what the broker sent to the daemon, then acknowledge it."""
         got = messages(self.broker)
-        if not got:
-            return
-        data = frames([m[1] for m in got], self.lines, self.max_frame,
-                      self.count)
-        self.count += len(got)
-        try:
-            send_all(self.daemon, data)
-        except Lost as e:
-            raise DaemonLost(str(e))
-        self.broker.send(b"".join(packet(0x40, pid) for pid, _ in got
-                                  if pid is not None))
+        if got:
+            self.daemon.publish([m[1] for m in got])
+            self.broker.send(b"".join(packet(0x40, pid) for pid, _ in got
+                                      if pid is not None))
 
     def serve(self):
         """Pass messages on until a connection is lost or a stop."""
-        b, d = self.broker, self.daemon
-        while self.stop is None:
+        b, d, wake = self.broker, self.daemon, self.signals.wake
+        while True:
+            self.signals.check()
             self.pass_on()
             idle = time.monotonic() - b.sent
             if idle >= KEEPALIVE / 2:
                 b.send(b"\xc0\x00")   # PINGREQ
                 idle = 0
-            ready = select.select([b.sock, d, self.wake_r], [], [],
+            ready = select.select([b.sock, d, wake], [], [],
                                   KEEPALIVE / 2 - idle)[0]
             if d in ready:
-                try:
-                    why = daemon_control(d)
-                except Lost as e:
-                    why = str(e)
-                raise DaemonLost(why)
+                d.gone()
             if b.sock in ready:
                 b.fill()
-        raise Stop()
 
     def run(self):
         try:
-            self.connect_daemon()
+            self.daemon.connect(self.signals)
             while True:
                 if self.broker is None:
                     self.connect_broker()
@@ -407,17 +253,15 @@ class Bridge:
                     # Nothing more from the broker until the daemon is
                     # back: what is unacknowledged stays with it.
                     self.close_broker(quiet=True)
-                    say("%s: %s; reconnecting" % (self.addr, e))
-                    self.daemon.close()
-                    self.connect_daemon()
+                    self.daemon.reconnect(e, self.signals)
                 except Lost as e:
                     say("%s: %s; the session keeps what is published "
                         "meanwhile; retrying" % (BROKER, e))
                     self.close_broker(quiet=True)
-                    self.pause(1)
+                    self.signals.pause(1)
         except Stop:
             self.close_broker(quiet=False)
-            return self.stop
+            return self.signals.status
         except Refused as e:
             say(str(e))
             return 6
@@ -439,10 +283,6 @@ class Bridge:
             except OSError:
                 pass
         sock.close()
-
-
-class DaemonLost(Exception):
-    """The daemon went away; the text says why."""
 
 
 def main():
