@@ -38,7 +38,11 @@ class Lost(Exception):
 
 
 class Conn:
-    def __init__(self):
+    """A connection to the server.  headers: ask for messages with
+    headers (HMSG) and for a status when a request has no responder, as
+    JetStream's API needs (jetstream-to-stream.py)."""
+
+    def __init__(self, headers=False):
         try:
             self.sock = socket.create_connection((HOST, PORT), timeout=10)
         except OSError as e:
@@ -52,7 +56,8 @@ class Conn:
         for part in info.split(b","):
             if part.strip().startswith(b'"max_payload"'):
                 self.max_payload = int(part.split(b":")[1].strip(b" }"))
-        self.send(b'CONNECT {"verbose":false,"pedantic":false}\r\n')
+        self.send(b'CONNECT {"verbose":false,"pedantic":false%s}\r\n' %
+                  (b',"headers":true,"no_responders":true' if headers else b""))
         self.sock.settimeout(None)
 
     def send(self, data):

@@ -555,3 +555,154 @@ open(sys.argv[3], "wb").write(d[i:])' "$T/in.1" "$T/h.1" "$T/h.2"
 	assert_eq "nats-frames: nats 127.0.0.1:$NPORT: the server closed the connection; what is published on s until it is back is lost; retrying every second
 nats-frames: nats 127.0.0.1:$NPORT: subscribed to s again" "$(cat "$T/in.err")"
 }
+
+# ------------------------------------------------------- NATS JetStream
+
+# js_api SUBJECT [JSON]: one JetStream API request; prints the answer.
+js_api() {
+	python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+f = s.makefile("rb")
+f.readline()
+body = sys.argv[3].encode()
+s.sendall(b"CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\nSUB _INBOX.t 1\r\nPUB %s _INBOX.t %d\r\n%s\r\n" % (sys.argv[2].encode(), len(body), body))
+while True:
+    l = f.readline()
+    if l.startswith((b"MSG", b"HMSG")):
+        sys.stdout.buffer.write(f.read(int(l.split()[-1])) + b"\n")
+        break' "$NPORT" "$1" "${2:-}"
+}
+
+# start_js: nats-server with JetStream, its store in T/js.
+start_js() {
+	spawn nats nats-server -js -sd "$T/js" -a 127.0.0.1 -p "$NPORT"
+	wait_until 10 "js_api '\$JS.API.INFO' | grep -q account_info_response"
+}
+
+# js_stream NAME [JSON]: a JetStream stream NAME on subject NAME, on disk.
+js_stream() {
+	js_api "\$JS.API.STREAM.CREATE.$1" \
+	    "{\"name\":\"$1\",\"subjects\":[\"$1\"],\"storage\":\"file\"${2:-}}" |
+	    grep -q stream_create_response || fail "no JetStream stream $1"
+}
+
+# js_pub SUBJECT < FRAMES: each frame one message, taken by the server.
+js_pub() {
+	python3 "$BR/nats-frames.py" pub "$1"
+}
+
+# ends_like A B: file A ends with the last 8 bytes of file B.
+ends_like() {
+	[ "$(tail -c 8 "$1" | od -An -c | tr -d ' ')" = "$(tail -c 8 "$2" | od -An -c | tr -d ' ')" ]
+}
+
+@test "jetstream-to-stream.py: 100,000 binary records, no gap across a SIGKILL of the bridge and of nats-server; repeats within a batch" {
+	need nats-server nats-server
+	NPORT=$(free_port)
+	export NATS_PORT=$NPORT
+	start_js
+	js_stream ev
+	start_sfd
+	frames "$T/in"
+	python3 -c 'import struct, sys
+d = open(sys.argv[1], "rb").read()
+i = k = 0
+while k < int(sys.argv[4]):
+    i += 4 + struct.unpack(">I", d[i:i + 4])[0]
+    k += 1
+open(sys.argv[2], "wb").write(d[:i])
+open(sys.argv[3], "wb").write(d[i:])' "$T/in" "$T/h.1" "$T/h.2" $((N / 2))
+	spawn cat "$SFCAT" --raw b
+	wait_subscribers 1
+	js_pub ev <"$T/h.1"
+	RECORDS=frames bridge in jetstream-to-stream.py ev b
+	wait_until 60 "[ \$(stat -c %s '$T/cat.out') -ge $(($(stat -c %s "$T/h.1") / 2)) ]"
+	kill_bridge in KILL
+	RECORDS=frames bridge in jetstream-to-stream.py ev b
+	wait_until 60 "ends_like '$T/cat.out' '$T/h.1'"
+	kill -KILL "$nats_pid"
+	wait_exit nats
+	wait_until 10 "grep -q 'retrying every second' '$T/in.err'"
+	start_js
+	wait_until 10 "grep -q 'consuming again' '$T/in.err'"
+	js_pub ev <"$T/h.2"
+	wait_until 120 "ends_like '$T/cat.out' '$T/in'"
+	kill_bridge in TERM
+	assert_exit in 143
+	kill -TERM "$cat_pid"
+	wait_exit cat
+	as_lines "$T/in" >"$T/in.lines"
+	as_lines "$T/cat.out" >"$T/got.lines"
+	run resumed "$T/in.lines" "$T/got.lines" 1000 0
+	echo "# $output" >&3
+	[ "$status" -eq 0 ] || fail "$output"
+	assert_eq "jetstream-to-stream: nats 127.0.0.1:$NPORT, stream ev: the server closed the connection; retrying every second
+jetstream-to-stream: nats 127.0.0.1:$NPORT, stream ev: consuming again" "$(cat "$T/in.err")"
+}
+
+# frames_of WORD...: each WORD as one frame, printf escapes taken.
+frames_of() {
+	local w
+	for w in "$@"; do
+		printf "$w" >"$T/.word"
+		python3 -c 'import struct, sys
+b = open(sys.argv[1], "rb").read()
+sys.stdout.buffer.write(struct.pack(">I", len(b)) + b)' "$T/.word"
+	done
+}
+
+@test "jetstream-to-stream.py: a stop loses and repeats nothing, lines split at newlines, and messages the stream dropped unread are named" {
+	need nats-server nats-server
+	NPORT=$(free_port)
+	export NATS_PORT=$NPORT
+	start_js
+	js_stream lim ',"max_msgs":5'
+	start_sfd
+	spawn cat "$SFCAT" -n 8 b
+	wait_subscribers 1
+	bridge in jetstream-to-stream.py lim b
+	frames_of one 'two\nlines' | js_pub lim
+	wait_until 30 "[ \$(lines '$T/cat.out') -eq 3 ]"
+	kill_bridge in TERM
+	assert_exit in 143
+	# The stream keeps the last 5 of these: m1 to m3 (seq 3 to 5) go.
+	frames_of m1 m2 m3 m4 m5 m6 m7 m8 | js_pub lim
+	bridge in jetstream-to-stream.py lim b
+	assert_exit cat 0 30
+	assert_eq "one two lines m4 m5 m6 m7 m8" "$(tr '\n' ' ' <"$T/cat.out" | sed 's/ $//')"
+	wait_until 10 "[ -s '$T/in.err' ]"
+	assert_eq "jetstream-to-stream: stream lim: messages 3 to 5 were gone before the bridge read them (its limits, or a purge): lost" \
+	    "$(cat "$T/in.err")"
+	kill_bridge in TERM
+	assert_exit in 143
+}
+
+@test "jetstream-to-stream.py: a stream that does not exist is named and waited for; bad settings are usage errors" {
+	need nats-server nats-server
+	NPORT=$(free_port)
+	export NATS_PORT=$NPORT
+	start_js
+	start_sfd
+	bridge in jetstream-to-stream.py later b
+	wait_until 10 "[ -s '$T/in.err' ]"
+	assert_eq "jetstream-to-stream: nats 127.0.0.1:$NPORT, stream later: stream later, consumer streamfan-b: stream not found; retrying every second" \
+	    "$(cat "$T/in.err")"
+	js_stream later
+	wait_until 10 "grep -q 'consuming again' '$T/in.err'"
+	spawn cat "$SFCAT" -n 1 b
+	wait_subscribers 1
+	frames_of arrived | js_pub later
+	assert_exit cat 0 30
+	assert_eq arrived "$(cat "$T/cat.out")"
+	kill_bridge in TERM
+	assert_exit in 143
+	BATCH=0 run python3 "$BR/jetstream-to-stream.py" later b
+	assert_eq 2 "$status"
+	assert_eq "jetstream-to-stream: BATCH must be a number from 1 to 100000" "$output"
+	START=first run python3 "$BR/jetstream-to-stream.py" later b
+	assert_eq 2 "$status"
+	assert_eq "jetstream-to-stream: START must be all or new, not 'first'" "$output"
+	run python3 "$BR/jetstream-to-stream.py" 'a.b' b
+	assert_eq 2 "$status"
+	assert_eq "jetstream-to-stream: 'a.b' is not a JetStream stream name" "$output"
+}

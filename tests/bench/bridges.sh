@@ -294,7 +294,8 @@ if command -v nats-server >/dev/null; then
 	NP=$(free_port)
 	export NATS_PORT=$NP
 	NM=$(free_port)
-	start_bg nats-server -a 127.0.0.1 -p "$NP" -m "$NM" 2>"$T/nats.log"
+	start_bg nats-server -a 127.0.0.1 -p "$NP" -m "$NM" -js -sd "$T/js" \
+	    2>"$T/nats.log"
 	# The server's count of subscriptions, from its monitoring port.
 	nsubs() {
 		python3 -c 'import json, sys, urllib.request
@@ -343,6 +344,35 @@ print(json.load(urllib.request.urlopen("http://127.0.0.1:%s/subsz" % sys.argv[1]
 	g2=$(nframes "$T/n3.out")
 	row "nats-to-stream.sh" "$s1" "$g1"
 	row "nats-frames.py sub alone" "$s2" "$g2"
+	ratio "$s1" "$s2" "$g1" "$g2"
+
+	# No JetStream client is packaged here: beside the bridge, the core
+	# subscriber alone, from the row above.
+	echo "NATS JetStream, in (pull consumer, file storage, records already stored):"
+	js_api() {  # js_api SUBJECT [JSON]: the API's answer
+		python3 -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+f = s.makefile("rb")
+f.readline()
+body = sys.argv[3].encode()
+s.sendall(b"CONNECT {\"verbose\":false}\r\nSUB _INBOX.b 1\r\nPUB %s _INBOX.b %d\r\n%s\r\n" % (sys.argv[2].encode(), len(body), body))
+while not f.readline().startswith(b"MSG"):
+    pass
+print(f.readline().decode().strip())' "$NP" "$1" "${2:-}"
+	}
+	js_api '$JS.API.STREAM.CREATE.jf' \
+	    '{"name":"jf","subjects":["jf"],"storage":"file"}' >/dev/null
+	python3 "$BR/nats-frames.py" pub jf <"$T/frames"
+	wait_for 30 "js_api '\$JS.API.STREAM.INFO.jf' | grep -q '\"messages\":$N,'"
+	: >"$T/j1.out"
+	start_bg sh -c "sfcat -n $N jd > '$T/j1.out'"
+	wait_for 10 "[ \$(subscribed jd) -ge 1 ]"
+	t0=$(now)
+	start_bg python3 "$BR/jetstream-to-stream.py" jf jd
+	timed s1 "[ \$(lines '$T/j1.out') -ge $N ]"
+	g1=$(lines "$T/j1.out")
+	row "jetstream-to-stream.py" "$s1" "$g1"
+	row "nats-frames.py sub alone (core NATS)" "$s2" "$g2"
 	ratio "$s1" "$s2" "$g1" "$g2"
 else
 	echo "NATS: missing (apt-get install nats-server)"
