@@ -180,6 +180,8 @@ class Bridge:
         if not self.held:
             return
         held, self.held = self.held, []
+        if select.select([self.daemon], [], [], 0)[0]:
+            self.daemon.gone()
         self.daemon.publish([p for _, p in held])
         self.conn.send(b"".join(b"PUB %s 0\r\n\r\n" % r for r, _ in held))
 
@@ -195,7 +197,7 @@ class Bridge:
 
     def serve(self):
         """Fetch and pass on until a connection is lost or a stop."""
-        c, d = self.conn, self.daemon
+        c = self.conn
         c.before_wait = self.flush
         fetch = b"PUB $JS.API.CONSUMER.MSG.NEXT.%s.%s %s.fetch" % (
             self.js, self.consumer, INBOX)
@@ -203,8 +205,6 @@ class Bridge:
         want = 0
         while True:
             self.signals.check()
-            if select.select([d], [], [], 0)[0]:
-                d.gone()
             if want == 0:
                 c.send(b"%s %d\r\n%s\r\n" % (fetch, len(ask), ask))
                 want = self.batch

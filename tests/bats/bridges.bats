@@ -706,3 +706,28 @@ sys.stdout.buffer.write(struct.pack(">I", len(b)) + b)' "$T/.word"
 	assert_eq 2 "$status"
 	assert_eq "jetstream-to-stream: 'a.b' is not a JetStream stream name" "$output"
 }
+
+@test "jetstream-to-stream.py: a daemon that stops is waited for, and what came meanwhile arrives first and in order" {
+	need nats-server nats-server
+	NPORT=$(free_port)
+	export NATS_PORT=$NPORT
+	start_js
+	js_stream ev
+	start_sfd
+	bridge in jetstream-to-stream.py ev b
+	wait_until 10 "grep -q 'publishing to b' '$LOG'"
+	stop_sfd
+	frames_of one two three | js_pub ev
+	wait_until 10 "grep -q 'retrying' '$T/in.err'"
+	start_sfd
+	# Well within the consumer's ack wait (30 s): they come again because
+	# the bridge made the consumer again at the first of them.
+	spawn cat "$SFCAT" --from oldest -n 3 b
+	assert_exit cat 0 10
+	assert_eq "one two three" "$(tr '\n' ' ' <"$T/cat.out" | sed 's/ $//')"
+	assert_eq "jetstream-to-stream: $SOCK: BYE reason=shutdown seq=0; reconnecting
+jetstream-to-stream: cannot connect to $SOCK: No such file or directory; retrying
+jetstream-to-stream: reconnected to $SOCK" "$(cat "$T/in.err")"
+	kill_bridge in TERM
+	assert_exit in 143
+}
