@@ -484,15 +484,20 @@ while i < len(data):
     i += 4 + n' "$1"
 }
 
+# nats_port: skip without nats-server, else a free port for it, exported.
+nats_port() {
+	need nats-server nats-server
+	NPORT=$(free_port)
+	export NATS_PORT=$NPORT
+}
+
 start_nats() {
 	spawn nats nats-server -a 127.0.0.1 -p "$NPORT"
 	wait_until 10 "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", $NPORT))' 2>/dev/null"
 }
 
 @test "NATS both ways: 100,000 binary records, SIGKILL of the outbound bridge repeats at most a batch and skips none" {
-	need nats-server nats-server
-	NPORT=$(free_port)
-	export NATS_PORT=$NPORT
+	nats_port
 	start_nats
 	start_sfd
 	frames "$T/in"
@@ -523,9 +528,7 @@ start_nats() {
 }
 
 @test "NATS both ways: nats-server killed between two halves, both bridges reconnect, the result is exact" {
-	need nats-server nats-server
-	NPORT=$(free_port)
-	export NATS_PORT=$NPORT
+	nats_port
 	start_nats
 	start_sfd
 	N=20000 frames "$T/in.1"
@@ -597,9 +600,7 @@ ends_like() {
 }
 
 @test "jetstream-to-stream.py: 100,000 binary records, no gap across a SIGKILL of the bridge and of nats-server; repeats within a batch" {
-	need nats-server nats-server
-	NPORT=$(free_port)
-	export NATS_PORT=$NPORT
+	nats_port
 	start_js
 	js_stream ev
 	start_sfd
@@ -652,9 +653,7 @@ sys.stdout.buffer.write(struct.pack(">I", len(b)) + b)' "$T/.word"
 }
 
 @test "jetstream-to-stream.py: a stop loses and repeats nothing, lines split at newlines, and messages the stream dropped unread are named" {
-	need nats-server nats-server
-	NPORT=$(free_port)
-	export NATS_PORT=$NPORT
+	nats_port
 	start_js
 	js_stream lim ',"max_msgs":5'
 	start_sfd
@@ -678,9 +677,7 @@ sys.stdout.buffer.write(struct.pack(">I", len(b)) + b)' "$T/.word"
 }
 
 @test "jetstream-to-stream.py: a stream that does not exist is named and waited for; bad settings are usage errors" {
-	need nats-server nats-server
-	NPORT=$(free_port)
-	export NATS_PORT=$NPORT
+	nats_port
 	start_js
 	start_sfd
 	bridge in jetstream-to-stream.py later b
@@ -708,9 +705,7 @@ sys.stdout.buffer.write(struct.pack(">I", len(b)) + b)' "$T/.word"
 }
 
 @test "jetstream-to-stream.py: a daemon that stops is waited for, and what came meanwhile arrives first and in order" {
-	need nats-server nats-server
-	NPORT=$(free_port)
-	export NATS_PORT=$NPORT
+	nats_port
 	start_js
 	js_stream ev
 	start_sfd
