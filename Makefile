@@ -4,7 +4,8 @@
 #   make check      unit tests, end-to-end tests, then both again under
 #                   AddressSanitizer + UndefinedBehaviorSanitizer
 #   make demo       a self-contained demonstration
-#   make bench      throughput against socat and ncat --broker
+#   make bench      throughput against socat and ncat --broker, the
+#                   bridges, and latency against the peers installed
 #   make install    PREFIX, MANPREFIX and DESTDIR are honoured
 
 VERSION   = 0.1.0
@@ -98,9 +99,15 @@ check: unit e2e asan
 demo: all
 	sh examples/demo.sh
 
-bench: all
+LATENCY   = $(O)/tests/bench/latency
+$(LATENCY): tests/bench/latency.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ tests/bench/latency.c
+
+bench: all $(LATENCY)
 	sh tests/bench/bench.sh
 	sh tests/bench/bridges.sh
+	SF_BUILD=$(CURDIR)/$(O) sh tests/bench/latency.sh
 
 # Static analysis: cppcheck and clang-tidy, configured in the repository.
 lint:
@@ -147,7 +154,7 @@ uninstall:
 
 clean:
 	rm -rf .asan .clang tests/fuzz/out lib/*.o lib/*.d lib/libsf.a cmd/*/*.o cmd/*/*.d \
-	    tests/unit/*.o tests/unit/*.d $(PROGS) $(UNIT)
+	    tests/unit/*.o tests/unit/*.d $(PROGS) $(UNIT) $(LATENCY)
 
 # libFuzzer targets: make fuzz FUZZ_SECONDS=N (clang only).
 include tests/fuzz/fuzz.mk
