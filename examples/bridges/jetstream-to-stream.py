@@ -31,7 +31,8 @@ bridge owns CONSUMER: give it a name of its own.
 
 Guarantee: no gap, and repeats of at most BATCH messages, across a
 SIGKILL of the bridge or of nats-server (with its store on disk), while
-the daemon runs.  Stopped with SIGTERM or SIGINT, the bridge publishes
+the daemon runs; in order while the bridge is the only publisher of
+STREAM, as for mqtt-to-stream.py.  Stopped with SIGTERM or SIGINT, the bridge publishes
 and acknowledges what it holds, waits for the server to have the
 acknowledgements, and ends: nothing lost or repeated.  Messages the
 stream dropped (its limits, a purge) before the bridge read them are

@@ -27,7 +27,11 @@ this: it acknowledges a message before it prints it, so what sits in a
 pipe to sfpipe dies with a SIGKILL.
 
 Guarantee: no gap, while the broker keeps the session and the daemon
-runs.  Stopped with SIGTERM or SIGINT, the bridge acknowledges what it
+runs, and in order as long as the bridge is the only publisher of STREAM:
+on each connection to the daemon it waits (10 s at most) until the daemon
+counts no other publisher on it, so that what a killed bridge left in the
+daemon's socket goes in first (counting takes the control role, sfctl's:
+the daemon's own user or root, or --admins).  Stopped with SIGTERM or SIGINT, the bridge acknowledges what it
 has written, disconnects, and ends: nothing lost or repeated.  Killed
 with SIGKILL, the messages written but not yet acknowledged are sent
 again by the broker: at most the broker's in-flight window

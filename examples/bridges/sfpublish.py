@@ -100,6 +100,7 @@ class Daemon:
                          "/tmp/streamfan-%d.sock" % os.getuid())
         self.sock = None
         self.count = 0   # messages published, to name a skipped one
+        self.told_control = False   # said it cannot count publishers
 
     def say(self, text):
         print("%s: %s" % (self.me, text), file=sys.stderr, flush=True)
@@ -109,13 +110,15 @@ class Daemon:
 
     def connect(self, signals):
         """Connect, saying once why it cannot and trying again from 100 ms,
-        doubling up to 5 s, as sfpipe --retry does."""
+        doubling up to 5 s, as sfpipe --retry does; then wait to be the
+        stream's only publisher."""
         told, wait = False, 0.1
         while True:
             try:
                 self.sock, self.max_frame = self.hello()
                 if told:
                     self.say("reconnected to %s" % self.addr)
+                self.sole(signals)
                 return
             except Lost as e:
                 if not told:
@@ -124,20 +127,70 @@ class Daemon:
                 signals.pause(wait)
                 wait = min(wait * 2, 5)
 
+    def sole(self, signals):
+        """Wait (10 s at most) until this connection is the only publisher
+        the daemon counts on the stream.  A bridge killed a moment ago may
+        have left records in the daemon's socket: they are published as
+        the daemon reads them, and must go in before what this connection
+        sends, or the stream would have them out of order."""
+        for _ in range(500):
+            n = self.publishers()
+            if n is None or n <= 1:
+                return
+            signals.pause(0.02)
+        self.say("stream %s still has %d publishers after 10 s: this "
+                 "bridge should be its only one; going on" %
+                 (self.stream, n))
+
+    def publishers(self):
+        """The stream's publishers as the daemon counts them (a control
+        request), or None when it will not say: it is then not waited
+        for, and a line says why, once."""
+        try:
+            sock = self.open()
+            try:
+                send_all(sock, struct.pack(">I", CONTROL | 5) + b"CTL 1")
+                answer = self.control(sock)
+                if answer.startswith("OK "):
+                    send_all(sock, struct.pack(">I", CONTROL | 7) +
+                             b"STREAMS")
+                    while answer != "END":
+                        answer = self.control(sock)
+                        words = answer.split()
+                        if words[:2] == ["STREAM", "name=" + self.stream]:
+                            n = [w for w in words
+                                 if w.startswith("publishers=")]
+                            return int(n[0].split("=")[1])
+                    return 0   # no such stream any more
+            finally:
+                sock.close()
+        except (Lost, OSError, ValueError, IndexError) as e:
+            answer = str(e)
+        if not self.told_control:
+            self.say("%s: cannot count the stream's publishers (%s); "
+                     "records a killed bridge left may come after new "
+                     "ones" % (self.addr, answer))
+            self.told_control = True
+        return None
+
+    def open(self):
+        """A connected socket to the daemon; OSError or ValueError."""
+        addr = self.addr
+        if addr.startswith("tcp:"):
+            host, _, port = addr[4:].rpartition(":")
+            return socket.create_connection((host.strip("[]"), int(port)))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(addr)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
     def hello(self):
         addr = self.addr
         try:
-            if addr.startswith("tcp:"):
-                host, _, port = addr[4:].rpartition(":")
-                sock = socket.create_connection((host.strip("[]"),
-                                                 int(port)))
-            else:
-                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                try:
-                    sock.connect(addr)
-                except OSError:
-                    sock.close()
-                    raise
+            sock = self.open()
         except (OSError, ValueError) as e:
             raise Lost("cannot connect to %s: %s" %
                        (addr, oserror(e) if isinstance(e, OSError) else e))
