@@ -28,7 +28,8 @@ SANFLAGS  = -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 
 LIB_SRC   = lib/addr.c lib/cli.c lib/ctl.c lib/frame.c lib/guard.c lib/io.c \
-            lib/num.c lib/proto.c lib/ring.c lib/session.c lib/spool.c
+            lib/num.c lib/proto.c lib/ring.c lib/session.c lib/share.c \
+            lib/spool.c
 SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/access.c cmd/sfd/admin.c cmd/sfd/client.c \
             cmd/sfd/hello.c cmd/sfd/input.c cmd/sfd/listener.c cmd/sfd/log.c \
             cmd/sfd/cutoff.c cmd/sfd/options.c \

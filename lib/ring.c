@@ -1,5 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -8,6 +10,7 @@
 #include "frame.h"
 #include "guard.h"
 #include "ring.h"
+#include "share.h"
 
 /*
  * A sparse index maps positions to sequence numbers without a per-frame
@@ -32,14 +35,15 @@ struct ring {
 	int fd;                /* ring_map's file, written with pwrite; or -1 */
 	off_t off;             /* where the ring starts in it */
 	size_t populated;      /* a memory ring's pages taken ahead so far */
+	int memfd;             /* a memory ring's pages, kept for sharing */
+	/* Once shared (ring_share): the header page readers map, and the
+	 * two descriptors handed to each of them. */
+	struct share_header *pub;
+	int share_fd[2];
 };
 
-/*
- * Map size bytes of fd from offset off twice in a row: base[i] ==
- * base[i + size].  The caller keeps fd; the mapping does not need it.
- */
-static unsigned char *
-map_twice(int fd, off_t off, size_t size)
+unsigned char *
+ring_map_twice(int fd, off_t off, size_t size, int prot)
 {
 	unsigned char *base;
 	int saved;
@@ -48,10 +52,10 @@ map_twice(int fd, off_t off, size_t size)
 	    -1, 0);
 	if (base == MAP_FAILED)
 		return NULL;
-	if (mmap(base, size, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_FIXED, fd, off) == MAP_FAILED ||
-	    mmap(base + size, size, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_FIXED, fd, off) == MAP_FAILED) {
+	if (mmap(base, size, prot, MAP_SHARED | MAP_FIXED, fd, off) ==
+	    MAP_FAILED ||
+	    mmap(base + size, size, prot, MAP_SHARED | MAP_FIXED, fd, off) ==
+	    MAP_FAILED) {
 		saved = errno;
 		munmap(base, 2 * size);
 		errno = saved;
@@ -82,7 +86,8 @@ ring_over(unsigned char *base, size_t size)
 		goto fail;
 	r->base = base;
 	r->size = size;
-	r->fd = -1;
+	r->fd = r->memfd = -1;
+	r->share_fd[0] = r->share_fd[1] = -1;
 	r->nmarks = size / INDEX_BLOCK;
 	if ((r->index = malloc(r->nmarks * sizeof(*r->index))) == NULL)
 		goto fail;
@@ -101,6 +106,7 @@ struct ring *
 ring_new(size_t size)
 {
 	unsigned char *base;
+	struct ring *r;
 	int fd, saved;
 
 	if (size == 0 || size > SIZE_MAX / 4) {
@@ -108,7 +114,8 @@ ring_new(size_t size)
 		return NULL;
 	}
 	size = ring_round(size);
-	if ((fd = memfd_create("streamfan-ring", MFD_CLOEXEC)) == -1)
+	if ((fd = memfd_create("streamfan-ring", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
 		return NULL;
 	/*
 	 * Pages are taken as the ring first fills, so a stream that only
@@ -118,14 +125,19 @@ ring_new(size_t size)
 	 * condition as for any other memory, not a SIGBUS of its own.
 	 */
 	if (ftruncate(fd, (off_t)size) == -1 ||
-	    (base = map_twice(fd, 0, size)) == NULL) {
+	    (base = ring_map_twice(fd, 0, size, PROT_READ | PROT_WRITE)) ==
+	    NULL) {
 		saved = errno;
 		close(fd);
 		errno = saved;
 		return NULL;
 	}
-	close(fd);
-	return ring_over(base, size);
+	/* Kept: it is what a shared reader maps (ring_share). */
+	if ((r = ring_over(base, size)) == NULL)
+		close(fd);
+	else
+		r->memfd = fd;
+	return r;
 }
 
 struct ring *
@@ -139,7 +151,8 @@ ring_map(int fd, off_t off, size_t size)
 	}
 	struct ring *r;
 
-	if ((base = map_twice(fd, off, size)) == NULL)
+	if ((base = ring_map_twice(fd, off, size, PROT_READ | PROT_WRITE)) ==
+	    NULL)
 		return NULL;
 	/* Another process may cut the file short: a read past its end is
 	 * noted (guard.h), not the end of the process. */
@@ -161,6 +174,14 @@ ring_free(struct ring *r)
 		return;
 	guard_remove(r->base);
 	munmap(r->base, 2 * r->size);
+	if (r->pub != NULL)
+		munmap(r->pub, (size_t)sysconf(_SC_PAGESIZE));
+	if (r->share_fd[0] != -1)
+		close(r->share_fd[0]);
+	if (r->share_fd[1] != -1 && r->share_fd[1] != r->memfd)
+		close(r->share_fd[1]);
+	if (r->memfd != -1)
+		close(r->memfd);
 	free(r->index);
 	free(r);
 }
@@ -219,9 +240,18 @@ is_data(const unsigned char *p)
 void
 ring_make_room(struct ring *r, size_t len)
 {
+	uint64_t tail = r->tail;
+
 	while (r->head + len - r->tail > r->size) {
 		r->tail_seq += (uint64_t)is_data(ring_at(r, r->tail));
 		r->tail += frame_size(ring_at(r, r->tail));
+	}
+	if (r->pub != NULL && r->tail != tail) {
+		/* Readers learn of the new tail before a byte it gave up
+		 * changes (share.h). */
+		atomic_store_explicit(&r->pub->tail, r->tail,
+		    memory_order_relaxed);
+		atomic_thread_fence(memory_order_release);
 	}
 }
 
@@ -310,6 +340,9 @@ ring_append(struct ring *r, const unsigned char *frames, size_t len)
 	}
 	r->head += len;
 	r->head_seq += n;
+	if (r->pub != NULL)
+		atomic_store_explicit(&r->pub->head, r->head,
+		    memory_order_release);
 	return n;
 }
 
@@ -432,4 +465,64 @@ ring_find(const struct ring *r, uint64_t seq, uint64_t *pos)
 	 * of what comes from seq on. */
 	*pos = p + frame_size(ring_at(r, p));
 	return 0;
+}
+
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010   /* Linux 5.1 */
+#endif
+#define SEALS_FIXED (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE)
+
+int
+ring_share(struct ring *r, int fds[2])
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct share_header *h = MAP_FAILED;
+	int hfd = -1, dfd = -1, saved;
+	char path[64];
+
+	if (r->pub != NULL)
+		goto done;
+	/* The ring's bytes, through a descriptor nobody can write with:
+	 * a memfd sealed (the daemon's own mapping stays writable), or
+	 * the ring file opened again read-only. */
+	if (r->memfd != -1) {
+		if (fcntl(r->memfd, F_ADD_SEALS, SEALS_FIXED) == -1)
+			return -1;
+		dfd = r->memfd;
+	} else {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", r->fd);
+		if ((dfd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			return -1;
+	}
+	if ((hfd = memfd_create("streamfan-ring-header", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1 || ftruncate(hfd, (off_t)page) == -1 ||
+	    (h = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, hfd,
+	    0)) == MAP_FAILED)
+		goto fail;
+	memcpy(h->magic, SHARE_MAGIC, sizeof(h->magic));
+	h->version = SHARE_VERSION;
+	h->header_size = (uint32_t)sizeof(*h);
+	h->size = r->size;
+	h->offset = (uint64_t)r->off;
+	atomic_store_explicit(&h->tail, r->tail, memory_order_relaxed);
+	atomic_store_explicit(&h->head, r->head, memory_order_release);
+	if (fcntl(hfd, F_ADD_SEALS, SEALS_FIXED | F_SEAL_SEAL) == -1)
+		goto fail;
+	r->pub = h;
+	r->share_fd[0] = hfd;
+	r->share_fd[1] = dfd;
+done:
+	fds[0] = r->share_fd[0];
+	fds[1] = r->share_fd[1];
+	return 0;
+fail:
+	saved = errno;
+	if (h != MAP_FAILED)
+		munmap(h, page);
+	if (hfd != -1)
+		close(hfd);
+	if (dfd != r->memfd)
+		close(dfd);
+	errno = saved;
+	return -1;
 }

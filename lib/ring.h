@@ -114,4 +114,21 @@ int ring_align(const struct ring *r, uint64_t pos, uint64_t *start,
  */
 int ring_find(const struct ring *r, uint64_t seq, uint64_t *pos);
 
+/*
+ * Map size bytes of fd from offset off twice in a row, with protection
+ * prot: base[i] == base[i + size].  The caller keeps fd; the mapping does
+ * not need it.  NULL with errno on failure.
+ */
+unsigned char *ring_map_twice(int fd, off_t off, size_t size, int prot);
+
+/*
+ * Share r with reader processes (share.h): from now on its head and tail
+ * are published in a header page.  fds[0] is that page, fds[1] the ring's
+ * bytes, neither writable by whoever receives them; both stay r's, open
+ * until ring_free(), and are the same on every call.  -1 with errno when
+ * the kernel cannot seal a memfd (before Linux 5.1) or out of
+ * descriptors.
+ */
+int ring_share(struct ring *r, int fds[2]);
+
 #endif

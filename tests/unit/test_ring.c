@@ -13,8 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+
 #include "frame.h"
+#include "guard.h"
 #include "ring.h"
+#include "share.h"
 #include "unit.h"
 
 #define SENTINEL UINT64_C(0x5a5a5a5a5a5a5a5a)
@@ -659,6 +663,73 @@ test_ring_control_frames(void)
 	ring_free(r);
 }
 
+/*
+ * A shared ring as a reader sees it: the head and tail sfd publishes, the
+ * bytes through a read-only mapping, a copy the ring has passed told
+ * apart, and descriptors nobody can write with.
+ */
+static void
+test_ring_share(void)
+{
+	unsigned char buf[4096], copy[4096];
+	struct share_view v;
+	struct ring *r;
+	int fds[2], again[2];
+	size_t size, n;
+	uint64_t i;
+
+	if (!CHECK(guard_install() == 0) ||
+	    !CHECK((r = ring_new(1)) != NULL))
+		return;
+	size = ring_size(r);
+	n = put(buf, "hello");
+	ring_append(r, buf, n);
+	if (!CHECK(ring_share(r, fds) == 0)) {
+		ring_free(r);
+		return;
+	}
+	CHECK(ring_share(r, again) == 0);
+	CHECK(again[0] == fds[0] && again[1] == fds[1]);
+	if (!CHECK(share_map(&v, fds[0], fds[1]) == 0)) {
+		ring_free(r);
+		return;
+	}
+	CHECK_EQ(v.size, size);
+	CHECK_EQ(share_head(&v), 9);
+	CHECK(share_copy(&v, 0, copy, 9) == 1);
+	CHECK(memcmp(copy, "\0\0\0\5hello", 9) == 0);
+	/* Seen as it is appended, contiguous across the wrap. */
+	n = put(buf, "world");
+	ring_append(r, buf, n);
+	CHECK_EQ(share_head(&v), 18);
+	CHECK(share_copy(&v, 9, copy, 9) == 1);
+	CHECK(memcmp(copy, "\0\0\0\5world", 9) == 0);
+	memset(buf + FRAME_HDR, 'x', sizeof(buf) - FRAME_HDR);
+	frame_put_header(buf, (uint32_t)(sizeof(buf) - FRAME_HDR), 0);
+	for (i = 0; i < 2 * size / sizeof(buf); i++)
+		ring_append(r, buf, sizeof(buf));
+	CHECK_EQ(share_head(&v), ring_head(r));
+	/* What the ring gave up may have changed: a copy of it is refused;
+	 * the newest frame, across the end of the buffer, is whole. */
+	CHECK(share_copy(&v, 0, copy, 9) == 0);
+	CHECK(share_copy(&v, ring_tail(r) - 1, copy, 9) == 0);
+	CHECK(share_copy(&v, ring_head(r) - sizeof(buf), copy,
+	    sizeof(buf)) == 1);
+	CHECK(memcmp(copy, buf, sizeof(buf)) == 0);
+	/* Neither descriptor writes, maps writable or resizes. */
+	for (i = 0; i < 2; i++) {
+		errno = 0;
+		CHECK(mmap(NULL, page_size(), PROT_READ | PROT_WRITE,
+		    MAP_SHARED, fds[i], 0) == MAP_FAILED && errno == EPERM);
+		errno = 0;
+		CHECK(pwrite(fds[i], "x", 1, 0) == -1 && errno == EPERM);
+		errno = 0;
+		CHECK(ftruncate(fds[i], 0) == -1 && errno == EPERM);
+	}
+	share_unmap(&v);
+	ring_free(r);
+}
+
 void
 suite_ring(void)
 {
@@ -672,4 +743,5 @@ suite_ring(void)
 	RUN(test_ring_zero_runs);
 	RUN(test_ring_model_splits);
 	RUN(test_ring_control_frames);
+	RUN(test_ring_share);
 }
