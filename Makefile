@@ -34,7 +34,7 @@ SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/access.c cmd/sfd/admin.c cmd/sfd/client.c \
             cmd/sfd/hello.c cmd/sfd/input.c cmd/sfd/listener.c cmd/sfd/log.c \
             cmd/sfd/cutoff.c cmd/sfd/options.c \
             cmd/sfd/restore.c \
-            cmd/sfd/publisher.c cmd/sfd/server.c \
+            cmd/sfd/publisher.c cmd/sfd/reader.c cmd/sfd/server.c \
             cmd/sfd/stream.c cmd/sfd/subscriber.c cmd/sfd/systemd.c
 SFPIPE_SRC = cmd/sfpipe/sfpipe.c
 SFCAT_SRC = cmd/sfcat/sfcat.c cmd/sfcat/state.c

@@ -12,7 +12,8 @@
 
 #include "frame.h"
 
-#define CTL_MAX_ARGS 16
+/* Words after the verb; room for a STATS line's keys and more to come. */
+#define CTL_MAX_ARGS 32
 
 struct ctl_arg {
 	const char *key;   /* NULL for a positional word */

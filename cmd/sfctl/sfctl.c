@@ -113,7 +113,8 @@ static const struct key client_keys[] = {
 	{ "lag_bytes", 'N' }, { "lag_share", 'N' }, { "ring_bytes", 'N' },
 	{ "frames_sent", 'N' }, { "bytes_sent", 'N' },
 	{ "frames_skipped", 'N' }, { "frames_in", 'N' }, { "bytes_in", 'N' },
-	{ "idle_seconds", 'N' }, { "connected_seconds", 'N' }, { NULL, 0 }
+	{ "idle_seconds", 'N' }, { "connected_seconds", 'N' },
+	{ "shared", 'N' }, { NULL, 0 }
 };
 
 enum cmd { CMD_STATS, CMD_STREAMS, CMD_WATCH, CMD_KICK };
@@ -328,6 +329,10 @@ table_client(const struct ctl *c)
 	const char *p = ctl_get(c, "peer"), *role = ctl_get(c, "role");
 	uint64_t r = num_of(c, "ring_bytes");
 	int pub = role != NULL && strcmp(role, "pub") == 0, n;
+
+	/* A shared reader is a subscriber that maps the ring itself. */
+	if (num_of(c, "shared") == 1)
+		role = "shm";
 
 	if (p != NULL && strcmp(p, "unix") == 0)
 		snprintf(peer, sizeof(peer), "%s/%s",

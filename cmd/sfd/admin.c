@@ -174,7 +174,7 @@ client_line(struct client *c, const struct client *t)
 	out_line(c, "CLIENT id=%llu role=%s %s stream=%s state=%s "
 	    "lag_bytes=%llu ring_bytes=%zu frames_sent=%llu bytes_sent=%llu "
 	    "frames_skipped=%llu frames_in=%llu bytes_in=%llu "
-	    "idle_seconds=%s connected_seconds=%s",
+	    "idle_seconds=%s connected_seconds=%s shared=%d",
 	    (unsigned long long)t->id, t->ops->name, who,
 	    t->stream != NULL ? t->stream->name : "-", state_name(t),
 	    (unsigned long long)subscriber_lag(t),
@@ -185,7 +185,8 @@ client_line(struct client *c, const struct client *t)
 	    (unsigned long long)t->pub.frames_in,
 	    (unsigned long long)t->pub.bytes_in,
 	    seconds(now - last, idle, sizeof(idle)),
-	    seconds(now - t->connected_ms, up, sizeof(up)));
+	    seconds(now - t->connected_ms, up, sizeof(up)),
+	    t->role == ROLE_SUB && t->sub.shared);
 }
 
 /* Make more of c's answer while its buffer has room for a line. */

@@ -500,13 +500,46 @@ client_error(struct client *c, const char *reason, const char *detail)
 		client_depart(c, "ERR reason=%s", reason);
 }
 
+/* write(2), passing c->pass_fd with the first byte (they are given
+ * once: the receiver gets its own copies). */
+static ssize_t
+write_passing(struct client *c, const void *buf, size_t len)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(c->pass_fd))];
+	} u;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = u.space, .msg_controllen = sizeof(u.space) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	memset(&u, 0, sizeof(u));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)c->npass);
+	memcpy(CMSG_DATA(cm), c->pass_fd, sizeof(int) * (size_t)c->npass);
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)c->npass);
+	while ((n = sendmsg(c->w.fd, &msg, MSG_NOSIGNAL)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n > 0)
+		c->npass = 0;
+	return n;
+}
+
 ssize_t
 client_write(struct client *c, const void *buf, size_t len)
 {
 	ssize_t n;
 
-	while ((n = write(c->w.fd, buf, len)) == -1 && errno == EINTR)
-		;
+	if (c->npass > 0)
+		n = write_passing(c, buf, len);
+	else
+		while ((n = write(c->w.fd, buf, len)) == -1 && errno == EINTR)
+			;
 	if (n == -1 && errno == EAGAIN)
 		c->blocked = 1;
 	return n;

@@ -86,6 +86,10 @@ struct client {
 	int pending;                 /* on the pending list */
 	int blocked;                 /* socket full: wait for EPOLLOUT */
 	unsigned cursors;            /* admin clients whose report is at it */
+	/* Descriptors to pass with the next byte written (SCM_RIGHTS): a
+	 * shared reader's ring, with its OK.  Not ours to close. */
+	int pass_fd[2];
+	int npass;
 
 	/* Frames in: the hello, then a publisher's or an admin's. */
 	unsigned char *in;

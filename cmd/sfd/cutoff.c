@@ -22,9 +22,12 @@ void
 cutoff_owe_skip(struct client *c)
 {
 	if (c->sub.skip_count > 0) {
-		client_reply(c, "SKIP seq=%llu count=%llu",
+		/* A shared reader also needs where in the ring to go on. */
+		client_reply(c, "SKIP seq=%llu count=%llu%s%llu",
 		    (unsigned long long)c->sub.skip_seq,
-		    (unsigned long long)c->sub.skip_count);
+		    (unsigned long long)c->sub.skip_count,
+		    c->sub.shared ? " pos=" : "",
+		    c->sub.shared ? (unsigned long long)c->sub.skip_pos : 0ULL);
 		c->sub.skip_count = 0;
 	}
 }
@@ -90,7 +93,7 @@ jump(struct client *c, uint64_t seq)
 	}
 	c->sub.over_since = 0;   /* a new start for sfd --max-lag */
 	count_skip(c, seq, to_seq);
-	c->sub.pos = to;
+	c->sub.pos = c->sub.skip_pos = to;
 	return 1;
 }
 
@@ -514,6 +517,8 @@ subscribers_before_append(struct stream *st, const unsigned char *frames,
 			continue;   /* its frame survives this append */
 		if (c->state == CS_ACTIVE && c->sub.cut == CUT_NONE)
 			cut_later(c, CUT_RING, after - c->sub.pos);
+		if (c->sub.shared)
+			continue;   /* keeps nothing: takes nothing from us */
 		/* Cut off, or finishing a frame before a skip: what it still
 		 * takes up to its stop is kept aside, as the ring will not
 		 * hold it.  (A skip that jumped may be clear of it now.) */

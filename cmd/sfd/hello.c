@@ -48,7 +48,7 @@ check_common(struct client *c, const struct ctl *m)
 }
 
 /*
- * The numbers a hello may carry: max-lag= and resume= (SUB),
+ * The numbers a hello may carry: max-lag=, resume= and shared= (SUB),
  * min-subscribers= and pace= (PUB).  Returns NULL, or what was wrong for
  * the ERR's detail.
  */
@@ -73,6 +73,11 @@ parse_numbers(const struct ctl *m, enum role role, struct sub_hello *sh,
 	    num_parse(v, 0, 1, &n) != NULL))
 		return "pace= is 0 or 1, for a publisher";
 	ph->paced = v != NULL && n == 1;
+	n = 0;
+	if ((v = ctl_get(m, "shared")) != NULL && (role != ROLE_SUB ||
+	    num_parse(v, 0, 1, &n) != NULL))
+		return "shared= is 0 or 1, for a subscriber";
+	sh->shared = n == 1;
 	return NULL;
 }
 

@@ -10,6 +10,7 @@
 #include "frame.h"
 #include "log.h"
 #include "num.h"
+#include "reader.h"
 #include "server.h"
 #include "stream.h"
 
@@ -78,12 +79,15 @@ subscriber_start(struct client *c, struct stream *st,
 	struct server *s = c->srv;
 	struct ring *r = st->ring;
 	uint64_t pos, seq;
-	int sndbuf;
+	int sndbuf, shared;
+	char where[48];
 
 	if (start_point(st, h, &pos, &seq) == -1)
 		return -1;
 	c->stream = st;
-	client_start(c, ROLE_SUB, &subscriber_ops);
+	shared = h->shared && reader_offer(c, st);
+	client_start(c, ROLE_SUB, shared ? &shared_reader_ops :
+	    &subscriber_ops);
 	c->sub.pos = pos;
 	c->sub.start_seq = seq;
 	c->sub.skip_on_lag = h->skip_on_lag;
@@ -95,18 +99,24 @@ subscriber_start(struct client *c, struct stream *st,
 	c->sub.progress_ms = s->now;
 	/* A larger kernel buffer absorbs a network's jitter. */
 	sndbuf = (int)s->cfg.sndbuf;
-	if (sndbuf > 0 && setsockopt(c->w.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+	if (sndbuf > 0 && !shared && setsockopt(c->w.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
 	    sizeof(sndbuf)) == -1)
 		log_client(c, LOG_INFO, "--sndbuf: %s", strerror(errno));
 	TAILQ_INSERT_TAIL(&st->subs, c, slink);
 	st->nsubs++;
 	log_client(c, LOG_DEBUG, "subscribed to %s at seq %llu%s", st->name,
-	    (unsigned long long)seq, c->plain ? ", plain" : "");
+	    (unsigned long long)seq, c->plain ? ", plain" :
+	    shared ? ", shared" : "");
+	/* A shared reader starts at byte pos of the ring it maps. */
+	where[0] = '\0';
+	if (shared)
+		snprintf(where, sizeof(where), " shared=1 pos=%llu",
+		    (unsigned long long)pos);
 	if (!c->plain)
 		client_reply(c, "OK stream=%s seq=%llu epoch=%s "
-		    "max-frame=%llu ring=%zu", st->name,
+		    "max-frame=%llu ring=%zu%s", st->name,
 		    (unsigned long long)seq, st->epoch,
-		    (unsigned long long)s->cfg.max_frame, ring_size(r));
+		    (unsigned long long)s->cfg.max_frame, ring_size(r), where);
 	publisher_subscribed(st);
 	return 0;
 }
@@ -122,6 +132,8 @@ send_data(struct client *c)
 	uint64_t end;
 	ssize_t n;
 
+	if (sub->shared)
+		return reader_wake(c);   /* it takes the ring itself */
 	while (sub->tail_off < sub->tail_len) {
 		if ((n = client_write(c, sub->tail + sub->tail_off,
 		    sub->tail_len - sub->tail_off)) == -1)
@@ -273,6 +285,17 @@ const struct role_ops subscriber_ops = {
 	.name = "sub",
 	.read = read_input,
 	.consume = consume,
+	.flush = flush,
+	.tick = cutoff_tick,
+	.cut_off = cutoff_cut_off,
+	.close = close_subscriber,
+};
+
+/* The same role, reading the ring itself: it sends position reports. */
+const struct role_ops shared_reader_ops = {
+	.name = "sub",
+	.read = reader_read,
+	.consume = reader_consume,
 	.flush = flush,
 	.tick = cutoff_tick,
 	.cut_off = cutoff_cut_off,

@@ -37,8 +37,14 @@ struct subscriber {
 	int mark_owed;
 	uint64_t skip_seq;           /* skip_seq .. skip_seq + skip_count - 1 */
 	uint64_t skip_count;
+	uint64_t skip_pos;           /* where the last skip landed */
 	uint64_t skipped;            /* frames skipped over its whole life */
-	uint64_t bytes_out;          /* ring bytes written to it, all told */
+	uint64_t bytes_out;          /* ring bytes written to it, all told
+	                                (a shared reader: it said it took) */
+	/* A shared reader (reader.h): reads the ring itself; pos is where
+	 * it last said it was, and waiting that it sleeps until told. */
+	int shared;
+	int waiting;
 	/* Its cut-off: decided, not yet acted on. */
 	enum cut cut;
 	uint64_t cut_lag;            /* its lag when the cut was decided */
@@ -52,9 +58,11 @@ struct sub_hello {
 	int resume;                  /* resume=1 */
 	int skip_on_lag;             /* on-lag=skip */
 	uint64_t max_lag;            /* max-lag=, 0 for none */
+	int shared;                  /* shared=1: read the ring itself */
 };
 
 extern const struct role_ops subscriber_ops;
+extern const struct role_ops shared_reader_ops;
 
 /*
  * Make c, whose hello was accepted, a subscriber of st from where h says,

@@ -87,6 +87,8 @@ struct conn {
 	int answered;            /* got OK or ERR */
 	int ok;                  /* got OK */
 	int done;                /* got ERR or BYE: nothing may follow */
+	int shared;              /* a shared reader: it reads the ring, we
+	                            only see where sfd says it stands */
 	uint64_t seq;            /* number of the next data frame */
 	char stream[STREAM_NAME_MAX + 1];
 	uint64_t frames, compared;  /* data frames got; checked in the ring */
@@ -258,19 +260,36 @@ got_control(struct harness *h, struct conn *c, const struct frame *f)
 		FUZZ_CHECK(arg_num(&m, "max-frame") == h->s.cfg.max_frame);
 		c->seq = arg_num(&m, "seq");
 		c->ok = 1;
+		if (ctl_get(&m, "shared") != NULL) {
+			/* Only on a Unix socket here, with where it starts. */
+			FUZZ_CHECK(arg_num(&m, "shared") == 1);
+			FUZZ_CHECK(arg_num(&m, "pos") <=
+			    ring_head(find_stream(&h->s, name)->ring));
+			c->shared = 1;
+		}
 		return;
 	}
 	FUZZ_CHECK(c->ok);
+	if (c->shared && strcmp(m.verb, "WAKE") == 0)
+		return;
+	/* Numbers follow on from what it was sent; a shared reader's also
+	 * from its reports, which we do not follow: never backwards. */
 	if (strcmp(m.verb, "SKIP") == 0) {
-		FUZZ_CHECK(arg_num(&m, "seq") == c->seq);
+		FUZZ_CHECK(c->shared ? arg_num(&m, "seq") >= c->seq :
+		    arg_num(&m, "seq") == c->seq);
 		FUZZ_CHECK(arg_num(&m, "count") > 0);
-		c->seq += arg_num(&m, "count");
+		if (c->shared)
+			FUZZ_CHECK(arg_num(&m, "pos") <= ring_head(
+			    find_stream(&h->s, c->stream)->ring));
+		c->seq = arg_num(&m, "seq") + arg_num(&m, "count");
 	} else if (strcmp(m.verb, "EOS") == 0) {
-		FUZZ_CHECK(arg_num(&m, "seq") == c->seq);
+		FUZZ_CHECK(c->shared ? arg_num(&m, "seq") >= c->seq :
+		    arg_num(&m, "seq") == c->seq);
 	} else if (strcmp(m.verb, "BYE") == 0) {
 		FUZZ_CHECK(ctl_get(&m, "reason") != NULL);
 		if (strcmp(ctl_get(&m, "reason"), "lag") == 0)
-			FUZZ_CHECK(arg_num(&m, "seq") == c->seq);
+			FUZZ_CHECK(c->shared ? arg_num(&m, "seq") >= c->seq :
+			    arg_num(&m, "seq") == c->seq);
 		c->done = 1;
 	} else {
 		FUZZ_CHECK(strcmp(m.verb, "ERR") == 0);
@@ -289,7 +308,7 @@ got_data(struct harness *h, struct conn *c, const unsigned char *p,
 	uint32_t len;
 	int control;
 
-	FUZZ_CHECK(c->ok && !c->done);
+	FUZZ_CHECK(c->ok && !c->done && !c->shared);
 	st = find_stream(&h->s, c->stream);
 	FUZZ_CHECK(st != NULL);
 	FUZZ_CHECK(c->seq < ring_head_seq(st->ring));

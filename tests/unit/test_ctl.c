@@ -151,7 +151,7 @@ static void
 test_parse_max_args(void)
 {
 	static struct ctl c;
-	char line[256];
+	char line[512], want[16], key[16];
 	size_t n;
 	int i;
 
@@ -163,9 +163,12 @@ test_parse_max_args(void)
 		return;
 	CHECK_EQ(c.nargs, CTL_MAX_ARGS);
 	CHECK_STR(ctl_positional(&c, 0), "p0");
-	CHECK_STR(ctl_positional(&c, CTL_MAX_ARGS / 2 - 1), "p14");
+	snprintf(want, sizeof(want), "p%d", CTL_MAX_ARGS - 2);
+	CHECK_STR(ctl_positional(&c, CTL_MAX_ARGS / 2 - 1), want);
 	CHECK_STR(ctl_get(&c, "k1"), "v1");
-	CHECK_STR(ctl_get(&c, "k15"), "v15");
+	snprintf(want, sizeof(want), "v%d", CTL_MAX_ARGS - 1);
+	snprintf(key, sizeof(key), "k%d", CTL_MAX_ARGS - 1);
+	CHECK_STR(ctl_get(&c, key), want);
 
 	/* One word more is too many, positional or key=value. */
 	snprintf(line + n, sizeof(line) - n, " x");
