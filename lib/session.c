@@ -1,6 +1,8 @@
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "frame.h"
@@ -27,15 +29,75 @@ session_read_ctl(int fd, uint32_t len, int timeout_ms, struct ctl *c)
 	return 0;
 }
 
+/*
+ * The first byte of the answer, read with recvmsg(2): descriptors the
+ * daemon passes come with it.  Up to *nfds of them go into fds (*nfds
+ * says how many came); any more, or any at all when fds is NULL, are
+ * closed.  0, or -1 with errno as io_read_full().
+ */
+static int
+read_first(int fd, unsigned char *byte, int timeout_ms, int *fds, int *nfds)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int) * SESSION_FDS)];
+	} u;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct iovec iov = { .iov_base = byte, .iov_len = 1 };
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	int want = nfds != NULL ? *nfds : 0, got = 0, rc, *p;
+	size_t i, n_in;
+	ssize_t n;
+
+	if ((rc = io_poll(&pfd, 1, timeout_ms)) == -1)
+		return -1;
+	if (rc == 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = u.space;
+	msg.msg_controllen = sizeof(u.space);
+	while ((n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC)) == -1 &&
+	    errno == EINTR && !io_stopped())
+		;
+	if (n == -1)
+		return -1;
+	if (n == 0) {
+		errno = ECONNRESET;
+		return -1;
+	}
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		p = (int *)(void *)CMSG_DATA(cm);
+		n_in = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n_in; i++) {
+			if (fds != NULL && got < want)
+				fds[got++] = p[i];
+			else
+				close(p[i]);
+		}
+	}
+	if (nfds != NULL)
+		*nfds = got;
+	return 0;
+}
+
 int
-session_open(const struct addr *a, const char *hello, int timeout_ms,
-    struct ctl *reply)
+session_open_fds(const struct addr *a, const char *hello, int timeout_ms,
+    struct ctl *reply, int *fds, int *nfds)
 {
 	unsigned char out[FRAME_HDR + FRAME_CTL_MAX + 1], hdr[FRAME_HDR];
 	long long start = io_now_ms();
 	uint32_t len;
-	int fd, n, control, saved, left;
+	int fd, n, control, saved, left, i;
 
+	if (nfds != NULL && *nfds > SESSION_FDS)
+		*nfds = SESSION_FDS;
 	if ((n = ctl_frame(out, sizeof(out), "%s", hello)) == -1)
 		return -1;
 	if ((fd = addr_connect(a)) == -1)
@@ -44,22 +106,41 @@ session_open(const struct addr *a, const char *hello, int timeout_ms,
 	    errno != EPIPE && errno != ECONNRESET)
 		goto fail;
 	/* Even when the write failed, the daemon may have said why. */
-	if (io_read_full(fd, hdr, sizeof(hdr), timeout_ms) == -1)
+	if (read_first(fd, hdr, timeout_ms, fds, nfds) == -1)
 		goto fail;
+	left = timeout_ms - (int)(io_now_ms() - start);
+	if (io_read_full(fd, hdr + 1, sizeof(hdr) - 1, left < 0 ? 0 : left) ==
+	    -1)
+		goto fail_fds;
 	frame_get_header(hdr, &len, &control);
 	if (!control) {
 		errno = EPROTO;
-		goto fail;
+		goto fail_fds;
 	}
 	left = timeout_ms - (int)(io_now_ms() - start);
 	if (session_read_ctl(fd, len, left < 0 ? 0 : left, reply) == -1)
-		goto fail;
+		goto fail_fds;
 	return fd;
+fail_fds:
+	saved = errno;
+	if (nfds != NULL) {
+		for (i = 0; i < *nfds; i++)
+			close(fds[i]);
+		*nfds = 0;
+	}
+	errno = saved;
 fail:
 	saved = errno;
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+int
+session_open(const struct addr *a, const char *hello, int timeout_ms,
+    struct ctl *reply)
+{
+	return session_open_fds(a, hello, timeout_ms, reply, NULL, NULL);
 }
 
 /*

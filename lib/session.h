@@ -22,6 +22,17 @@ int session_open(const struct addr *a, const char *hello, int timeout_ms,
     struct ctl *reply);
 
 /*
+ * session_open(), also taking the descriptors the daemon passes with its
+ * answer (a shared reader's ring, sf-protocol(7)): at most *nfds (up to
+ * SESSION_FDS) go into fds, the rest are closed, and *nfds says how many
+ * came.  They are the caller's, with close-on-exec set; on failure none
+ * is left open.
+ */
+#define SESSION_FDS 2
+int session_open_fds(const struct addr *a, const char *hello, int timeout_ms,
+    struct ctl *reply, int *fds, int *nfds);
+
+/*
  * Read the rest of a control frame whose header was already seen: len body
  * bytes from fd.  Returns 0 or -1 with errno (EPROTO if not a valid line).
  */

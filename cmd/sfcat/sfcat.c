@@ -25,68 +25,24 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "cat.h"
 #include "cli.h"
 #include "ctl.h"
 #include "frame.h"
+#include "guard.h"
 #include "io.h"
 #include "num.h"
 #include "proto.h"
 #include "session.h"
+#include "shared.h"
 #include "state.h"
-
-#define BLOCK        (1u << 20)
-#define OUT_BLOCK    (256u << 10)
-#define OUT_RECORDS  8192    /* records in the output buffer at most */
-#define HELLO_WAIT   5000    /* ms for the daemon to answer the hello */
-#define SAVE_EVERY   1000    /* ms between --state writes while busy */
-#define BACKOFF_MIN  100     /* ms, --reconnect */
-#define BACKOFF_MAX  5000
-
-struct cat_state {
-	/* Options. */
-	enum record_mode mode;
-	uint64_t count;          /* -n: records to print, 0 for no limit */
-	const char *from;        /* --from, for the first connection */
-	const char *stream;
-	const char *on_lag;      /* --on-lag, NULL for the daemon's default */
-	uint64_t max_lag;        /* --max-lag in bytes, 0 for the daemon's */
-	const char *state_path;  /* --state */
-	int reconnect;
-	int print_seq;
-	long long timeout_ms;    /* --timeout, -1 for none */
-	const struct addr *addr;
-
-	/* Where we are in the stream. */
-	int sock;
-	uint32_t max_frame;      /* as the daemon announced */
-	int warned_ring;         /* said that --max-lag is past the ring */
-	char epoch[17];          /* "" until known */
-	uint64_t next_seq;       /* seq of the next data frame to print: the
-	                            first not yet written whole to stdout */
-	int have_seq;            /* next_seq means something: resume there */
-	int after_eos;           /* ... after the end mark right before it */
-	uint64_t printed;
-	uint64_t saved_seq;      /* what the state file says */
-	int saved_eos;
-	long long saved_ms;
-	long long frame_ms;      /* when the last frame came, for --timeout */
-
-	unsigned char *in;
-	size_t in_len, in_cap;
-	unsigned char *out;      /* records from next_seq on, not written */
-	size_t out_len, out_cap;
-	/* Where in out each record ends that ends there, in order; the first
-	 * one is record next_seq (out may begin with the end of one that did
-	 * not fit, whose start was written before). */
-	uint32_t out_end[OUT_RECORDS];
-	size_t out_records;
-};
 
 static const char usage_text[] =
     "usage: sfcat [-s ADDR] [-0 | --raw] [-n COUNT] "
     "[--from WHERE] [--max-lag SIZE]\n"
     "             [--on-lag disconnect|skip] [--reconnect] [--state FILE]\n"
-    "             [--timeout SECONDS] [--print-seq] [STREAM]\n";
+    "             [--timeout SECONDS] [--print-seq] [--shared] "
+    "[STREAM]\n";
 
 /* --help: each option with its default, then the exit statuses.  Lines
  * fit 80 columns; the option lines are what tests/bats/docs.bats reads. */
@@ -101,6 +57,8 @@ help(void)
 	    "cut-off or loss\n"
 	    "  --state FILE              keep the place in FILE from run to "
 	    "run\n"
+	    "  --shared                  read sfd's ring itself (Unix socket) "
+	    "[default: off]\n"
 	    "\n"
 	    "Replay and end:\n"
 	    "  --from WHERE              now, oldest, -N or a sequence number "
@@ -159,8 +117,8 @@ state_failed(const struct cat_state *c)
 }
 
 /* Save where to go on in the state file, if it moved since last time. */
-static void
-save_state(struct cat_state *c)
+void
+cat_save_state(struct cat_state *c)
 {
 	struct state_pos p;
 
@@ -214,13 +172,13 @@ load_state(struct cat_state *c)
  * A stop signal came: write nothing more, save --state (what was written
  * whole) and exit 128+N.
  */
-static void __attribute__((noreturn))
-stop(struct cat_state *c)
+void __attribute__((noreturn))
+cat_stop(struct cat_state *c)
 {
 	/* A state file that blocks (a FIFO, a file system that hangs) is
 	 * given up on at the next tick, and the program goes all the same. */
 	io_ticking(1);
-	save_state(c);
+	cat_save_state(c);
 	io_ticking(0);
 	exit(128 + io_stopped());
 }
@@ -243,8 +201,8 @@ printed_whole(struct cat_state *c, uint64_t n)
  * short by a stop signal, it counts the records written whole, so the
  * one it was in the middle of is the next to print, and stops.
  */
-static void
-flush_out(struct cat_state *c, const void *extra, size_t extra_len)
+void
+cat_flush(struct cat_state *c, const void *extra, size_t extra_len)
 {
 	size_t done, more, i;
 	int rc;
@@ -259,20 +217,20 @@ flush_out(struct cat_state *c, const void *extra, size_t extra_len)
 	c->out_records = 0;
 	if (rc == -1) {
 		if (io_stopped())
-			stop(c);
+			cat_stop(c);
 		if (errno == EPIPE)
 			exit(SF_EXIT_OK);
 		cli_die(SF_EXIT_ERROR, "stdout: %s", strerror(errno));
 	}
 	if (c->state_path != NULL && io_now_ms() - c->saved_ms >= SAVE_EVERY)
-		save_state(c);
+		cat_save_state(c);
 }
 
-static void __attribute__((noreturn))
-finish(struct cat_state *c, int code)
+void __attribute__((noreturn))
+cat_finish(struct cat_state *c, int code)
 {
-	flush_out(c, NULL, 0);
-	save_state(c);
+	cat_flush(c, NULL, 0);
+	cat_save_state(c);
 	if (close(STDOUT_FILENO) == -1 && errno != EPIPE)
 		cli_die(SF_EXIT_ERROR, "stdout: %s", strerror(errno));
 	exit(code);
@@ -296,12 +254,12 @@ print_record(struct cat_state *c, const unsigned char *frame, uint32_t len)
 		    (unsigned long long)c->next_seq + c->out_records);
 	if (c->out_cap - c->out_len < (size_t)k + n + 1 ||
 	    c->out_records == OUT_RECORDS)
-		flush_out(c, NULL, 0);
+		cat_flush(c, NULL, 0);
 	memcpy(c->out + c->out_len, seq, (size_t)k);
 	c->out_len += (size_t)k;
 	if (c->out_cap - c->out_len < n + 1) {
 		/* Larger than the whole buffer: straight out. */
-		flush_out(c, p, n);
+		cat_flush(c, p, n);
 	} else {
 		memcpy(c->out + c->out_len, p, n);
 		c->out_len += n;
@@ -315,7 +273,7 @@ print_record(struct cat_state *c, const unsigned char *frame, uint32_t len)
 	else
 		printed_whole(c, 1);
 	if (++c->printed == c->count)
-		finish(c, SF_EXIT_OK);
+		cat_finish(c, SF_EXIT_OK);
 }
 
 /*
@@ -323,21 +281,21 @@ print_record(struct cat_state *c, const unsigned char *frame, uint32_t len)
  * on; anything else ends this connection: returns its sf_exit code with a
  * message in msg, or exits at once for an end of stream.
  */
-static int
-control(struct cat_state *c, const struct frame *f, char *msg, size_t cap)
+int
+cat_control(struct cat_state *c, const struct frame *f, char *msg, size_t cap)
 {
-	const char *a, *b;
-	uint64_t seq, count;
+	const char *a, *b, *p;
+	uint64_t seq, count, pos;
 	struct ctl m;
 
-	flush_out(c, NULL, 0);
+	cat_flush(c, NULL, 0);
 	if (ctl_parse(&m, f->data, f->len) == -1) {
 		snprintf(msg, cap, "sfd sent a malformed control frame");
 		return SF_EXIT_PROTOCOL;
 	}
 	if (strcmp(m.verb, "EOS") == 0) {
 		c->after_eos = 1;
-		finish(c, SF_EXIT_OK);
+		cat_finish(c, SF_EXIT_OK);
 	}
 	if (strcmp(m.verb, "SKIP") == 0) {
 		if ((a = ctl_get(&m, "seq")) == NULL ||
@@ -346,6 +304,19 @@ control(struct cat_state *c, const struct frame *f, char *msg, size_t cap)
 		    num_parse(b, 1, UINT64_MAX - seq, &count) != NULL) {
 			snprintf(msg, cap, "sfd sent a malformed SKIP");
 			return SF_EXIT_PROTOCOL;
+		}
+		if (c->shared) {
+			/* Where the skip lands in the ring, and what this
+			 * reader, ahead of its reports, passes over. */
+			if ((p = ctl_get(&m, "pos")) == NULL ||
+			    num_parse(p, 0, UINT64_MAX, &pos) != NULL) {
+				snprintf(msg, cap, "sfd sent a malformed SKIP");
+				return SF_EXIT_PROTOCOL;
+			}
+			if (!shared_skip(c, pos) || seq + count <= c->next_seq)
+				return SF_EXIT_OK;
+			count = seq + count - c->next_seq;
+			seq = c->next_seq;
 		}
 		fprintf(stderr, "sfcat: skipped %llu frames (seq %llu..%llu)\n",
 		    (unsigned long long)count, (unsigned long long)seq,
@@ -357,12 +328,8 @@ control(struct cat_state *c, const struct frame *f, char *msg, size_t cap)
 	return session_verdict(&m, msg, cap);
 }
 
-/*
- * Print the complete frames in c->in, keep the partial one.  Returns
- * SF_EXIT_OK to go on, else why the connection ended (message in msg).
- */
-static int
-consume(struct cat_state *c, char *msg, size_t cap)
+int
+cat_consume(struct cat_state *c, char *msg, size_t cap)
 {
 	size_t off = 0;
 	struct frame f;
@@ -372,9 +339,14 @@ consume(struct cat_state *c, char *msg, size_t cap)
 	while ((k = frame_decode(c->in + off, c->in_len - off, c->max_frame,
 	    &f)) > 0) {
 		off += (size_t)k;
+		if (!f.control && c->upto &&
+		    c->next_seq + c->out_records >= c->upto_seq) {
+			off -= (size_t)k;   /* not this one, nor what follows */
+			break;
+		}
 		if (!f.control)
 			print_record(c, f.data - FRAME_HDR, f.len);
-		else if ((code = control(c, &f, msg, cap)) != SF_EXIT_OK)
+		else if ((code = cat_control(c, &f, msg, cap)) != SF_EXIT_OK)
 			return code;
 	}
 	if (k == -1) {
@@ -388,10 +360,18 @@ consume(struct cat_state *c, char *msg, size_t cap)
 	return SF_EXIT_OK;
 }
 
-/* How long poll(2) may sleep: until --timeout runs out or the state file
- * is due.  -1 for no limit. */
-static int
-poll_wait(const struct cat_state *c)
+int
+cat_timed_out(const struct cat_state *c, char *msg, size_t cap)
+{
+	if (c->timeout_ms < 0 || io_now_ms() - c->frame_ms < c->timeout_ms)
+		return SF_EXIT_OK;
+	snprintf(msg, cap, "no frame within --timeout %lld s",
+	    c->timeout_ms / 1000);
+	return SF_EXIT_TIMEOUT;
+}
+
+int
+cat_poll_wait(const struct cat_state *c)
 {
 	long long now = io_now_ms(), t = -1, d;
 
@@ -419,28 +399,24 @@ pump(struct cat_state *c, char *msg, size_t cap)
 	c->frame_ms = io_now_ms();
 	for (;;) {
 		if (io_stopped())
-			stop(c);
+			cat_stop(c);
 		n = io_read(c->sock, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n == -1 && errno == EAGAIN) {
 			/* Nothing more right now: the reader gets it all. */
-			flush_out(c, NULL, 0);
-			if (c->timeout_ms >= 0 &&
-			    io_now_ms() - c->frame_ms >= c->timeout_ms) {
-				snprintf(msg, cap, "no frame within --timeout "
-				    "%lld s", c->timeout_ms / 1000);
-				return SF_EXIT_TIMEOUT;
-			}
+			cat_flush(c, NULL, 0);
+			if ((code = cat_timed_out(c, msg, cap)) != SF_EXIT_OK)
+				return code;
 			if (c->state_path != NULL &&
 			    io_now_ms() - c->saved_ms >= SAVE_EVERY)
-				save_state(c);
-			if (io_poll(&pfd, 1, poll_wait(c)) == -1 &&
+				cat_save_state(c);
+			if (io_poll(&pfd, 1, cat_poll_wait(c)) == -1 &&
 			    !io_stopped())
 				cli_die(SF_EXIT_ERROR,
 				    "poll: %s", strerror(errno));
 			continue;
 		}
 		if (n == -1 && io_stopped())
-			stop(c);
+			cat_stop(c);
 		if (n == -1 && errno != ECONNRESET)
 			cli_die(SF_EXIT_ERROR, "read from %s: %s",
 			    c->addr->text, strerror(errno));
@@ -451,7 +427,7 @@ pump(struct cat_state *c, char *msg, size_t cap)
 		}
 		c->frame_ms = io_now_ms();
 		c->in_len += (size_t)n;
-		if ((code = consume(c, msg, cap)) != SF_EXIT_OK)
+		if ((code = cat_consume(c, msg, cap)) != SF_EXIT_OK)
 			return code;
 	}
 }
@@ -487,7 +463,10 @@ sub_hello(const struct cat_state *c, char *hello, size_t cap)
 	/* Going on after the last record it had: the end of stream that may
 	 * follow it is still to come, unless it was what ended the run. */
 	if (c->have_seq && !c->after_eos)
-		snprintf(hello + n, cap - (size_t)n, " resume=1");
+		n += snprintf(hello + n, cap - (size_t)n, " resume=1");
+	/* A daemon without shared readers ignores it: the socket path. */
+	if (c->want_shared)
+		snprintf(hello + n, cap - (size_t)n, " shared=1");
 }
 
 /*
@@ -540,10 +519,21 @@ subscribe(struct cat_state *c, char *msg, size_t cap)
 	const char *v, *e;
 	struct ctl reply;
 	uint64_t seq, max;
+	int fds[SESSION_FDS], nfds = SESSION_FDS, i, code;
 
 	sub_hello(c, hello, sizeof(hello));
-	if ((c->sock = session_open(c->addr, hello, HELLO_WAIT, &reply)) == -1)
+	if ((c->sock = session_open_fds(c->addr, hello, HELLO_WAIT, &reply,
+	    fds, &nfds)) == -1)
 		return session_open_failure(errno, c->addr, msg, cap);
+	code = shared_start(c, &reply, fds, nfds);
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (code == -1) {
+		/* Handed a ring it cannot map: the socket path next. */
+		close(c->sock);
+		c->want_shared = 0;
+		return subscribe(c, msg, cap);
+	}
 	if (strcmp(reply.verb, "OK") != 0)
 		goto refused;
 	if ((v = ctl_get(&reply, "max-frame")) == NULL ||
@@ -569,6 +559,7 @@ subscribe(struct cat_state *c, char *msg, size_t cap)
 	}
 	return SF_EXIT_OK;
 refused:
+	shared_end(c);
 	close(c->sock);
 	if (strcmp(reply.verb, "OK") == 0)
 		return SF_EXIT_PROTOCOL;
@@ -596,7 +587,7 @@ valid_from(const char *s)
 }
 
 enum { O_RAW = 256, O_VERSION, O_FROM, O_ONLAG, O_RECONNECT, O_STATE,
-    O_TIMEOUT, O_PRINTSEQ, O_MAXLAG };
+    O_TIMEOUT, O_PRINTSEQ, O_MAXLAG, O_SHARED };
 static const struct option longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, O_VERSION },
@@ -608,6 +599,7 @@ static const struct option longopts[] = {
 	{ "state", required_argument, NULL, O_STATE },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "print-seq", no_argument, NULL, O_PRINTSEQ },
+	{ "shared", no_argument, NULL, O_SHARED },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -678,6 +670,9 @@ option(struct cat_state *c, int ch, char *argv[], struct addr *addr,
 	case O_PRINTSEQ:
 		c->print_seq = 1;
 		break;
+	case O_SHARED:
+		c->want_shared = 1;
+		break;
 	default:
 		cli_die(SF_EXIT_USAGE, "%s",
 		    cli_bad_option(ch, argv, msg, sizeof(msg)));
@@ -720,18 +715,20 @@ run(struct cat_state *c)
 	for (;;) {
 		if ((code = subscribe(c, msg, sizeof(msg))) == SF_EXIT_OK) {
 			wait_ms = BACKOFF_MIN;
-			code = pump(c, msg, sizeof(msg));
+			code = c->shared ? shared_pump(c, msg, sizeof(msg)) :
+			    pump(c, msg, sizeof(msg));
+			shared_end(c);
 			close(c->sock);
 		}
 		if (io_stopped())
-			stop(c);
+			cat_stop(c);
 		if (!c->reconnect || !retryable(code)) {
-			flush_out(c, NULL, 0);
+			cat_flush(c, NULL, 0);
 			fprintf(stderr, "sfcat: %s\n", msg);
-			finish(c, code);
+			cat_finish(c, code);
 		}
-		flush_out(c, NULL, 0);
-		save_state(c);
+		cat_flush(c, NULL, 0);
+		cat_save_state(c);
 		fprintf(stderr, "sfcat: %s; reconnecting\n", msg);
 		io_backoff(&wait_ms, BACKOFF_MAX);
 	}
@@ -751,6 +748,10 @@ main(int argc, char *argv[])
 	if (cli_ignore_sigpipe() == -1)
 		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 	if (io_catch_stop() == -1)
+		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
+	/* A shared spool file cut short under us is a damaged ring, not
+	 * a SIGBUS (share.h). */
+	if (c->want_shared && guard_install() == -1)
 		cli_die(SF_EXIT_ERROR, "sigaction: %s", strerror(errno));
 	if (c->state_path != NULL)
 		load_state(c);

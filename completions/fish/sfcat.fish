@@ -14,5 +14,6 @@ complete -c sfcat -l reconnect -d 'Join again after eviction, shutdown or lost c
 complete -c sfcat -l state -r -F -d 'File remembering where to go on'
 complete -c sfcat -l timeout -x -d 'Exit 7 when no record comes for this many seconds'
 complete -c sfcat -l print-seq -d 'Start each record with its sequence number and a tab'
+complete -c sfcat -l shared -d "Read the daemon's ring itself, from a read-only mapping"
 complete -c sfcat -s h -l help -d 'Print the options, their defaults and the exit statuses'
 complete -c sfcat -l version -d 'Print version and exit'
