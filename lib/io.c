@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -14,6 +15,8 @@
 static volatile sig_atomic_t io_stop_sig;   /* the first stop signal */
 static sigset_t io_stop_set;                /* SIGINT, SIGTERM, SIGHUP */
 static int io_catching;                     /* io_catch_stop() was called */
+static volatile sig_atomic_t tick_wanted;   /* io_ticking(1) in force */
+static volatile sig_atomic_t tick_armed;    /* the timer runs */
 
 static void
 on_stop(int sig)
@@ -22,11 +25,23 @@ on_stop(int sig)
 		io_stop_sig = sig;
 }
 
-/* A tick only has to interrupt the call it came during. */
+/*
+ * A tick only has to interrupt the call it came during.  The first one
+ * that finds ticks no longer wanted stops the timer (alarm(2) is
+ * async-signal-safe): so io_ticking(0) needs no system call, and a tool
+ * that writes a record at a time arms the timer once, not twice a record.
+ */
 static void
 on_tick(int sig)
 {
+	int saved = errno;
+
 	(void)sig;
+	if (!tick_wanted) {
+		(void)alarm(0);
+		tick_armed = 0;
+	}
+	errno = saved;
 }
 
 int
@@ -71,13 +86,18 @@ io_ticking(int on)
 
 	if (!io_catching)
 		return;
+	/* Wanted before armed is looked at: a tick in between keeps the
+	 * timer, one before it stops it and we start it again. */
+	tick_wanted = on;
+	atomic_signal_fence(memory_order_seq_cst);
+	if (!on || tick_armed)
+		return;
 	memset(&it, 0, sizeof(it));
-	if (on) {
-		it.it_value.tv_usec = (suseconds_t)IO_TICK_MS * 1000;
-		it.it_interval = it.it_value;
-	}
+	it.it_value.tv_usec = (suseconds_t)IO_TICK_MS * 1000;
+	it.it_interval = it.it_value;
 	/* Fails only for values out of range, which these are not. */
 	(void)setitimer(ITIMER_REAL, &it, NULL);
+	tick_armed = 1;
 }
 
 int

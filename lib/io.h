@@ -31,7 +31,9 @@ int io_stopped(void);
  * While on, interrupt every blocking call each IO_TICK_MS (SIGALRM), so
  * that one which began just after a stop signal came returns in time.
  * For calls that cannot wait in io_poll(): write(2), connect(2), and a
- * tool's last steps after a stop.  Does nothing before io_catch_stop().
+ * tool's last steps after a stop.  Once off, at most one more tick may
+ * come (it stops the timer), which the helpers here retry through.
+ * Does nothing before io_catch_stop().
  */
 void io_ticking(int on);
 
