@@ -50,6 +50,9 @@
 #              the subscribers connect, the input is published to nobody
 #              until it has gone round the ring, so the timed run pays no
 #              first touch of the ring's pages (streamfan's row is cold).
+#   shared, shared-warm  streamfan and warm with `sfcat --shared`
+#              subscribers: each reads sfd's ring itself from a read-only
+#              mapping (sf-protocol(7), SHARED READERS).
 #   base, base-warm  streamfan and warm with the programs of another build
 #              (BENCH_BASE, e.g. a checkout of the code before a change,
 #              built), in the same run: like for like.
@@ -100,7 +103,7 @@
 #   SF_BUILD       directory holding cmd/<prog>/<prog> (default: repo root)
 #   BENCH_BASE     another such directory: adds the base and base-warm rows
 #
-# Exit status: 0 if every streamfan run (streamfan, paced, sized, tcp-sub,
+# Exit status: 0 if every streamfan run (streamfan, warm, shared, paced, sized, tcp-sub,
 # tcp-all, spool, spool-sync0, the restart) delivered every record, 1 if any lost records or failed, 2 on a
 # setup error.  Peer failures or loss are reported, not fatal; paced rows
 # that are n/a are not failures.
@@ -126,7 +129,7 @@ TCPKS=${BENCH_TCP_K:-"1 10"}
 SPOOLKS=${BENCH_SPOOL_K:-"1 10"}
 RESTART_MB=${BENCH_RESTART_MB:-256}
 BASE=${BENCH_BASE:-}
-TOOLS=${BENCH_TOOLS:-"streamfan warm${BASE:+ base base-warm} paced sized tcp-sub tcp-all spool spool-sync0 socat ncat"}
+TOOLS=${BENCH_TOOLS:-"streamfan warm shared shared-warm${BASE:+ base base-warm} paced sized tcp-sub tcp-all spool spool-sync0 socat ncat"}
 TMO=${BENCH_TIMEOUT:-60}
 RECLEN=100
 
@@ -150,7 +153,7 @@ for k in $KS $BIGKS $TCPKS $SPOOLKS; do
 	case $k in ''|*[!0-9]*|0) die "BENCH_K, BENCH_BIG_K, BENCH_TCP_K, BENCH_SPOOL_K: $k: not a positive number" ;; esac
 done
 for t in $TOOLS; do
-	case $t in streamfan|warm|base|base-warm|paced|sized|tcp-sub|tcp-all|spool|spool-sync0|socat|ncat) ;; *) die "BENCH_TOOLS: unknown tool $t" ;; esac
+	case $t in streamfan|warm|shared|shared-warm|base|base-warm|paced|sized|tcp-sub|tcp-all|spool|spool-sync0|socat|ncat) ;; *) die "BENCH_TOOLS: unknown tool $t" ;; esac
 	case $t in base*) [ -n "$BASE" ] || die "BENCH_TOOLS: $t needs BENCH_BASE" ;; esac
 done
 for c in awk date timeout sleep wc head cat; do
@@ -426,7 +429,7 @@ warm_fills() {
 	echo $(( 64 * 1048576 / ($1 * RECLEN) + 1 ))
 }
 
-run_sf() { # K run MODE (default, warm, base, base-warm, paced, sized, tcp-sub, tcp-all, spool, spool-sync0)
+run_sf() { # K run MODE (default, warm, shared, shared-warm, base, base-warm, paced, sized, tcp-sub, tcp-all, spool, spool-sync0)
 	k=$1 r=$2 mode=$3 d=$T/sf.$mode.$k.$r
 	tool=streamfan
 	[ "$mode" = default ] || tool=$mode
@@ -446,7 +449,9 @@ run_sf() { # K run MODE (default, warm, base, base-warm, paced, sized, tcp-sub, 
 	spool) SFD_ARGS="--spool $d/spool" ;;
 	spool-sync0) SFD_ARGS="--spool $d/spool --sync 0" ;;
 	esac
-	export SOCK d SFD_ARGS
+	CAT_ARGS=
+	case $mode in shared*) CAT_ARGS=--shared ;; esac
+	export SOCK d SFD_ARGS CAT_ARGS
 	spawn 'timeout --foreground -k 2 $((TMO * 3)) sh "$T/pidexec" "$d/sfd.pid" "$SFD" -v -l "$SOCK" $SFD_ARGS 2>"$d/sfd.log"; echo $? >"$d/sfd.rc"'
 	sfd_job=$spawned
 	sfd_pid=$(read_pidfile "$d/sfd.pid")
@@ -466,7 +471,7 @@ run_sf() { # K run MODE (default, warm, base, base-warm, paced, sized, tcp-sub, 
 	esac
 	export SUB PUB
 	case $mode in
-	warm|base-warm)
+	warm|base-warm|shared-warm)
 		j=$(warm_fills "$N")
 		while [ "$j" -gt 0 ]; do
 			if ! timeout -k 2 "$TMO" "$SFPIPE" -s "$PUB" bench <"$INPUT" 2>"$d/fill.err"; then
@@ -479,7 +484,7 @@ run_sf() { # K run MODE (default, warm, base, base-warm, paced, sized, tcp-sub, 
 	esac
 	i=1
 	while [ $i -le "$k" ]; do
-		spawn 'sh "$T/consume" "$1" "$2" timeout --foreground -k 2 "$TMO" "$SFCAT" -s "$SUB" -n "$N" bench' "$i" "$(kind_of "$i")"
+		spawn 'sh "$T/consume" "$1" "$2" timeout --foreground -k 2 "$TMO" "$SFCAT" -s "$SUB" $CAT_ARGS -n "$N" bench' "$i" "$(kind_of "$i")"
 		i=$((i + 1))
 	done
 	# sfd -v logs every subscribe; all K must be in before the clock starts.
@@ -756,7 +761,7 @@ have_tool() {
 		for p in "$BASE/cmd/sfd/sfd" "$BASE/cmd/sfpipe/sfpipe" "$BASE/cmd/sfcat/sfcat"; do
 			[ -x "$p" ] || { missing="$missing|$1: $p not built"; return 1; }
 		done ;;
-	streamfan|warm|paced|sized|tcp-*)
+	streamfan|warm|shared*|paced|sized|tcp-*)
 		for p in "$SFD" "$SFPIPE" "$SFCAT"; do
 			[ -x "$p" ] || { missing="$missing|$1: $p not built (run make)"; return 1; }
 		done ;;
@@ -820,7 +825,7 @@ EOF
 			printf 'bench: %s records K=%s%s run %s/%s %s ...' "$N" "$k" "$([ "$MIX" = jq ] && echo ' (jq)')" "$r" "$RUNS" "$t" >&2
 			case $t in
 			streamfan) run_streamfan "$k" "$r" default ;;
-			warm|base*|paced|sized|tcp-*|spool*) run_streamfan "$k" "$r" "$t" ;;
+			warm|shared*|base*|paced|sized|tcp-*|spool*) run_streamfan "$k" "$r" "$t" ;;
 			*) "run_$t" "$k" "$r" ;;
 			esac
 			end_run
@@ -893,6 +898,8 @@ END {
 			if (!(key in runs_)) continue
 			if (t == "streamfan") name = "streamfan: cat | sfpipe"
 			else if (t == "warm") name = "streamfan: warm ring, cat | sfpipe"
+			else if (t == "shared") name = "streamfan: sfcat --shared"
+			else if (t == "shared-warm") name = "streamfan: warm ring, sfcat --shared"
 			else if (t == "base") name = "base: cat | sfpipe"
 			else if (t == "base-warm") name = "base: warm ring, cat | sfpipe"
 			else if (t == "paced") name = "streamfan: sfpipe --pace"
@@ -939,6 +946,26 @@ END {
 			    median(secs[kb]) / median(secs[ka]))
 		}
 		if (vs != "") print "  this build vs base (base seconds / these):" vs
+		# Shared readers against the socket path, and a cold ring
+		# against a warm one: ratios of deliveries/s.
+		vs = ""
+		split("streamfan shared warm shared-warm", P, " ")
+		for (b = 1; b <= 3; b += 2) {
+			ka = c SUBSEP P[b]; kb = c SUBSEP P[b + 1]
+			if (!(ka in secs) || !(kb in secs) || (ka in fail) || (kb in fail)) continue
+			vs = vs sprintf("%s %s %.2fx", vs == "" ? "" : ",", b == 1 ? "cold" : "warm",
+			    median(secs[ka]) / median(secs[kb]))
+		}
+		if (vs != "") print "  shared readers vs the socket (socket seconds / shared):" vs
+		vs = ""
+		split("streamfan warm shared shared-warm", P, " ")
+		for (b = 1; b <= 3; b += 2) {
+			ka = c SUBSEP P[b]; kb = c SUBSEP P[b + 1]
+			if (!(ka in secs) || !(kb in secs) || (ka in fail) || (kb in fail)) continue
+			vs = vs sprintf("%s %s %.2fx", vs == "" ? "" : ",", b == 1 ? "socket" : "shared",
+			    median(secs[kb]) / median(secs[ka]))
+		}
+		if (vs != "") print "  cold ring vs warm (warm seconds / cold):" vs
 		print ""
 	}
 	nm = split(missing, M, "|")
@@ -968,7 +995,7 @@ END {
 restart_bench
 
 if [ $RESTART_BAD -eq 1 ] ||
-    awk '$2 ~ /^(streamfan|warm|base|base-warm|paced|sized|tcp-sub|tcp-all|spool|spool-sync0)$/ && $4 != "ok" && $4 != "n/a" { bad = 1 } END { exit !bad }' "$RES"; then
+    awk '$2 ~ /^(streamfan|warm|shared|shared-warm|base|base-warm|paced|sized|tcp-sub|tcp-all|spool|spool-sync0)$/ && $4 != "ok" && $4 != "n/a" { bad = 1 } END { exit !bad }' "$RES"; then
 	echo "bench: streamfan lost records or failed in at least one run" >&2
 	exit 1
 fi

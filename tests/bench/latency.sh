@@ -17,6 +17,7 @@
 #
 #   streamfan   sfd at its defaults on a Unix socket; `stamp | sfpipe S`,
 #               K `sfcat S | latency read`, each confirmed in sfd's log
+#   shared      the same with `sfcat --shared`: readers of the ring itself
 #   redis       redis-server; `stamp PUBLISH | redis-cli`, K `redis-cli
 #               --raw SUBSCRIBE` (each command waits for its answer)
 #   mosquitto   mosquitto at QoS 0; `stamp | mosquitto_pub -l`, K
@@ -27,8 +28,7 @@
 # Environment: BENCH_LAT_RATES (default "10000 100000"), BENCH_LAT_K
 # (default "1 10 100"), BENCH_LAT_SECONDS (measured seconds a row,
 # default 2).  A missing peer is reported as missing; nothing is
-# installed.  The shared-memory path of the issue tracker's plans is not
-# built yet, so it has no row.
+# installed.
 set -u
 B=${SF_BUILD:-$(pwd)}
 LAT=$B/tests/bench/latency
@@ -105,15 +105,19 @@ for rate in $RATES; do
 	"$LAT" stamp "$rate" "$count" 2>/dev/null | "$LAT" read "$count" "$T/r.1"
 	finish pipe 1
 
-	for k in $KS; do
-		start_bg sfd -v -l "$T/sf.sock" 2>"$T/sfd.log"
-		sfd_pid=$bg_pid
-		wait_for 10 "grep -q 'listening on' '$T/sfd.log'"
-		readers "$k" "SF_SERVER='$T/sf.sock' sfcat lat"
-		wait_for 30 "[ \$(grep -c 'subscribed to lat ' '$T/sfd.log') -ge $k ]"
-		publish "SF_SERVER='$T/sf.sock' sfpipe lat"
-		finish streamfan "$k"
-		stop_bg "$sfd_pid"
+	for path in streamfan shared; do
+		flag=
+		[ "$path" = shared ] && flag=--shared
+		for k in $KS; do
+			start_bg sfd -v -l "$T/sf.sock" 2>"$T/sfd.log"
+			sfd_pid=$bg_pid
+			wait_for 10 "grep -q 'listening on' '$T/sfd.log'"
+			readers "$k" "SF_SERVER='$T/sf.sock' sfcat $flag lat"
+			wait_for 30 "[ \$(grep -c 'subscribed to lat ' '$T/sfd.log') -ge $k ]"
+			publish "SF_SERVER='$T/sf.sock' sfpipe lat"
+			finish "$path" "$k"
+			stop_bg "$sfd_pid"
+		done
 	done
 
 	if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
