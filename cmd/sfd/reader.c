@@ -138,6 +138,8 @@ reader_wake(struct client *c)
 	if (!sub->waiting || c->state != CS_ACTIVE)
 		return 0;
 	sub->waiting = 0;
-	client_reply(c, "WAKE");
+	/* A line still owed (a SKIP) wakes it as well. */
+	if (c->ctl_len == 0)
+		client_reply(c, "WAKE");
 	return client_send_ctl(c, c->ctl_split);
 }

@@ -11,6 +11,9 @@ with the OK, and does what TEST says, printing one line per step:
              ftruncate(2); prints "refused NAME: ERRNO" for each refusal
     past     maps the ring file twice its size and reads past its end: the
              kernel ends this process with SIGBUS (nothing is printed)
+    flood:N  sends N reports "AT pos=0 wait=1" without reading its socket,
+             then prints the lines it got but WAKE, and "open" after 2 s
+             of silence (or "EOF")
     report:TEXT...
              sends each TEXT as a control line (e.g. "AT pos=5"), then
              prints what the daemon says but WAKE ("CTL <line>"), then
@@ -103,8 +106,11 @@ def main(argv):
         ctypes.string_at(p + size + 100, 1)   # SIGBUS here
         print("read past the end")
         return 1
-    if test.startswith("report:"):
-        for line in argv[4:]:
+    if test.startswith("report:") or test.startswith("flood:"):
+        lines = argv[4:]
+        if test.startswith("flood:"):
+            lines = ["AT pos=0 wait=1"] * int(test[6:])
+        for line in lines:
             send_ctl(sock, line)
         sock.settimeout(2)
         while True:

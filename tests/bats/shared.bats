@@ -320,6 +320,12 @@ PY
 	# Backwards after forwards: believed no further than it can hurt.
 	report "AT pos=$end wait=1" "AT pos=0"
 	assert_eq open "$output"
+	# Asking to be woken over and over, never reading: its socket fills,
+	# and that is all.
+	sfrun python3 "$SHPY" "$SOCK" default flood:40000
+	[ "$status" -eq 0 ] || fail "$status: $stderr"
+	assert_eq open "$output"
+	assert_no_match "too long" "$LOG"
 	unstamp | grep -q "ERR reason=bad-position (past the newest frame)$"
 	unstamp | grep -q "ERR reason=bad-position (not the start of a frame)$"
 	publish <"$T/in"
