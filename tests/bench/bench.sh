@@ -845,6 +845,19 @@ function median(s,   a, c, i, j, t) {
 	if (c % 2) return a[(c + 1) / 2]
 	return (a[c / 2] + a[c / 2 + 1]) / 2
 }
+# For each pair of tools "X Y" in pairs (labelled in turn by labels):
+# median seconds of Y / those of X, where both ran without a failure.
+function versus(c, pairs, labels, fmt,   P, L, n, b, ka, kb, vs) {
+	n = split(pairs, P, " "); split(labels, L, " ")
+	vs = ""
+	for (b = 1; b < n; b += 2) {
+		ka = c SUBSEP P[b]; kb = c SUBSEP P[b + 1]
+		if (!(ka in secs) || !(kb in secs) || (ka in fail) || (kb in fail)) continue
+		vs = vs sprintf("%s %s " fmt, vs == "" ? "" : ",", L[(b + 1) / 2],
+		    median(secs[kb]) / median(secs[ka]))
+	}
+	return vs
+}
 FILENAME ~ /cases$/ {
 	ncase++
 	C[ncase] = $1; CN[$1] = $2; CK[$1] = $3; CM[$1] = $4
@@ -936,35 +949,13 @@ END {
 			printf row, name, m, tot, tot / k, "0/" n, "0/" n * k, ratio[1], ratio[2], ratio[3], cc, bb
 		}
 		# This build against BENCH_BASE, cold and warm: base seconds /
-		# these seconds (above 1: this build is faster).
-		vs = ""
-		split("streamfan base warm base-warm", P, " ")
-		for (b = 1; b <= 3; b += 2) {
-			ka = c SUBSEP P[b]; kb = c SUBSEP P[b + 1]
-			if (!(ka in secs) || !(kb in secs) || (ka in fail) || (kb in fail)) continue
-			vs = vs sprintf("%s %s %.3fx", vs == "" ? "" : ",", b == 1 ? "cold" : "warm",
-			    median(secs[kb]) / median(secs[ka]))
-		}
+		# these seconds (above 1: this build is faster).  Shared readers
+		# against the socket path; a cold ring against a warm one.
+		vs = versus(c, "streamfan base warm base-warm", "cold warm", "%.3fx")
 		if (vs != "") print "  this build vs base (base seconds / these):" vs
-		# Shared readers against the socket path, and a cold ring
-		# against a warm one: ratios of deliveries/s.
-		vs = ""
-		split("streamfan shared warm shared-warm", P, " ")
-		for (b = 1; b <= 3; b += 2) {
-			ka = c SUBSEP P[b]; kb = c SUBSEP P[b + 1]
-			if (!(ka in secs) || !(kb in secs) || (ka in fail) || (kb in fail)) continue
-			vs = vs sprintf("%s %s %.2fx", vs == "" ? "" : ",", b == 1 ? "cold" : "warm",
-			    median(secs[ka]) / median(secs[kb]))
-		}
+		vs = versus(c, "shared streamfan shared-warm warm", "cold warm", "%.2fx")
 		if (vs != "") print "  shared readers vs the socket (socket seconds / shared):" vs
-		vs = ""
-		split("streamfan warm shared shared-warm", P, " ")
-		for (b = 1; b <= 3; b += 2) {
-			ka = c SUBSEP P[b]; kb = c SUBSEP P[b + 1]
-			if (!(ka in secs) || !(kb in secs) || (ka in fail) || (kb in fail)) continue
-			vs = vs sprintf("%s %s %.2fx", vs == "" ? "" : ",", b == 1 ? "socket" : "shared",
-			    median(secs[kb]) / median(secs[ka]))
-		}
+		vs = versus(c, "streamfan warm shared shared-warm", "socket shared", "%.2fx")
 		if (vs != "") print "  cold ring vs warm (warm seconds / cold):" vs
 		print ""
 	}
