@@ -5,8 +5,10 @@
 #ifndef SFCAT_CAT_H
 #define SFCAT_CAT_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "addr.h"
 #include "cli.h"
@@ -101,10 +103,20 @@ int cat_consume(struct cat_state *c, char *msg, size_t cap);
 int cat_control(struct cat_state *c, const struct frame *f, char *msg,
     size_t cap);
 
-/* How long poll(2) may sleep: --timeout, --state.  -1 for no limit. */
-int cat_poll_wait(const struct cat_state *c);
+/*
+ * Nothing more to read right now: write out what is buffered, save
+ * --state when it is due.  SF_EXIT_OK, or SF_EXIT_TIMEOUT (msg said)
+ * once --timeout ran out.
+ */
+int cat_idle(struct cat_state *c, char *msg, size_t cap);
 
-/* 0 while --timeout has not run out, else SF_EXIT_TIMEOUT (msg said). */
-int cat_timed_out(const struct cat_state *c, char *msg, size_t cap);
+/* Sleep in poll(2) on pfd until it is ready, or --timeout or --state is
+ * due, or a stop signal came; exits on a failure. */
+void cat_wait(struct cat_state *c, struct pollfd *pfd);
+
+/* A read of the daemon's socket gave n, -1 (not EAGAIN) or 0: why the
+ * connection ended (SF_EXIT_GONE, msg said); exits on a stop signal or a
+ * local error. */
+int cat_read_end(struct cat_state *c, ssize_t n, char *msg, size_t cap);
 
 #endif

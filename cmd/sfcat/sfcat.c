@@ -360,18 +360,10 @@ cat_consume(struct cat_state *c, char *msg, size_t cap)
 	return SF_EXIT_OK;
 }
 
-int
-cat_timed_out(const struct cat_state *c, char *msg, size_t cap)
-{
-	if (c->timeout_ms < 0 || io_now_ms() - c->frame_ms < c->timeout_ms)
-		return SF_EXIT_OK;
-	snprintf(msg, cap, "no frame within --timeout %lld s",
-	    c->timeout_ms / 1000);
-	return SF_EXIT_TIMEOUT;
-}
-
-int
-cat_poll_wait(const struct cat_state *c)
+/* How long poll(2) may sleep: until --timeout runs out or the state file
+ * is due.  -1 for no limit. */
+static int
+poll_wait(const struct cat_state *c)
 {
 	long long now = io_now_ms(), t = -1, d;
 
@@ -385,6 +377,40 @@ cat_poll_wait(const struct cat_state *c)
 	if (t == -1)
 		return -1;
 	return t < 0 ? 0 : t > 0x7fffffff ? 0x7fffffff : (int)t;
+}
+
+int
+cat_idle(struct cat_state *c, char *msg, size_t cap)
+{
+	/* Nothing more right now: the reader gets it all. */
+	cat_flush(c, NULL, 0);
+	if (c->timeout_ms >= 0 && io_now_ms() - c->frame_ms >= c->timeout_ms) {
+		snprintf(msg, cap, "no frame within --timeout %lld s",
+		    c->timeout_ms / 1000);
+		return SF_EXIT_TIMEOUT;
+	}
+	if (c->state_path != NULL && io_now_ms() - c->saved_ms >= SAVE_EVERY)
+		cat_save_state(c);
+	return SF_EXIT_OK;
+}
+
+void
+cat_wait(struct cat_state *c, struct pollfd *pfd)
+{
+	if (io_poll(pfd, 1, poll_wait(c)) == -1 && !io_stopped())
+		cli_die(SF_EXIT_ERROR, "poll: %s", strerror(errno));
+}
+
+int
+cat_read_end(struct cat_state *c, ssize_t n, char *msg, size_t cap)
+{
+	if (n == -1 && io_stopped())
+		cat_stop(c);
+	if (n == -1 && errno != ECONNRESET)
+		cli_die(SF_EXIT_ERROR, "read from %s: %s", c->addr->text,
+		    strerror(errno));
+	snprintf(msg, cap, "lost connection to %s", c->addr->text);
+	return SF_EXIT_GONE;
 }
 
 /* Print frames from the connection until it ends; returns why. */
@@ -402,29 +428,13 @@ pump(struct cat_state *c, char *msg, size_t cap)
 			cat_stop(c);
 		n = io_read(c->sock, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n == -1 && errno == EAGAIN) {
-			/* Nothing more right now: the reader gets it all. */
-			cat_flush(c, NULL, 0);
-			if ((code = cat_timed_out(c, msg, cap)) != SF_EXIT_OK)
+			if ((code = cat_idle(c, msg, cap)) != SF_EXIT_OK)
 				return code;
-			if (c->state_path != NULL &&
-			    io_now_ms() - c->saved_ms >= SAVE_EVERY)
-				cat_save_state(c);
-			if (io_poll(&pfd, 1, cat_poll_wait(c)) == -1 &&
-			    !io_stopped())
-				cli_die(SF_EXIT_ERROR,
-				    "poll: %s", strerror(errno));
+			cat_wait(c, &pfd);
 			continue;
 		}
-		if (n == -1 && io_stopped())
-			cat_stop(c);
-		if (n == -1 && errno != ECONNRESET)
-			cli_die(SF_EXIT_ERROR, "read from %s: %s",
-			    c->addr->text, strerror(errno));
-		if (n <= 0) {
-			snprintf(msg, cap, "lost connection to %s",
-			    c->addr->text);
-			return SF_EXIT_GONE;
-		}
+		if (n <= 0)
+			return cat_read_end(c, n, msg, cap);
 		c->frame_ms = io_now_ms();
 		c->in_len += (size_t)n;
 		if ((code = cat_consume(c, msg, cap)) != SF_EXIT_OK)

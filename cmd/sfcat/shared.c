@@ -123,6 +123,10 @@ copy_batch(struct cat_state *c, uint64_t head)
 {
 	size_t room = c->in_cap - c->in_len, n;
 
+	/* With a --max-lag of its own, blocks of a quarter of it: the
+	 * daemon measures the lag from the reports in between. */
+	if (c->max_lag > 0 && room > c->max_lag / 4)
+		room = (size_t)(c->max_lag / 4);
 	if (head <= c->rpos || room == 0)
 		return 0;
 	if (head - c->rpos > c->view.size) {
@@ -171,6 +175,25 @@ goodbye(struct cat_state *c, struct ctl *m, char *msg, size_t cap)
 	return session_verdict(m, msg, cap);
 }
 
+/* The ring file was cut short: what the daemon says when it finds that,
+ * from the first frame not printed. */
+static int
+cut_short(struct cat_state *c, char *msg, size_t cap)
+{
+	char line[64];
+	struct ctl m;
+	int n;
+
+	cat_flush(c, NULL, 0);
+	n = snprintf(line, sizeof(line), "BYE reason=spool seq=%llu",
+	    (unsigned long long)c->next_seq);
+	if (ctl_parse(&m, (const unsigned char *)line, (size_t)n) == -1) {
+		snprintf(msg, cap, "the ring file was cut short");
+		return SF_EXIT_PROTOCOL;
+	}
+	return session_verdict(&m, msg, cap);
+}
+
 /* A control frame on the socket: WAKE, SKIP, EOS or a goodbye. */
 static int
 on_control(struct cat_state *c, const struct frame *f, char *msg, size_t cap)
@@ -207,16 +230,8 @@ read_socket(struct cat_state *c, char *msg, size_t cap)
 		n = io_read(c->sock, c->sin + c->sin_len, room);
 		if (n == -1 && errno == EAGAIN)
 			return SF_EXIT_OK;
-		if (n == -1 && io_stopped())
-			cat_stop(c);
-		if (n == -1 && errno != ECONNRESET)
-			cli_die(SF_EXIT_ERROR, "read from %s: %s",
-			    c->addr->text, strerror(errno));
-		if (n <= 0) {
-			snprintf(msg, cap, "lost connection to %s",
-			    c->addr->text);
-			return SF_EXIT_GONE;
-		}
+		if (n <= 0)
+			return cat_read_end(c, n, msg, cap);
 		c->sin_len += (size_t)n;
 		off = 0;
 		while ((k = frame_decode(c->sin + off, c->sin_len - off, 0,
@@ -264,14 +279,14 @@ shared_pump(struct cat_state *c, char *msg, size_t cap)
 				(void)send_report(c, 0);
 			continue;
 		}
+		/* A page of the ring file was missing: the file was cut
+		 * short under the daemon, which may not know yet. */
+		if (c->overrun && share_damaged(&c->view))
+			return cut_short(c, msg, cap);
 		/* Caught up, or passed by the ring and waiting for the
 		 * daemon's word on it (a SKIP or a goodbye). */
-		cat_flush(c, NULL, 0);
-		if ((code = cat_timed_out(c, msg, cap)) != SF_EXIT_OK)
+		if ((code = cat_idle(c, msg, cap)) != SF_EXIT_OK)
 			return code;
-		if (c->state_path != NULL &&
-		    io_now_ms() - c->saved_ms >= SAVE_EVERY)
-			cat_save_state(c);
 		pfd.events = POLLIN;
 		if ((c->overrun ? c->rep_off < c->rep_len && send_report(c, 0)
 		    == -1 : send_report(c, 1) == -1))
@@ -279,8 +294,7 @@ shared_pump(struct cat_state *c, char *msg, size_t cap)
 		/* Woken, or it came meanwhile: look again before sleeping. */
 		if (!c->overrun && share_head(&c->view) > c->rpos)
 			continue;
-		if (io_poll(&pfd, 1, cat_poll_wait(c)) == -1 && !io_stopped())
-			cli_die(SF_EXIT_ERROR, "poll: %s", strerror(errno));
+		cat_wait(c, &pfd);
 		look = (pfd.revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 	}
 }
