@@ -71,6 +71,12 @@ share_head(const struct share_view *v)
 }
 
 int
+share_damaged(const struct share_view *v)
+{
+	return guard_damaged(v->base);
+}
+
+int
 share_copy(const struct share_view *v, uint64_t pos, void *dst, size_t len)
 {
 	struct share_header *h = (struct share_header *)v->hdr;

@@ -67,4 +67,7 @@ uint64_t share_head(const struct share_view *v);
 int share_copy(const struct share_view *v, uint64_t pos, void *dst,
     size_t len);
 
+/* 1 once a page of the ring was missing: its file was cut short. */
+int share_damaged(const struct share_view *v);
+
 #endif

@@ -460,7 +460,8 @@ cutoff_drop_tail(struct client *c)
  * Its own max-lag, checked per append rather than once a turn: a
  * subscriber that these frames take past its limit is first given what
  * it can take now (nothing else is owed it first: no control line, no
- * skip, no kept tail); if its socket is full, it is cut off at the first
+ * skip, no kept tail); if its socket is full (a shared reader: from
+ * where it last said it was), it is cut off at the first
  * of the frames that takes it past, so its lag at the cut is within one
  * frame of the limit however much the publisher sends in one turn.
  */
@@ -479,12 +480,12 @@ own_limit(struct client *c, const unsigned char *frames, size_t len)
 	/* A write that fails is seen by its own flush.  One that took part
 	 * and then blocked has still moved it on: the lag is measured again
 	 * either way, or it would be cut off under its limit. */
-	if (!c->blocked && c->ctl_len == 0 && c->sub.skip_count == 0 &&
-	    c->sub.tail == NULL)
+	if (!c->sub.shared && !c->blocked && c->ctl_len == 0 &&
+	    c->sub.skip_count == 0 && c->sub.tail == NULL)
 		(void)send_data(c);
 	if (head + len - c->sub.pos <= limit)
 		return;   /* it took enough: within its limit after all */
-	if (!c->blocked)
+	if (!c->blocked && !c->sub.shared)
 		return;   /* it can still write: checked after its writes */
 	while (off < len) {
 		frame_get_header(frames + off, &flen, &control);

@@ -19,6 +19,7 @@
 #include "num.h"
 #include "reader.h"
 #include "ring.h"
+#include "server.h"
 
 int
 reader_offer(struct client *c, struct stream *st)
@@ -28,6 +29,13 @@ reader_offer(struct client *c, struct stream *st)
 	if (c->tcp || c->plain) {
 		log_client(c, LOG_DEBUG, "shared= asked over %s: reads from "
 		    "the socket", c->tcp ? "TCP" : "a plain listener");
+		return 0;
+	}
+	/* A ring file cut short already is found here, as a write from it
+	 * would find it, rather than by the reader alone. */
+	if (ring_probe(st->ring, ring_tail(st->ring), (size_t)(ring_head(
+	    st->ring) - ring_tail(st->ring)))) {
+		server_check_damage(c->srv);
 		return 0;
 	}
 	if (ring_share(st->ring, fds) == -1) {

@@ -118,6 +118,10 @@ subscriber_start(struct client *c, struct stream *st,
 		    (unsigned long long)seq, st->epoch,
 		    (unsigned long long)s->cfg.max_frame, ring_size(r), where);
 	publisher_subscribed(st);
+	/* Its ring file was found cut short as it was handed over
+	 * (reader_offer): cut off as every reader of it was. */
+	if (st->damaged)
+		cutoff_cut_off(c, CUT_DAMAGED, "");
 	return 0;
 }
 

@@ -48,7 +48,7 @@ records() {
 	# Every documented key, and only those.
 	assert_eq "age_seconds bytes_in epoch evicted_kicked evicted_lag evicted_shutdown evicted_slow fill_bytes head_seq name paced_waits publishers records_in ring_bytes subscribers" \
 	    "$(jq -r '.streams[0] | keys | join(" ")' "$j")"
-	assert_eq "bytes_in bytes_sent connected_seconds frames_in frames_sent frames_skipped id idle_seconds lag_bytes lag_share peer pid ring_bytes role state stream uid" \
+	assert_eq "bytes_in bytes_sent connected_seconds frames_in frames_sent frames_skipped id idle_seconds lag_bytes lag_share peer pid ring_bytes role shared state stream uid" \
 	    "$(jq -r '.clients[0] | keys | join(" ")' "$j")"
 	assert_eq "clients pid streams uptime_seconds version" \
 	    "$(jq -r '.daemon | keys | join(" ")' "$j")"

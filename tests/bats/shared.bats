@@ -375,3 +375,38 @@ PY
 	shared_of "$b_pid"
 	stop_sfd
 }
+
+@test "a shared reader of a ring file cut short: the message of the socket path, exit 3, sfd unhurt" {
+	start_sfd --spool "$T/spool"
+	sfraw lines data 1 20000 >"$T/in"
+	publish <"$T/in"
+	truncate -s 8192 "$T/spool/default.ring"
+	sfrun "$SFCAT" --shared --from oldest
+	assert_eq 3 "$status"
+	assert_eq "" "$output"
+	assert_eq "sfcat: sfd cut the stream off: its ring file was cut short (see sfd's log); next seq 0" "$stderr"
+	kill -0 "$SFD_PID"
+	unstamp | grep -q "sfd: stream default: its ring file $T/spool/default.ring was cut short while in use"
+	stop_sfd
+}
+
+@test "a shared reader's own --max-lag cuts it off within one frame of its limit, from where it last said it was" {
+	start_sfd
+	python3 -c 'import sys
+for i in range(60000): sys.stdout.write("%06d %s\n" % (i, "p" * 92))' >"$T/in"
+	spawn own "$SFCAT" --shared --max-lag 1M
+	wait_subscribers 1
+	kill -STOP "$own_pid"
+	sfrun sh -c 'cat "$1" | "$2"' sh "$T/in" "$SFPIPE"
+	[ "$status" -eq 0 ]
+	wait_until 10 "grep -q 'past its own max-lag 1048576' '$LOG'"
+	lag=$(sed -n 's/.*reason=lag: \([0-9]*\) bytes behind, past its own max-lag 1048576.*/\1/p' "$LOG")
+	echo "cut off $lag bytes behind"
+	[ "$lag" -gt 1048576 ]
+	[ "$lag" -le $((1048576 + 104)) ]
+	kill -CONT "$own_pid"
+	assert_exit own 4 30
+	assert_eq "sfcat: evicted: fell 1 MiB behind, past its --max-lag 1 MiB; first frame not received: seq 0; read faster, raise --max-lag, or use --on-lag skip to skip ahead instead" \
+	    "$(cat "$T/own.err")"
+	[ ! -s "$T/own.out" ]
+}
