@@ -529,21 +529,23 @@ subscribe(struct cat_state *c, char *msg, size_t cap)
 	const char *v, *e;
 	struct ctl reply;
 	uint64_t seq, max;
-	int fds[SESSION_FDS], nfds = SESSION_FDS, i, code;
+	int fds[SESSION_FDS], nfds, i, code;
 
-	sub_hello(c, hello, sizeof(hello));
-	if ((c->sock = session_open_fds(c->addr, hello, HELLO_WAIT, &reply,
-	    fds, &nfds)) == -1)
-		return session_open_failure(errno, c->addr, msg, cap);
-	code = shared_start(c, &reply, fds, nfds);
-	for (i = 0; i < nfds; i++)
-		close(fds[i]);
-	if (code == -1) {
-		/* Handed a ring it cannot map: the socket path next. */
-		close(c->sock);
-		c->want_shared = 0;
-		return subscribe(c, msg, cap);
-	}
+	do {
+		sub_hello(c, hello, sizeof(hello));
+		nfds = SESSION_FDS;
+		if ((c->sock = session_open_fds(c->addr, hello, HELLO_WAIT,
+		    &reply, fds, &nfds)) == -1)
+			return session_open_failure(errno, c->addr, msg, cap);
+		code = shared_start(c, &reply, fds, nfds);
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		if (code == -1) {
+			/* Handed a ring it cannot map: the socket path. */
+			close(c->sock);
+			c->want_shared = 0;
+		}
+	} while (code == -1);
 	if (strcmp(reply.verb, "OK") != 0)
 		goto refused;
 	if ((v = ctl_get(&reply, "max-frame")) == NULL ||

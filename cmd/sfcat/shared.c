@@ -150,11 +150,12 @@ copy_batch(struct cat_state *c, uint64_t head)
  * the daemon knew (this reader is ahead of its reports).
  */
 static int
-goodbye(struct cat_state *c, struct ctl *m, char *msg, size_t cap)
+goodbye(struct cat_state *c, const struct ctl *m, char *msg, size_t cap)
 {
 	char seq[24];
 	uint64_t until;
 	const char *v = ctl_get(m, "seq");
+	struct ctl said;
 	int i;
 
 	if (v != NULL && num_parse(v, 0, UINT64_MAX, &until) == NULL &&
@@ -169,10 +170,12 @@ goodbye(struct cat_state *c, struct ctl *m, char *msg, size_t cap)
 	}
 	cat_flush(c, NULL, 0);
 	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)c->next_seq);
-	for (i = 0; v != NULL && i < m->nargs; i++)
-		if (m->args[i].key != NULL && strcmp(m->args[i].key, "seq") == 0)
-			m->args[i].val = seq;
-	return session_verdict(m, msg, cap);
+	said = *m;
+	for (i = 0; v != NULL && i < said.nargs; i++)
+		if (said.args[i].key != NULL &&
+		    strcmp(said.args[i].key, "seq") == 0)
+			said.args[i].val = seq;
+	return session_verdict(&said, msg, cap);
 }
 
 /* The ring file was cut short: what the daemon says when it finds that,
