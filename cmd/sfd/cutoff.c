@@ -21,13 +21,16 @@
 void
 cutoff_owe_skip(struct client *c)
 {
+	char where[32] = "";
+
 	if (c->sub.skip_count > 0) {
 		/* A shared reader also needs where in the ring to go on. */
-		client_reply(c, "SKIP seq=%llu count=%llu%s%llu",
+		if (c->sub.shared)
+			snprintf(where, sizeof(where), " pos=%llu",
+			    (unsigned long long)c->sub.skip_pos);
+		client_reply(c, "SKIP seq=%llu count=%llu%s",
 		    (unsigned long long)c->sub.skip_seq,
-		    (unsigned long long)c->sub.skip_count,
-		    c->sub.shared ? " pos=" : "",
-		    c->sub.shared ? (unsigned long long)c->sub.skip_pos : 0ULL);
+		    (unsigned long long)c->sub.skip_count, where);
 		c->sub.skip_count = 0;
 	}
 }

@@ -99,7 +99,8 @@ PY
 	spawn slow "$SFCAT" --shared
 	wait_subscribers 2
 	kill -STOP "$slow_pid"
-	sfrun sh -c 'cat "$1" | "$2"' sh "$T/in" "$SFPIPE"
+	# Fed at a gentle pace, so that only the stopped one lags.
+	sfrun sh -c 'python3 "$1" pace 16384 0.01 <"$2" | "$3"' sh "$RAWPY" "$T/in" "$SFPIPE"
 	[ "$status" -eq 0 ]
 	wait_until 10 "grep 'pid=$slow_pid ' '$LOG' | grep -q evicted"
 	assert_exit ok 0 30
