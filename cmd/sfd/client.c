@@ -521,6 +521,7 @@ write_passing(struct client *c, const void *buf, size_t len)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)c->npass);
 	memcpy(CMSG_DATA(cm), c->pass_fd, sizeof(int) * (size_t)c->npass);
+	/* CMSG_FIRSTHDR needed the whole buffer; send only what is used. */
 	msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)c->npass);
 	while ((n = sendmsg(c->w.fd, &msg, MSG_NOSIGNAL)) == -1 &&
 	    errno == EINTR)

@@ -79,14 +79,16 @@ subscriber_start(struct client *c, struct stream *st,
 	struct server *s = c->srv;
 	struct ring *r = st->ring;
 	uint64_t pos, seq;
-	int sndbuf, shared;
+	int sndbuf;
 	char where[48];
 
 	if (start_point(st, h, &pos, &seq) == -1)
 		return -1;
 	c->stream = st;
-	shared = h->shared && reader_offer(c, st);
-	client_start(c, ROLE_SUB, shared ? &shared_reader_ops :
+	/* reader_offer sets c->sub.shared once the ring is handed over. */
+	if (h->shared)
+		(void)reader_offer(c, st);
+	client_start(c, ROLE_SUB, c->sub.shared ? &shared_reader_ops :
 	    &subscriber_ops);
 	c->sub.pos = pos;
 	c->sub.start_seq = seq;
@@ -99,17 +101,17 @@ subscriber_start(struct client *c, struct stream *st,
 	c->sub.progress_ms = s->now;
 	/* A larger kernel buffer absorbs a network's jitter. */
 	sndbuf = (int)s->cfg.sndbuf;
-	if (sndbuf > 0 && !shared && setsockopt(c->w.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
-	    sizeof(sndbuf)) == -1)
+	if (sndbuf > 0 && !c->sub.shared && setsockopt(c->w.fd, SOL_SOCKET,
+	    SO_SNDBUF, &sndbuf, sizeof(sndbuf)) == -1)
 		log_client(c, LOG_INFO, "--sndbuf: %s", strerror(errno));
 	TAILQ_INSERT_TAIL(&st->subs, c, slink);
 	st->nsubs++;
 	log_client(c, LOG_DEBUG, "subscribed to %s at seq %llu%s", st->name,
 	    (unsigned long long)seq, c->plain ? ", plain" :
-	    shared ? ", shared" : "");
+	    c->sub.shared ? ", shared" : "");
 	/* A shared reader starts at byte pos of the ring it maps. */
 	where[0] = '\0';
-	if (shared)
+	if (c->sub.shared)
 		snprintf(where, sizeof(where), " shared=1 pos=%llu",
 		    (unsigned long long)pos);
 	if (!c->plain)
