@@ -37,7 +37,7 @@ SFD_SRC   = cmd/sfd/sfd.c cmd/sfd/access.c cmd/sfd/admin.c cmd/sfd/client.c \
             cmd/sfd/publisher.c cmd/sfd/reader.c cmd/sfd/server.c \
             cmd/sfd/stream.c cmd/sfd/subscriber.c cmd/sfd/systemd.c
 SFPIPE_SRC = cmd/sfpipe/sfpipe.c
-SFCAT_SRC = cmd/sfcat/sfcat.c cmd/sfcat/shared.c cmd/sfcat/state.c
+SFCAT_SRC = cmd/sfcat/sfcat.c cmd/sfcat/options.c cmd/sfcat/shared.c cmd/sfcat/state.c
 SFCTL_SRC = cmd/sfctl/sfctl.c
 UNIT_SRC  = tests/unit/test_frame.c tests/unit/test_ctl.c \
             tests/unit/test_num.c tests/unit/test_addr.c \

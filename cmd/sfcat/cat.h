@@ -119,4 +119,9 @@ void cat_wait(struct cat_state *c, struct pollfd *pfd);
  * local error. */
 int cat_read_end(struct cat_state *c, ssize_t n, char *msg, size_t cap);
 
+/* The command line into c, the daemon's address into addr (options.c);
+ * exits on a usage error, or after --help or --version. */
+void cat_parse(int argc, char *argv[], struct cat_state *c,
+    struct addr *addr);
+
 #endif
