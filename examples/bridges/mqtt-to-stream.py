@@ -12,6 +12,8 @@ Environment:
               the bridge: keep it the same across restarts (default
               streamfan-STREAM)
   RECORDS     lines (default) or frames: see Records
+  BATCH       the most messages written to the daemon before the broker
+              has their acknowledgements, 1 to 65535 (default 100)
   SF_SERVER   the daemon's address, as for sfpipe: a socket path or
               tcp:HOST:PORT
 
@@ -24,7 +26,15 @@ as a publisher of STREAM, and sends its PUBACK only when the write has
 returned: from then on the record is in the daemon's socket, which a
 process killed in any way cannot take back.  mosquitto_sub cannot do
 this: it acknowledges a message before it prints it, so what sits in a
-pipe to sfpipe dies with a SIGKILL.
+pipe to sfpipe dies with a SIGKILL.  The PUBACKs of a batch (at most
+BATCH messages) go out followed by a PINGREQ, and the next batch is
+written only after the PINGRESP: the broker handles a connection's
+packets in order, so by then it has the acknowledgements.  A PUBACK
+still in a socket when the bridge dies is lost with the connection, and
+without that wait a broker that sends ahead of its acknowledgements
+would send again everything it had sent since the last PUBACK it read
+(mosquitto 2.0.11 overruns its own max_inflight_messages: thousands in
+one test run).
 
 Guarantee: no gap, while the broker keeps the session and the daemon
 runs, and in order as long as the bridge is the only publisher of STREAM:
@@ -34,9 +44,8 @@ daemon's socket goes in first (counting takes the control role, sfctl's:
 the daemon's own user or root, or --admins).  Stopped with SIGTERM or SIGINT, the bridge acknowledges what it
 has written, disconnects, and ends: nothing lost or repeated.  Killed
 with SIGKILL, the messages written but not yet acknowledged are sent
-again by the broker: at most the broker's in-flight window
-(max_inflight_messages, 20 at mosquitto's defaults) is repeated, and
-nothing is lost.  The broker's part: it must keep the session (its
+again by the broker: at most one batch (BATCH messages) is repeated,
+and nothing is lost.  The broker's part: it must keep the session (its
 persistent_client_expiration must not pass while the bridge is away) and
 queue enough (max_queued_messages is 1000 at mosquitto's defaults: past
 it, mosquitto drops messages for the session, and counts them in
@@ -61,6 +70,7 @@ error says so.
 Exit status: 143 after SIGTERM, 130 after SIGINT, 2 for a usage error,
 6 when the broker or the daemon refuses the bridge for good.
 """
+import collections
 import os
 import select
 import socket
@@ -78,6 +88,7 @@ HOST = os.environ.get("MQTT_HOST", "127.0.0.1")
 PORT = int(os.environ.get("MQTT_PORT", "1883"))
 BROKER = "mqtt %s:%d" % (HOST, PORT)
 KEEPALIVE = 60    # seconds, asked of the broker in CONNECT
+PINGREQ = b"\xc0\x00"
 
 
 def say(text):
@@ -107,6 +118,8 @@ class Broker:
         except OSError as e:
             raise Lost(oserror(e))
         self.buf, self.at = b"", 0   # bytes received, and how far taken
+        self.pending = collections.deque()   # (packet id, payload) unwritten
+        self.pings = 0   # PINGREQs sent and not yet answered
         # CONNECT: MQTT 3.1.1, clean session 0, the keep-alive.
         send_all(self.sock, packet(0x10, utf8(b"MQTT") + b"\x04\x00" +
                                    struct.pack(">H", KEEPALIVE) +
@@ -168,25 +181,27 @@ class Broker:
         self.sent = time.monotonic()
 
 
-def messages(broker):
-    """The PUBLISH packets in hand: a list of (packet id or None,
-    payload); other packets are consumed."""
-    out = []
+def sort_packets(broker):
+    """Take the whole packets in hand: each PUBLISH, as (packet id or
+    None, payload), to broker.pending; a PINGRESP counted off
+    broker.pings."""
     while True:
         p = broker.take()
         if p is None:
-            return out
+            return
         kind, body = p
         if kind == 0x90 and body[2:3] == b"\x80":
             raise Refused("%s refuses the subscription to %s" %
                           (BROKER, broker.topic.decode()))
+        if kind == 0xD0:
+            broker.pings = max(broker.pings - 1, 0)
         if kind >> 4 != 3:
-            continue   # PINGRESP, SUBACK: nothing to do
+            continue   # SUBACK: nothing to do
         at = 2 + struct.unpack(">H", body[:2])[0]
         pid = None
         if kind & 0x06:
             pid, at = body[at:at + 2], at + 2
-        out.append((pid, body[at:]))
+        broker.pending.append((pid, body[at:]))
 
 
 # ------------------------------------------------------------- bridge
@@ -199,6 +214,13 @@ class Bridge:
         records = os.environ.get("RECORDS", "lines")
         if records not in ("lines", "frames"):
             say("RECORDS must be lines or frames, not '%s'" % records)
+            sys.exit(2)
+        try:
+            self.batch = int(os.environ.get("BATCH", "100"))
+        except ValueError:
+            self.batch = 0
+        if not 1 <= self.batch <= 65535:
+            say("BATCH must be a number from 1 to 65535")
             sys.exit(2)
         self.daemon = Daemon(ME, stream, records == "lines")
         self.broker = None
@@ -221,12 +243,21 @@ class Bridge:
                 self.signals.pause(1)
 
     def pass_on(self):
-        """Write what the broker sent to the daemon, then acknowledge it."""
-        got = messages(self.broker)
-        if got:
-            self.daemon.publish([m[1] for m in got])
-            self.broker.send(b"".join(packet(0x40, pid) for pid, _ in got
-                                      if pid is not None))
+        """Write up to a batch of what the broker sent to the daemon, then
+        acknowledge it, and a PINGREQ after: until its PINGRESP says the
+        broker has those PUBACKs, nothing more is written."""
+        b = self.broker
+        sort_packets(b)
+        if b.pings or not b.pending:
+            return
+        got = [b.pending.popleft()
+               for _ in range(min(self.batch, len(b.pending)))]
+        self.daemon.publish([m[1] for m in got])
+        acks = b"".join(packet(0x40, pid) for pid, _ in got
+                        if pid is not None)
+        if acks:
+            b.send(acks + PINGREQ)
+            b.pings += 1
 
     def serve(self):
         """Pass messages on until a connection is lost or a stop."""
@@ -236,10 +267,13 @@ class Bridge:
             self.pass_on()
             idle = time.monotonic() - b.sent
             if idle >= KEEPALIVE / 2:
-                b.send(b"\xc0\x00")   # PINGREQ
+                b.send(PINGREQ)
+                b.pings += 1
                 idle = 0
-            ready = select.select([b.sock, d, wake], [], [],
-                                  KEEPALIVE / 2 - idle)[0]
+            wait = KEEPALIVE / 2 - idle
+            if b.pending and not b.pings:
+                wait = 0   # more than a batch in hand
+            ready = select.select([b.sock, d, wake], [], [], wait)[0]
             if d in ready:
                 d.gone()
             if b.sock in ready:
