@@ -437,6 +437,11 @@ sys.stdout.buffer.write(struct.pack(">I", len(b)) + b)' "$T/m.$i" >>"$T/frames"
 	RECORDS=words run python3 "$BR/mqtt-to-stream.py" in b
 	assert_eq 2 "$status"
 	assert_eq "mqtt-to-stream: RECORDS must be lines or frames, not 'words'" "$output"
+	for b in 0 65536 1k; do
+		BATCH=$b run sh "$BR/stream-to-mqtt.sh" a out
+		assert_eq 2 "$status"
+		assert_eq "stream-to-mqtt: BATCH must be 1 to 65535 (mosquitto_pub's message ids), not '$b'" "$output"
+	done
 }
 
 @test "mqtt-to-stream.py: while the daemon is away nothing is taken from the broker; once it is back every message arrives" {
@@ -746,4 +751,17 @@ jetstream-to-stream: cannot connect to $SOCK: No such file or directory; retryin
 jetstream-to-stream: reconnected to $SOCK" "$(cat "$T/in.err")"
 	kill_bridge in TERM
 	assert_exit in 143
+}
+
+@test "mqtt-to-stream.py, jetstream-to-stream.py: a daemon that denies publishing ends the bridge with status 6, before it asks the broker for anything" {
+	start_sfd --publishers nobody
+	# Ports nothing listens on: a bridge that went on to the broker
+	# would say so, and keep trying.
+	export MQTT_PORT=$(free_port) NATS_PORT=$(free_port)
+	run timeout "$(secs 30)" python3 "$BR/mqtt-to-stream.py" in b
+	assert_eq 6 "$status"
+	assert_eq "mqtt-to-stream: the daemon at $SOCK refuses: ERR reason=denied" "$output"
+	run timeout "$(secs 30)" python3 "$BR/jetstream-to-stream.py" js b
+	assert_eq 6 "$status"
+	assert_eq "jetstream-to-stream: the daemon at $SOCK refuses: ERR reason=denied" "$output"
 }
