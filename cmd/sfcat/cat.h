@@ -69,8 +69,8 @@ struct cat_state {
 	struct share_view view;
 	uint64_t rpos;
 	int overrun;             /* the ring passed us: wait for sfd's word */
-	uint64_t upto_seq;       /* cat_consume stops before this data frame */
-	int upto;                /* ... when set */
+	uint64_t upto_seq;       /* cat_consume stops before this data
+	                            frame; UINT64_MAX: no stop */
 	unsigned char sin[FRAME_HDR + FRAME_CTL_MAX];   /* from the socket */
 	size_t sin_len;
 	unsigned char rep[64];   /* a position report on its way out */
@@ -92,8 +92,8 @@ void cat_finish(struct cat_state *c, int code) __attribute__((noreturn));
 void cat_save_state(struct cat_state *c);
 
 /*
- * Print the complete frames in c->in, keep the partial one (and, with
- * c->upto, the data frames from c->upto_seq on).  Returns SF_EXIT_OK to
+ * Print the complete frames in c->in, keep the partial one (and the
+ * data frames from c->upto_seq on).  Returns SF_EXIT_OK to
  * go on, else why the connection ended (message in msg).
  */
 int cat_consume(struct cat_state *c, char *msg, size_t cap);

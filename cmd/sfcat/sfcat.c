@@ -272,7 +272,7 @@ cat_consume(struct cat_state *c, char *msg, size_t cap)
 	while ((k = frame_decode(c->in + off, c->in_len - off, c->max_frame,
 	    &f)) > 0) {
 		off += (size_t)k;
-		if (!f.control && c->upto &&
+		if (!f.control &&
 		    c->next_seq + c->out_records >= c->upto_seq) {
 			off -= (size_t)k;   /* not this one, nor what follows */
 			break;
@@ -559,7 +559,8 @@ int
 main(int argc, char *argv[])
 {
 	struct cat_state st = { .mode = MODE_LINES, .from = "now",
-	    .stream = STREAM_DEFAULT, .timeout_ms = -1 };
+	    .stream = STREAM_DEFAULT, .timeout_ms = -1,
+	    .upto_seq = UINT64_MAX };
 	struct cat_state *c = &st;
 	struct addr addr;
 

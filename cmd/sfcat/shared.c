@@ -49,7 +49,8 @@ shared_start(struct cat_state *c, const struct ctl *reply, const int *fds,
 	}
 	c->shared = 1;
 	c->rpos = c->reported = pos;
-	c->reported_wait = c->overrun = c->upto = 0;
+	c->reported_wait = c->overrun = 0;
+	c->upto_seq = UINT64_MAX;
 	c->sin_len = c->rep_len = c->rep_off = 0;
 	return 1;
 }
@@ -160,13 +161,12 @@ goodbye(struct cat_state *c, const struct ctl *m, char *msg, size_t cap)
 
 	if (v != NULL && num_parse(v, 0, UINT64_MAX, &until) == NULL &&
 	    !c->overrun) {
-		c->upto = 1;
 		c->upto_seq = until;
 		while (c->next_seq + c->out_records < until &&
 		    copy_batch(c, share_head(&c->view)) == 1 &&
 		    cat_consume(c, msg, cap) == SF_EXIT_OK)
 			;
-		c->upto = 0;
+		c->upto_seq = UINT64_MAX;
 	}
 	cat_flush(c, NULL, 0);
 	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)c->next_seq);
