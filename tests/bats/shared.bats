@@ -13,6 +13,15 @@ shared_of() {
 	grep "pid=$1 " "$LOG" | grep -q 'subscribed to .*, shared$'
 }
 
+# side_by_side SUFFIX ARGS...: sfcat ARGS twice, a shared reader named
+# shmSUFFIX and a socket reader named sockSUFFIX.
+side_by_side() {
+	local suffix=$1
+	shift
+	spawn "shm$suffix" "$SFCAT" --shared "$@"
+	spawn "sock$suffix" "$SFCAT" "$@"
+}
+
 # assert_prefix FILE PART: PART is FILE's first bytes, whole lines.
 assert_prefix() {
 	head -c "$(wc -c <"$2")" "$1" | cmp - "$2"
@@ -36,10 +45,7 @@ PY
 	start_sfd
 	binary_frames 7 120000 >"$T/in"
 	binary_frames 8 3000 >"$T/in2"
-	for k in shm sock; do
-		flag=; [ $k = shm ] && flag=--shared
-		spawn $k "$SFCAT" $flag --raw
-	done
+	side_by_side "" --raw
 	wait_subscribers 2
 	shared_of "$shm_pid"
 	assert_no_match "pid=$sock_pid .*shared" "$LOG"
@@ -73,12 +79,9 @@ PY
 	sfraw gen nul 4 20000 >"$T/nul"
 	publish t <"$T/text"
 	publish -0 z <"$T/nul"
-	for k in shm sock; do
-		flag=; [ $k = shm ] && flag=--shared
-		spawn ${k}_t "$SFCAT" $flag --from oldest -n 20000 t
-		spawn ${k}_z "$SFCAT" $flag --from oldest -n 20000 -0 z
-		spawn ${k}_q "$SFCAT" $flag --from -500 -n 500 --print-seq t
-	done
+	side_by_side _t --from oldest -n 20000 t
+	side_by_side _z --from oldest -n 20000 -0 z
+	side_by_side _q --from -500 -n 500 --print-seq t
 	for k in shm sock; do
 		for x in t z q; do
 			assert_exit ${k}_$x 0 30
@@ -266,8 +269,7 @@ PY
 @test "a hostile shared reader can neither write the ring nor hurt anyone by reading past it" {
 	start_sfd
 	sfraw lines data 1 2000 >"$T/in"
-	spawn shm "$SFCAT" --shared -n 4000
-	spawn sock "$SFCAT" -n 4000
+	side_by_side "" -n 4000
 	wait_subscribers 2
 	publish <"$T/in"
 	sfrun python3 "$SHPY" "$SOCK" default write
@@ -291,8 +293,7 @@ PY
 	start_sfd
 	sfraw lines data 1 2000 >"$T/in"
 	publish <"$T/in"
-	spawn shm "$SFCAT" --shared --from oldest -n 4000
-	spawn sock "$SFCAT" --from oldest -n 4000
+	side_by_side "" --from oldest -n 4000
 	wait_subscribers 2
 	# Where the ring's head is: each line a frame, 4 bytes of header for
 	# its newline.
