@@ -84,6 +84,17 @@ for i in range(int(sys.argv[1])):
     out.write(b"%06d " % i + b.replace(b"\n", b"\r").replace(b"\0", b"0") + b"\n")' "$N" >"$1"
 }
 
+# bad_setting MESSAGE COMMAND...: COMMAND is a usage error: exit 2,
+# nothing on stdout, MESSAGE alone on stderr.
+bad_setting() {
+	local want=$1
+	shift
+	run --separate-stderr "$@"
+	assert_eq 2 "$status"
+	[ -z "$output" ] || fail "stdout: $output"
+	assert_eq "$want" "$stderr"
+}
+
 # lines FILE: how many lines FILE has.
 lines() {
 	wc -l <"$1" | tr -d ' '
@@ -431,16 +442,13 @@ sys.stdout.buffer.write(struct.pack(">I", len(b)) + b)' "$T/m.$i" >>"$T/frames"
 	assert_eq arrived "$(cat "$T/cat.out")"
 	kill_bridge in TERM
 	assert_exit in 143
-	BATCH=65536 run python3 "$BR/mqtt-to-stream.py" in b
-	assert_eq 2 "$status"
-	assert_eq "mqtt-to-stream: BATCH must be a number from 1 to 65535" "$output"
-	RECORDS=words run python3 "$BR/mqtt-to-stream.py" in b
-	assert_eq 2 "$status"
-	assert_eq "mqtt-to-stream: RECORDS must be lines or frames, not 'words'" "$output"
+	bad_setting "mqtt-to-stream: BATCH must be a number from 1 to 65535" \
+	    env BATCH=65536 python3 "$BR/mqtt-to-stream.py" in b
+	bad_setting "mqtt-to-stream: RECORDS must be lines or frames, not 'words'" \
+	    env RECORDS=words python3 "$BR/mqtt-to-stream.py" in b
 	for b in 0 65536 1k; do
-		BATCH=$b run sh "$BR/stream-to-mqtt.sh" a out
-		assert_eq 2 "$status"
-		assert_eq "stream-to-mqtt: BATCH must be 1 to 65535 (mosquitto_pub's message ids), not '$b'" "$output"
+		bad_setting "stream-to-mqtt: BATCH must be 1 to 65535 (mosquitto_pub's message ids), not '$b'" \
+		    env BATCH=$b sh "$BR/stream-to-mqtt.sh" a out
 	done
 }
 
@@ -719,15 +727,12 @@ sys.stdout.buffer.write(struct.pack(">I", len(b)) + b)' "$T/.word"
 	assert_eq arrived "$(cat "$T/cat.out")"
 	kill_bridge in TERM
 	assert_exit in 143
-	BATCH=0 run python3 "$BR/jetstream-to-stream.py" later b
-	assert_eq 2 "$status"
-	assert_eq "jetstream-to-stream: BATCH must be a number from 1 to 100000" "$output"
-	START=first run python3 "$BR/jetstream-to-stream.py" later b
-	assert_eq 2 "$status"
-	assert_eq "jetstream-to-stream: START must be all or new, not 'first'" "$output"
-	run python3 "$BR/jetstream-to-stream.py" 'a.b' b
-	assert_eq 2 "$status"
-	assert_eq "jetstream-to-stream: 'a.b' is not a JetStream stream name" "$output"
+	bad_setting "jetstream-to-stream: BATCH must be a number from 1 to 100000" \
+	    env BATCH=0 python3 "$BR/jetstream-to-stream.py" later b
+	bad_setting "jetstream-to-stream: START must be all or new, not 'first'" \
+	    env START=first python3 "$BR/jetstream-to-stream.py" later b
+	bad_setting "jetstream-to-stream: 'a.b' is not a JetStream stream name" \
+	    python3 "$BR/jetstream-to-stream.py" 'a.b' b
 }
 
 @test "jetstream-to-stream.py: a daemon that stops is waited for, and what came meanwhile arrives first and in order" {
