@@ -53,7 +53,8 @@ import sys
 sys.dont_write_bytecode = True   # leave the folder as it is
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from sfpublish import Daemon, DaemonLost, Refused, Signals, Stop  # noqa: E402
+from sfpublish import (Daemon, DaemonLost, Refused, Signals,  # noqa: E402
+                       Stop, number_setting)
 
 _spec = importlib.util.spec_from_file_location(
     "nats_frames", os.path.join(HERE, "nats-frames.py"))
@@ -112,12 +113,7 @@ class Bridge:
         self.consumer = token(os.environ.get("CONSUMER",
                                              "streamfan-" + stream),
                               "consumer")
-        try:
-            self.batch = int(os.environ.get("BATCH", "1000"))
-        except ValueError:
-            self.batch = 0
-        if not 1 <= self.batch <= 100000:
-            usage("BATCH must be a number from 1 to 100000")
+        self.batch = number_setting(ME, "BATCH", 1000, 100000)
         self.start = os.environ.get("START", "all")
         if self.start not in ("all", "new"):
             usage("START must be all or new, not '%s'" % self.start)

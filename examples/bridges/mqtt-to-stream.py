@@ -81,7 +81,7 @@ import time
 sys.dont_write_bytecode = True   # leave the folder as it is
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sfpublish import (Daemon, DaemonLost, Lost, Refused, Signals, Stop,
-                       oserror, send_all)
+                       number_setting, oserror, send_all)
 
 ME = "mqtt-to-stream"
 HOST = os.environ.get("MQTT_HOST", "127.0.0.1")
@@ -215,13 +215,7 @@ class Bridge:
         if records not in ("lines", "frames"):
             say("RECORDS must be lines or frames, not '%s'" % records)
             sys.exit(2)
-        try:
-            self.batch = int(os.environ.get("BATCH", "100"))
-        except ValueError:
-            self.batch = 0
-        if not 1 <= self.batch <= 65535:
-            say("BATCH must be a number from 1 to 65535")
-            sys.exit(2)
+        self.batch = number_setting(ME, "BATCH", 100, 65535)
         self.daemon = Daemon(ME, stream, records == "lines")
         self.broker = None
         self.signals = Signals()

@@ -1,5 +1,6 @@
 """examples/bridges/sfpublish.py - what the Python bridges into a stream
-share: publishing to the daemon, and stopping on a signal.
+share: publishing to the daemon, stopping on a signal, and their
+numeric settings.
 
 A bridge that takes messages from a broker acknowledges them only once
 they are the daemon's: Daemon.publish returns when the records are in
@@ -36,6 +37,20 @@ class Refused(Exception):
 
 class DaemonLost(Exception):
     """The daemon went away; the text says why."""
+
+
+def number_setting(me, name, default, most):
+    """The environment's NAME, a number from 1 to MOST (DEFAULT when
+    unset); anything else is a usage error: named, and exit 2."""
+    try:
+        n = int(os.environ.get(name, str(default)))
+    except ValueError:
+        n = 0
+    if not 1 <= n <= most:
+        print("%s: %s must be a number from 1 to %d" % (me, name, most),
+              file=sys.stderr, flush=True)
+        sys.exit(2)
+    return n
 
 
 def oserror(e):
