@@ -135,7 +135,7 @@ class Broker:
                 raise Lost("refused for now: " + why)
             raise Refused("%s refuses the connection: %s" % (BROKER, why))
         # SUBSCRIBE at QoS 1; its SUBACK may come after the messages the
-        # session kept, and messages() reads it.
+        # session kept, and sort_packets() reads it.
         send_all(self.sock, packet(0x82, b"\x00\x01" + utf8(topic) + b"\x01"))
         self.topic = topic
         self.sock.settimeout(None)

@@ -85,11 +85,12 @@ for i in range(int(sys.argv[1])):
 }
 
 # bad_setting MESSAGE COMMAND...: COMMAND is a usage error: exit 2,
-# nothing on stdout, MESSAGE alone on stderr.
+# nothing on stdout, MESSAGE alone on stderr; a bridge that runs instead
+# is ended by sfrun's bound.
 bad_setting() {
 	local want=$1
 	shift
-	run --separate-stderr "$@"
+	sfrun "$@"
 	assert_eq 2 "$status"
 	[ -z "$output" ] || fail "stdout: $output"
 	assert_eq "$want" "$stderr"
