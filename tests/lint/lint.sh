@@ -58,14 +58,20 @@ grep -v -E '^[0-9]+ warnings?( and [0-9]+ errors?)? generated\.$' "$tmp"
 
 echo "== va_end"
 # In place of clang-analyzer-valist.Unterminated (see .clang-tidy): each
-# file ends as many va_lists as it starts.
+# function ends as many va_lists as it starts.  A function's body ends
+# at a '}' in the first column, its name is the last line before that
+# which starts with a name and '('.
 for f in $SRC; do
-	started=$(grep -c -E '\bva_(start|copy) *\(' "$f")
-	ended=$(grep -c -E '\bva_end *\(' "$f")
-	if [ "$started" -ne "$ended" ]; then
-		echo "$f: $started va_start or va_copy, $ended va_end"
-		status=1
-	fi
+	awk -v file="$f" '
+	/^[A-Za-z_][A-Za-z_0-9]*\(/ { name = $0; sub(/\(.*/, "", name) }
+	{ started += gsub(/(^|[^A-Za-z_0-9])va_(start|copy) *\(/, "&")
+	  ended += gsub(/(^|[^A-Za-z_0-9])va_end *\(/, "&") }
+	/^}/ {
+		if (started != ended)
+			printf "%s: %s: %d va_start or va_copy, %d va_end\n",
+			    file, name, started, ended
+		started = ended = 0
+	}' "$f" | grep . && status=1
 done
 
 if [ "$status" -ne 0 ]; then
