@@ -14,6 +14,11 @@ Environment:
   RECORDS     lines (default) or frames: see Records
   BATCH       the most messages written to the daemon before the broker
               has their acknowledgements, 1 to 65535 (default 100)
+  PENDING_KB  the most KiB of messages held while the broker has not
+              answered for a batch, 1 to 4194304 (default 16384)
+  KEEPALIVE   seconds, asked of the broker; a PINGREQ it has not
+              answered in as long counts as a lost connection, 1 to
+              65535 (default 60)
   SF_SERVER   the daemon's address, as for sfpipe: a socket path or
               tcp:HOST:PORT
 
@@ -34,7 +39,12 @@ still in a socket when the bridge dies is lost with the connection, and
 without that wait a broker that sends ahead of its acknowledgements
 would send again everything it had sent since the last PUBACK it read
 (mosquitto 2.0.11 overruns its own max_inflight_messages: thousands in
-one test run).
+one test run).  So the bridge moves at most BATCH messages per round
+trip to the broker.  What the broker sends meanwhile is held, up to
+PENDING_KB; past it the rest is not taken (nor acknowledged), and once
+what is held is written and acknowledged the bridge connects again, for
+the broker to send it again: memory stays bounded, and nothing is lost
+or repeated for it.
 
 Guarantee: no gap, while the broker keeps the session and the daemon
 runs, and in order as long as the bridge is the only publisher of STREAM:
@@ -87,7 +97,6 @@ ME = "mqtt-to-stream"
 HOST = os.environ.get("MQTT_HOST", "127.0.0.1")
 PORT = int(os.environ.get("MQTT_PORT", "1883"))
 BROKER = "mqtt %s:%d" % (HOST, PORT)
-KEEPALIVE = 60    # seconds, asked of the broker in CONNECT
 PINGREQ = b"\xc0\x00"
 
 
@@ -111,18 +120,29 @@ def utf8(s):
     return struct.pack(">H", len(s)) + s
 
 
+class Resend(Exception):
+    """The broker sent more than PENDING_KB ahead; the text says how much
+    was left with it."""
+
+
 class Broker:
-    def __init__(self, topic, client_id):
+    def __init__(self, topic, client_id, keepalive, most_pending):
         try:
             self.sock = socket.create_connection((HOST, PORT), timeout=10)
+            # Each send waits for an answer: no Nagle delay before it.
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as e:
             raise Lost(oserror(e))
         self.buf, self.at = b"", 0   # bytes received, and how far taken
         self.pending = collections.deque()   # (packet id, payload) unwritten
+        self.pending_bytes, self.most_pending = 0, most_pending
+        self.left = 0   # messages not taken, past most_pending
         self.pings = 0   # PINGREQs sent and not yet answered
+        self.keepalive = keepalive
+        self.ping_at = 0.0   # when the broker last had a ping to answer
         # CONNECT: MQTT 3.1.1, clean session 0, the keep-alive.
         send_all(self.sock, packet(0x10, utf8(b"MQTT") + b"\x04\x00" +
-                                   struct.pack(">H", KEEPALIVE) +
+                                   struct.pack(">H", keepalive) +
                                    utf8(client_id)))
         kind, body = self.next_packet()
         if kind != 0x20 or len(body) != 2:
@@ -176,9 +196,36 @@ class Broker:
                 return p
             self.fill()
 
-    def send(self, data):
-        send_all(self.sock, data)
+    def send(self, data, ping=False):
+        """Send DATA, and a PINGREQ after it when PING."""
+        send_all(self.sock, data + PINGREQ if ping else data)
         self.sent = time.monotonic()
+        if ping:
+            if not self.pings:
+                self.ping_at = self.sent
+            self.pings += 1
+
+    def answered(self):
+        """A PINGRESP came."""
+        self.pings = max(self.pings - 1, 0)
+        self.ping_at = time.monotonic()
+
+    def hold(self, pid, payload):
+        """Keep a PUBLISH for writing, unless PENDING_KB is held: then it
+        and every one after it on this connection are left with the
+        broker, unacknowledged."""
+        if self.left or (self.pending and
+                         self.pending_bytes + len(payload) > self.most_pending):
+            self.left += 1
+            return
+        self.pending.append((pid, payload))
+        self.pending_bytes += len(payload)
+
+    def take_pending(self, most):
+        got = [self.pending.popleft()
+               for _ in range(min(most, len(self.pending)))]
+        self.pending_bytes -= sum(len(m[1]) for m in got)
+        return got
 
 
 def sort_packets(broker):
@@ -194,14 +241,14 @@ def sort_packets(broker):
             raise Refused("%s refuses the subscription to %s" %
                           (BROKER, broker.topic.decode()))
         if kind == 0xD0:
-            broker.pings = max(broker.pings - 1, 0)
+            broker.answered()
         if kind >> 4 != 3:
             continue   # SUBACK: nothing to do
         at = 2 + struct.unpack(">H", body[:2])[0]
         pid = None
         if kind & 0x06:
             pid, at = body[at:at + 2], at + 2
-        broker.pending.append((pid, body[at:]))
+        broker.hold(pid, body[at:])
 
 
 # ------------------------------------------------------------- bridge
@@ -216,6 +263,9 @@ class Bridge:
             say("RECORDS must be lines or frames, not '%s'" % records)
             sys.exit(2)
         self.batch = number_setting(ME, "BATCH", 100, 65535)
+        self.most_pending = number_setting(ME, "PENDING_KB", 16384,
+                                           4194304) * 1024
+        self.keepalive = number_setting(ME, "KEEPALIVE", 60, 65535)
         self.daemon = Daemon(ME, stream, records == "lines")
         self.broker = None
         self.signals = Signals()
@@ -224,7 +274,8 @@ class Bridge:
         told = False
         while True:
             try:
-                self.broker = Broker(self.topic, self.client_id)
+                self.broker = Broker(self.topic, self.client_id,
+                                     self.keepalive, self.most_pending)
                 if told:
                     say("%s: subscribed to %s again" %
                         (BROKER, self.topic.decode()))
@@ -242,16 +293,18 @@ class Bridge:
         broker has those PUBACKs, nothing more is written."""
         b = self.broker
         sort_packets(b)
-        if b.pings or not b.pending:
+        if b.pings:
             return
-        got = [b.pending.popleft()
-               for _ in range(min(self.batch, len(b.pending)))]
+        if not b.pending:
+            if b.left:
+                raise Resend("%d messages" % b.left)
+            return
+        got = b.take_pending(self.batch)
         self.daemon.publish([m[1] for m in got])
         acks = b"".join(packet(0x40, pid) for pid, _ in got
                         if pid is not None)
         if acks:
-            b.send(acks + PINGREQ)
-            b.pings += 1
+            b.send(acks, ping=True)
 
     def serve(self):
         """Pass messages on until a connection is lost or a stop."""
@@ -259,12 +312,14 @@ class Bridge:
         while True:
             self.signals.check()
             self.pass_on()
-            idle = time.monotonic() - b.sent
-            if idle >= KEEPALIVE / 2:
-                b.send(PINGREQ)
-                b.pings += 1
-                idle = 0
-            wait = KEEPALIVE / 2 - idle
+            now = time.monotonic()
+            if b.pings and now - b.ping_at >= b.keepalive:
+                raise Lost("no PINGRESP in %d s" % b.keepalive)
+            if now - b.sent >= b.keepalive / 2:
+                b.send(b"", ping=True)
+            wait = b.sent + b.keepalive / 2 - now
+            if b.pings:
+                wait = min(wait, b.ping_at + b.keepalive - now)
             if b.pending and not b.pings:
                 wait = 0   # more than a batch in hand
             ready = select.select([b.sock, d, wake], [], [], wait)[0]
@@ -286,6 +341,14 @@ class Bridge:
                     # back: what is unacknowledged stays with it.
                     self.close_broker(quiet=True)
                     self.daemon.reconnect(e, self.signals)
+                except Resend as e:
+                    # What was held is written and acknowledged: the
+                    # broker sends the rest again on the next connection.
+                    say("%s: sent more than PENDING_KB (%d KiB) ahead of "
+                        "its acknowledgements; %s left with it, connecting "
+                        "again for them" % (BROKER, self.most_pending // 1024,
+                                            e))
+                    self.close_broker(quiet=False)
                 except Lost as e:
                     say("%s: %s; the session keeps what is published "
                         "meanwhile; retrying" % (BROKER, e))

@@ -10,6 +10,7 @@ cannot know).  Standard library only; imported by mqtt-to-stream.py and
 jetstream-to-stream.py beside it.
 """
 import os
+import re
 import select
 import signal
 import socket
@@ -40,15 +41,14 @@ class DaemonLost(Exception):
 
 
 def number_setting(me, name, default, most):
-    """The environment's NAME, a number from 1 to MOST (DEFAULT when
-    unset); anything else is a usage error: named, and exit 2."""
-    try:
-        n = int(os.environ.get(name, str(default)))
-    except ValueError:
-        n = 0
+    """The environment's NAME, decimal digits making a number from 1 to
+    MOST (DEFAULT when unset); anything else is a usage error: named with
+    the value given, and exit 2."""
+    given = os.environ.get(name, str(default))
+    n = int(given) if re.fullmatch("[0-9]{1,9}", given) else 0
     if not 1 <= n <= most:
-        print("%s: %s must be a number from 1 to %d" % (me, name, most),
-              file=sys.stderr, flush=True)
+        print("%s: %s must be a number from 1 to %d, not '%s'" %
+              (me, name, most, given), file=sys.stderr, flush=True)
         sys.exit(2)
     return n
 

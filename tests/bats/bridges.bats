@@ -443,14 +443,110 @@ sys.stdout.buffer.write(struct.pack(">I", len(b)) + b)' "$T/m.$i" >>"$T/frames"
 	assert_eq arrived "$(cat "$T/cat.out")"
 	kill_bridge in TERM
 	assert_exit in 143
-	bad_setting "mqtt-to-stream: BATCH must be a number from 1 to 65535" \
-	    env BATCH=65536 python3 "$BR/mqtt-to-stream.py" in b
+	for b in 0 65536 +5 1_000 ' 7' ''; do
+		bad_setting "mqtt-to-stream: BATCH must be a number from 1 to 65535, not '$b'" \
+		    env BATCH="$b" python3 "$BR/mqtt-to-stream.py" in b
+	done
 	bad_setting "mqtt-to-stream: RECORDS must be lines or frames, not 'words'" \
 	    env RECORDS=words python3 "$BR/mqtt-to-stream.py" in b
 	for b in 0 65536 1k; do
 		bad_setting "stream-to-mqtt: BATCH must be 1 to 65535 (mosquitto_pub's message ids), not '$b'" \
 		    env BATCH=$b sh "$BR/stream-to-mqtt.sh" a out
 	done
+}
+
+# fake_mqtt SIZE STEP...: tests/bats/fakemqtt.py, the scripted broker, in
+# MPORT and the bridges' MQTT_PORT; its events in $T/broker.log.
+fake_mqtt() {
+	spawn broker python3 "$BATS_TEST_DIRNAME/fakemqtt.py" "$T/broker.port" \
+	    "$T/broker.log" "$@"
+	wait_until 10 "[ -s '$T/broker.port' ]"
+	MPORT=$(cat "$T/broker.port")
+	export MQTT_PORT=$MPORT
+}
+
+# numbered FIRST LAST: the fake broker's payloads FIRST to LAST, at its
+# SIZE of 6, one per line.
+numbered() {
+	seq -f '%06g' "$1" "$2"
+}
+
+@test "mqtt-to-stream.py: against a broker that holds back its PINGRESP, exactly a batch is written; a SIGKILL then repeats that batch and no more, a SIGTERM repeats nothing" {
+	start_sfd
+	# 1: the PUBACKs read but lost with the connection; 2: all handled;
+	# 3: the PUBACKs kept, the PINGREQ not answered; 4: all handled.
+	fake_mqtt 6 lossy:1000 serve:0 mute:500 serve:0
+	spawn cat "$SFCAT" b
+	wait_subscribers 1
+	bridge in mqtt-to-stream.py in b
+	wait_until 10 "grep -qx 'ping 1' '$T/broker.log'"
+	wait_until 10 "[ \$(lines '$T/cat.out') -ge 100 ]"
+	kill_bridge in KILL
+	numbered 1 100 >"$T/want"
+	assert_file_eq "$T/want" "$T/cat.out"
+	# The broker sends the 1,000 again: the 100 written are repeated.
+	bridge in mqtt-to-stream.py in b
+	wait_until 30 "[ \$(lines '$T/cat.out') -ge 1100 ]"
+	kill_bridge in TERM
+	assert_exit in 143
+	bridge in mqtt-to-stream.py in b
+	wait_until 10 "grep -qx 'ping 3' '$T/broker.log'"
+	kill_bridge in TERM
+	assert_exit in 143
+	grep -qx 'end 3 acked 1100' "$T/broker.log" ||
+	    fail "$(cat "$T/broker.log")"
+	bridge in mqtt-to-stream.py in b
+	wait_until 30 "[ \$(lines '$T/cat.out') -ge 1600 ]"
+	kill_bridge in TERM
+	assert_exit in 143
+	{ numbered 1 100; numbered 1 1500; } >"$T/want"
+	assert_file_eq "$T/want" "$T/cat.out"
+	[ ! -s "$T/in.err" ] || fail "$(cat "$T/in.err")"
+}
+
+@test "mqtt-to-stream.py: a broker that sends far ahead of its acknowledgements: PENDING_KB bounds what is held, and the rest comes on the next connection, nothing lost or repeated" {
+	start_sfd
+	# 80 MB at once on the first connection, then a broker that keeps
+	# to a window.
+	fake_mqtt 4096 serve:20000 keep:0
+	spawn cat "$SFCAT" -n 20000 b
+	wait_subscribers 1
+	PENDING_KB=1024 bridge in mqtt-to-stream.py in b
+	wait_until 60 "grep -qx 'end 1 acked [0-9]*' '$T/broker.log'"
+	assert_exit cat 0 120
+	held=$(awk '/^VmHWM/ { print $2 }' "/proc/$in_pid/status")
+	kill_bridge in TERM
+	assert_exit in 143
+	numbered 1 20000 | sed 's/$/'"$(printf 'x%.0s' $(seq 4090))"'/' >"$T/want"
+	assert_file_eq "$T/want" "$T/cat.out"
+	# The first connection's 80 MB never all in memory (Python itself
+	# takes about 10 MB).
+	echo "# peak RSS $held kB" >&3
+	[ "$held" -lt 40000 ] || fail "the bridge's peak RSS: $held kB"
+	grep -Eqx 'mqtt-to-stream: mqtt 127\.0\.0\.1:[0-9]+: sent more than PENDING_KB \(1024 KiB\) ahead of its acknowledgements; [0-9]+ messages left with it, connecting again for them' \
+	    "$T/in.err" || fail "$(cat "$T/in.err")"
+	assert_eq 1 "$(lines "$T/in.err")"
+}
+
+@test "mqtt-to-stream.py: a PINGREQ not answered in KEEPALIVE seconds is a lost connection, named, and the bridge connects again" {
+	start_sfd
+	fake_mqtt 6 mute:10 serve:5
+	spawn cat "$SFCAT" -n 15 b
+	wait_subscribers 1
+	KEEPALIVE=2 bridge in mqtt-to-stream.py in b
+	assert_exit cat 0 30
+	numbered 1 15 >"$T/want"
+	assert_file_eq "$T/want" "$T/cat.out"
+	kill_bridge in TERM
+	assert_exit in 143
+	assert_eq "mqtt-to-stream: mqtt 127.0.0.1:$MPORT: no PINGRESP in 2 s; the session keeps what is published meanwhile; retrying" \
+	    "$(cat "$T/in.err")"
+	for k in 0 65536 x; do
+		bad_setting "mqtt-to-stream: KEEPALIVE must be a number from 1 to 65535, not '$k'" \
+		    env KEEPALIVE=$k python3 "$BR/mqtt-to-stream.py" in b
+	done
+	bad_setting "mqtt-to-stream: PENDING_KB must be a number from 1 to 4194304, not '4194305'" \
+	    env PENDING_KB=4194305 python3 "$BR/mqtt-to-stream.py" in b
 }
 
 @test "mqtt-to-stream.py: while the daemon is away nothing is taken from the broker; once it is back every message arrives" {
@@ -728,7 +824,7 @@ sys.stdout.buffer.write(struct.pack(">I", len(b)) + b)' "$T/.word"
 	assert_eq arrived "$(cat "$T/cat.out")"
 	kill_bridge in TERM
 	assert_exit in 143
-	bad_setting "jetstream-to-stream: BATCH must be a number from 1 to 100000" \
+	bad_setting "jetstream-to-stream: BATCH must be a number from 1 to 100000, not '0'" \
 	    env BATCH=0 python3 "$BR/jetstream-to-stream.py" later b
 	bad_setting "jetstream-to-stream: START must be all or new, not 'first'" \
 	    env START=first python3 "$BR/jetstream-to-stream.py" later b
